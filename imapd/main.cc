@@ -1,0 +1,2 @@
+// Placeholder until the daemon scaffold lands.
+int main() { return 0; }

@@ -1,0 +1,277 @@
+#include "libproto/config.h"
+
+#include <cstdlib>
+#include <map>
+#include <set>
+#include <toml++/toml.h>
+
+namespace postern {
+namespace {
+
+// A config error carries the line it was found on, so the sysadmin gets
+// "postern.toml:12: smtpd.mx_port must be 1..65535".
+struct ConfigError {
+    int line;
+    std::string what;
+};
+
+int line_of(const toml::node& n) { return static_cast<int>(n.source().begin.line); }
+
+class TableReader {
+public:
+    TableReader(const toml::table& t, std::string prefix) : table_(t), prefix_(std::move(prefix)) {}
+
+    // Any key not read by the time check_unknown() runs is a typo the user
+    // would otherwise never learn about.
+    void check_unknown() const {
+        for (const auto& [k, v] : table_) {
+            if (!seen_.count(std::string(k.str())))
+                throw ConfigError{line_of(v), "unknown setting " + name(std::string(k.str()))};
+        }
+    }
+
+    void str(const char* key, std::string& out) {
+        if (const auto* n = get(key)) {
+            auto v = n->value<std::string>();
+            if (!v) throw ConfigError{line_of(*n), name(key) + " must be a string"};
+            out = *v;
+        }
+    }
+
+    void path(const char* key, std::filesystem::path& out, const std::filesystem::path& base) {
+        std::string s;
+        if (get(key) == nullptr) return;
+        str(key, s);
+        if (s.empty()) throw ConfigError{line_of(*get(key)), name(key) + " must not be empty"};
+        std::filesystem::path p(s);
+        out = p.is_absolute() ? p : (base / p).lexically_normal();
+    }
+
+    template <typename T>
+    void num(const char* key, T& out, int64_t min, int64_t max) {
+        if (const auto* n = get(key)) {
+            auto v = n->value<int64_t>();
+            if (!v || !n->is_integer())
+                throw ConfigError{line_of(*n), name(key) + " must be an integer"};
+            if (*v < min || *v > max)
+                throw ConfigError{line_of(*n), name(key) + " must be between " +
+                                                   std::to_string(min) + " and " + std::to_string(max)};
+            out = static_cast<T>(*v);
+        }
+    }
+
+    void port(const char* key, uint16_t& out) { num(key, out, 1, 65535); }
+
+    void boolean(const char* key, bool& out) {
+        if (const auto* n = get(key)) {
+            auto v = n->value<bool>();
+            if (!v || !n->is_boolean()) throw ConfigError{line_of(*n), name(key) + " must be true or false"};
+            out = *v;
+        }
+    }
+
+    void strings(const char* key, std::vector<std::string>& out) {
+        if (const auto* n = get(key)) {
+            const auto* arr = n->as_array();
+            if (!arr) throw ConfigError{line_of(*n), name(key) + " must be a list of strings"};
+            out.clear();
+            for (const auto& e : *arr) {
+                auto v = e.value<std::string>();
+                if (!v || !e.is_string()) throw ConfigError{line_of(e), name(key) + " must be a list of strings"};
+                out.push_back(*v);
+            }
+        }
+    }
+
+    template <typename T>
+    void numbers(const char* key, std::vector<T>& out, int64_t min, int64_t max) {
+        if (const auto* n = get(key)) {
+            const auto* arr = n->as_array();
+            if (!arr) throw ConfigError{line_of(*n), name(key) + " must be a list of integers"};
+            out.clear();
+            for (const auto& e : *arr) {
+                auto v = e.value<int64_t>();
+                if (!v || !e.is_integer() || *v < min || *v > max)
+                    throw ConfigError{line_of(e), name(key) + " must hold integers between " +
+                                                      std::to_string(min) + " and " + std::to_string(max)};
+                out.push_back(static_cast<T>(*v));
+            }
+        }
+    }
+
+    const toml::node* get(const char* key) {
+        seen_.insert(key);
+        return table_.get(key);
+    }
+
+    std::string name(const std::string& key) const { return prefix_.empty() ? key : prefix_ + "." + key; }
+
+private:
+    const toml::table& table_;
+    std::string prefix_;
+    std::set<std::string> seen_;
+};
+
+// Returns the sub-table `key` of the root, or an empty one.
+const toml::table& section(TableReader& root, const char* key) {
+    static const toml::table empty;
+    const auto* n = root.get(key);
+    if (!n) return empty;
+    const auto* t = n->as_table();
+    if (!t) throw ConfigError{line_of(*n), std::string("[") + key + "] must be a table"};
+    return *t;
+}
+
+bool valid_hostname(const std::string& h) {
+    if (h.empty() || h.size() > 253) return false;
+    for (char c : h)
+        if (!(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.')) return false;
+    return true;
+}
+
+void parse(const toml::table& root_table, const std::filesystem::path& base, Config& c) {
+    TableReader root(root_table, "");
+
+    TableReader server(section(root, "server"), "server");
+    server.str("hostname", c.hostname);
+    server.str("user", c.run_user);
+    server.strings("listen", c.listen);
+    server.num("shutdown_grace_seconds", c.shutdown_grace_seconds, 0, 3600);
+    if (!valid_hostname(c.hostname)) {
+        const auto* n = server.get("hostname");
+        throw ConfigError{n ? line_of(*n) : 0, "server.hostname must be a valid host name"};
+    }
+    if (c.listen.empty()) throw ConfigError{0, "server.listen must name at least one address"};
+    server.check_unknown();
+
+    TableReader paths(section(root, "paths"), "paths");
+    paths.path("data", c.data_dir, base);
+    paths.path("queue", c.queue_dir, base);
+    paths.path("run", c.run_dir, base);
+    paths.path("log", c.log_dir, base);
+    paths.check_unknown();
+
+    TableReader tls(section(root, "tls"), "tls");
+    tls.path("cert", c.tls_cert, base);
+    tls.path("key", c.tls_key, base);
+    tls.check_unknown();
+
+    TableReader smtpd(section(root, "smtpd"), "smtpd");
+    auto& s = c.smtpd;
+    smtpd.port("mx_port", s.mx_port);
+    smtpd.port("submission_port", s.submission_port);
+    smtpd.port("smtps_port", s.smtps_port);
+    smtpd.num("max_message_size", s.max_message_size, 1024, int64_t(1) << 40);
+    smtpd.num("max_recipients", s.max_recipients, 1, 100000);
+    smtpd.num("max_connections", s.max_connections, 1, 1000000);
+    smtpd.num("max_connections_per_ip", s.max_connections_per_ip, 1, 1000000);
+    smtpd.num("max_bad_commands", s.max_bad_commands, 1, 1000);
+    smtpd.num("max_auth_failures", s.max_auth_failures, 1, 1000);
+    smtpd.num("timeout_seconds", s.timeout_seconds, 1, 86400);
+    smtpd.boolean("allow_plaintext_auth", s.allow_plaintext_auth);
+    smtpd.boolean("vrfy", s.vrfy);
+    smtpd.boolean("cram_md5", s.cram_md5);
+    smtpd.strings("relay_networks", s.relay_networks);
+    smtpd.check_unknown();
+
+    TableReader pop3d(section(root, "pop3d"), "pop3d");
+    auto& p = c.pop3d;
+    pop3d.port("port", p.port);
+    pop3d.port("tls_port", p.tls_port);
+    pop3d.boolean("allow_plaintext_auth", p.allow_plaintext_auth);
+    pop3d.boolean("allow_plaintext_on_loopback", p.allow_plaintext_on_loopback);
+    pop3d.boolean("allow_concurrent_sessions", p.allow_concurrent_sessions);
+    pop3d.num("idle_timeout_seconds", p.idle_timeout_seconds, 600, 86400);
+    pop3d.num("max_auth_failures", p.max_auth_failures, 1, 1000);
+    pop3d.num("max_connections", p.max_connections, 1, 1000000);
+    pop3d.num("max_connections_per_ip", p.max_connections_per_ip, 1, 1000000);
+    pop3d.check_unknown();
+
+    TableReader imapd(section(root, "imapd"), "imapd");
+    auto& i = c.imapd;
+    imapd.port("port", i.port);
+    imapd.port("tls_port", i.tls_port);
+    imapd.boolean("allow_plaintext_auth", i.allow_plaintext_auth);
+    imapd.num("idle_timeout_seconds", i.idle_timeout_seconds, 60, 86400);
+    imapd.num("max_connections", i.max_connections, 1, 1000000);
+    imapd.num("max_connections_per_ip", i.max_connections_per_ip, 1, 1000000);
+    imapd.check_unknown();
+
+    TableReader spoold(section(root, "spoold"), "spoold");
+    spoold.numbers("retry_schedule_seconds", c.spoold.retry_schedule_seconds, 1, 86400 * 7);
+    spoold.num("max_queue_lifetime_seconds", c.spoold.max_queue_lifetime_seconds, 60, 86400 * 60);
+    spoold.num("workers", c.spoold.workers, 1, 256);
+    spoold.check_unknown();
+
+    TableReader store(section(root, "store"), "store");
+    store.num("disk_reserve_bytes", c.store.disk_reserve_bytes, 0, int64_t(1) << 50);
+    store.num("lmdb_map_size", c.store.lmdb_map_size, 1 << 20, int64_t(1) << 44);
+    store.check_unknown();
+
+    TableReader log(section(root, "log"), "log");
+    log.str("target", c.log.target);
+    log.str("level", c.log.level);
+    if (c.log.target != "stderr" && c.log.target != "syslog")
+        throw ConfigError{line_of(*log.get("target")), "log.target must be \"stderr\" or \"syslog\""};
+    static const std::set<std::string> levels{"debug", "info", "warning", "error"};
+    if (!levels.count(c.log.level))
+        throw ConfigError{line_of(*log.get("level")), "log.level must be debug, info, warning or error"};
+    log.check_unknown();
+
+    root.check_unknown();
+
+    // Two services on one port would only show up as a confusing bind error.
+    std::map<uint16_t, std::string> used;
+    auto claim = [&](uint16_t port, const char* what) {
+        auto [it, fresh] = used.emplace(port, what);
+        if (!fresh)
+            throw ConfigError{0, std::string(what) + " uses port " + std::to_string(port) +
+                                     ", already taken by " + it->second};
+    };
+    claim(s.mx_port, "smtpd.mx_port");
+    claim(s.submission_port, "smtpd.submission_port");
+    claim(s.smtps_port, "smtpd.smtps_port");
+    claim(p.port, "pop3d.port");
+    claim(p.tls_port, "pop3d.tls_port");
+    claim(i.port, "imapd.port");
+    claim(i.tls_port, "imapd.tls_port");
+}
+
+}  // namespace
+
+std::expected<Config, std::string> load_config(const std::filesystem::path& file) {
+    Config c;
+    c.file = std::filesystem::absolute(file);
+    const auto base = c.file.parent_path();
+    c.data_dir = base / "data";
+    c.queue_dir = base / "queue";
+    c.run_dir = base / "run";
+    c.log_dir = base / "log";
+    c.tls_cert = base / "tls" / "cert.pem";
+    c.tls_key = base / "tls" / "key.pem";
+    c.listen = {"0.0.0.0", "::"};
+    c.hostname = "localhost";
+
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec))
+        return std::unexpected(file.string() + ": cannot read config file (does the instance exist?)");
+    try {
+        toml::table root = toml::parse_file(file.string());
+        parse(root, base, c);
+    } catch (const toml::parse_error& e) {
+        return std::unexpected(file.string() + ":" + std::to_string(e.source().begin.line) + ": " +
+                               std::string(e.description()));
+    } catch (const ConfigError& e) {
+        return std::unexpected(file.string() + (e.line > 0 ? ":" + std::to_string(e.line) : "") + ": " +
+                               e.what);
+    }
+    return c;
+}
+
+std::filesystem::path default_config_path(const std::string& from_flag) {
+    if (!from_flag.empty()) return from_flag;
+    if (const char* env = std::getenv("POSTERN_CONFIG"); env && *env) return env;
+    return "/etc/postern/postern.toml";
+}
+
+}  // namespace postern

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs every Debian package Postern needs to build and test. The only
+# place dependencies come from; CI and the README call it.
+set -euo pipefail
+
+build_pkgs=(
+    build-essential cmake pkg-config
+    libuv1-dev libssl-dev libc-ares-dev liblmdb-dev
+    catch2 libtomlplusplus-dev libcli11-dev libcrypt-dev
+    openssl
+)
+# Real clients and peers the protocol tests talk to.
+test_pkgs=(
+    python3 swaks curl fetchmail
+    clang libclang-rt-14-dev
+)
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+
+missing=()
+for p in "${build_pkgs[@]}" ${POSTERN_SKIP_TEST_DEPS:+} "${test_pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

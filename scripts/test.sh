@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs dependencies, builds Postern twice (warnings as errors; then with
+# ASan+UBSan) and runs the whole test suite against each build. Fuzz targets
+# are built with clang and given a short smoke run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+
+bash scripts/install-deps.sh
+
+run_suite() {
+    local dir=$1; shift
+    cmake -S . -B "$dir" -DPOSTERN_WERROR=ON "$@" >/dev/null
+    cmake --build "$dir" -j"$jobs"
+    (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 600)
+}
+
+echo "== build and test (release, -Werror)"
+run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+echo "== build and test (ASan+UBSan)"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DPOSTERN_SANITIZE=ON
+
+if command -v clang++ >/dev/null && [ -f tests/fuzz/CMakeLists.txt ]; then
+    echo "== fuzz smoke run (libFuzzer)"
+    CC=clang CXX=clang++ cmake -S . -B build-fuzz -DPOSTERN_FUZZ=ON -DPOSTERN_TESTS=ON \
+        -DCMAKE_BUILD_TYPE=Debug >/dev/null
+    cmake --build build-fuzz -j"$jobs" --target fuzzers
+    bash tests/fuzz/run-smoke.sh build-fuzz/bin
+fi
