@@ -1,0 +1,96 @@
+#pragma once
+// The scaffold every daemon runs on (see the team brief, "Daemon command line
+// and lifecycle"):
+//
+//   <daemon> -c CONFIG [--ready-fd N] [--foreground]
+//
+//   1. load CONFIG (error: its one line on stderr, exit 2); log_setup
+//   2. load the TLS context if spec.tls (before dropping privileges)
+//   3. spec.setup(ctx): the daemon adds its listeners (bound on every
+//      config.listen address) and opens what it needs
+//   4. write RUN/<service>.pid and hold an flock on it ("already running (pid N)")
+//   5. drop to config.run_user when root (initgroups, setgid, setuid)
+//   6. "READY\n" to the ready fd, then close it. Any failure in 1-5 (except a
+//      config error) writes "ERROR <reason>\n" there and to stderr: exit 1
+//   7. SIGTERM/SIGINT: close listeners, on_shutdown to every session and
+//      spec.on_stop; the loop ends when sessions are gone, or after
+//      config.shutdown_grace_seconds the rest are aborted; exit 0
+//      SIGHUP: re-read CONFIG and the TLS files, then spec.reload(new config)
+//   SIGPIPE is ignored.
+
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <uv.h>
+
+#include "libproto/config.h"
+#include "libproto/connection.h"
+#include "libproto/listener.h"
+#include "libproto/tls.h"
+
+namespace postern {
+
+// What setup() uses to add listeners. Every listener of a daemon shares one
+// ConnectionTracker (limits are per service).
+class Registrar {
+public:
+    Registrar(uv_loop_t* loop, const Config& config, const TlsServer* tls);
+    ~Registrar();
+
+    // Binds `port` on every config.listen address. `name` is for logs
+    // ("imap", "imaps"). Error: one line naming the address.
+    std::expected<void, std::string> listen(const std::string& name, uint16_t port,
+                                            bool implicit_tls, HandlerFactory factory,
+                                            const ConnectionOptions& options = {});
+    // Caps and the refusal line for this service.
+    void set_limits(ConnectionLimits limits) { tracker_.set_limits(std::move(limits)); }
+
+    ConnectionTracker& connections() { return tracker_; }
+    const std::vector<std::unique_ptr<Listener>>& listeners() const { return listeners_; }
+    void stop_all();  // stop accepting
+
+private:
+    uv_loop_t* loop_;
+    const Config& config_;
+    const TlsServer* tls_;
+    ConnectionTracker tracker_;
+    std::vector<std::unique_ptr<Listener>> listeners_;
+};
+
+struct DaemonContext {
+    const Config& config;     // as loaded at start-up; stays valid for the process lifetime
+    uv_loop_t* loop;
+    Registrar& listeners;
+    const TlsServer& tls;     // tls.ctx() is null unless spec.tls
+};
+
+struct DaemonSpec {
+    std::string service;      // "smtpd": log ident and RUN/smtpd.pid
+    bool tls = true;          // load config.tls_cert / tls_key at start-up (error: exit 1)
+    // Adds listeners, opens stores. Error text -> "ERROR <text>", exit 1.
+    std::function<std::expected<void, std::string>(DaemonContext&)> setup;
+    // SIGHUP after the config was re-read successfully (the TLS context is
+    // already swapped). The start-up Config object is not modified.
+    std::function<void(const Config& fresh)> reload;
+    // SIGTERM/SIGINT, after listeners stopped: stop timers/clients so the loop can end.
+    std::function<void()> on_stop;
+};
+
+// The whole life of a daemon. Returns the process exit code (0, 1 or 2).
+int run_daemon(int argc, char** argv, const DaemonSpec& spec);
+
+// --- pieces, exposed for tests and mailctl ---
+
+// Opens (creating) `path`, takes an exclusive flock and writes our pid.
+// Returns the fd to hold open, or "already running (pid N)" / an error line.
+std::expected<int, std::string> acquire_pid_file(const std::string& path);
+
+// initgroups/setgid/setuid to `user` if running as root and `user` is set;
+// otherwise does nothing. Error: one line.
+std::expected<void, std::string> drop_privileges(const std::string& user);
+
+}  // namespace postern

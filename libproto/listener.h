@@ -1,0 +1,106 @@
+#pragma once
+// TCP listeners and the live-connection registry of a daemon.
+//
+// A ConnectionTracker counts live connections overall and per client IP,
+// enforces the caps at accept time, and can tell every session the daemon is
+// stopping. One tracker per service, shared by its listeners (smtpd's limit
+// covers port 25, 587 and 465 together).
+//
+// A Listener binds one address:port (IPv6 sockets set IPV6_V6ONLY so "0.0.0.0"
+// and "::" can both be bound; SO_REUSEADDR via libuv), accepts connections and
+// hands each to a Connection with the daemon's HandlerFactory. Over the cap,
+// the client gets the daemon's one-line refusal (over TLS on implicit-TLS
+// ports) and is closed.
+
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <uv.h>
+
+#include "libproto/connection.h"
+#include "libproto/tls.h"
+
+namespace postern {
+
+struct ConnectionLimits {
+    uint32_t max_connections = 500;     // overall, 0: no cap
+    uint32_t max_per_ip = 20;           // per client address, 0: no cap
+    // Sent to a refused client, CR LF included, e.g.
+    // "421 4.7.0 mx.example.org Too many connections, try later\r\n" or "* BYE Too many connections\r\n".
+    std::string refuse_message;
+};
+
+class ConnectionTracker {
+public:
+    explicit ConnectionTracker(ConnectionLimits limits = {}) : limits_(std::move(limits)) {}
+    ~ConnectionTracker();  // detaches from live connections (they keep running)
+    ConnectionTracker(const ConnectionTracker&) = delete;
+    ConnectionTracker& operator=(const ConnectionTracker&) = delete;
+
+    // Whether a new connection from `ip` is within the caps.
+    bool admits(const std::string& ip) const;
+    void add(Connection& c);      // counts it; removed automatically when it closes
+    size_t count() const { return live_.size(); }
+    size_t count_for(const std::string& ip) const;
+
+    // Calls on_shutdown on every live session (once).
+    void notify_shutdown();
+    // Aborts every live connection (end of the grace period).
+    void abort_all();
+
+    void set_limits(ConnectionLimits l) { limits_ = std::move(l); }
+    const ConnectionLimits& limits() const { return limits_; }
+
+private:
+    void remove(Connection& c);
+
+    ConnectionLimits limits_;
+    std::unordered_set<Connection*> live_;
+    std::unordered_map<std::string, uint32_t> per_ip_;
+};
+
+struct ListenerSpec {
+    std::string address;             // "127.0.0.1", "::", "0.0.0.0"
+    uint16_t port = 0;               // 0: ephemeral (tests); see Listener::port()
+    bool implicit_tls = false;       // SMTPS 465, POP3S 995, IMAPS 993
+    std::string name;                // for logs: "smtpd/submission"
+    ConnectionOptions options{};
+    HandlerFactory factory;
+};
+
+class Listener {
+public:
+    // Binds and starts listening. `tls` is required when spec.implicit_tls;
+    // it is read at every accept, so TlsServer::load() takes effect at once.
+    // Error: one line, e.g. "cannot listen on [::1]:25: address already in use".
+    static std::expected<std::unique_ptr<Listener>, std::string>
+    open(uv_loop_t* loop, ListenerSpec spec, ConnectionTracker& tracker,
+         const TlsServer* tls = nullptr);
+
+    ~Listener();  // stop()
+    Listener(const Listener&) = delete;
+    Listener& operator=(const Listener&) = delete;
+
+    // Stops accepting and closes the socket; live connections carry on.
+    void stop();
+    uint16_t port() const { return port_; }  // the bound port
+    const ListenerSpec& spec() const { return spec_; }
+
+private:
+    Listener(uv_loop_t* loop, ListenerSpec spec, ConnectionTracker& tracker, const TlsServer* tls);
+    void on_connection();
+    void refuse(uv_tcp_t* client);
+
+    uv_loop_t* loop_;
+    ListenerSpec spec_;
+    ConnectionTracker& tracker_;
+    const TlsServer* tls_;
+    uv_tcp_t* server_ = nullptr;
+    uint16_t port_ = 0;
+};
+
+}  // namespace postern
