@@ -1,0 +1,116 @@
+#pragma once
+// Domains, users and aliases, kept in one LMDB environment in DATA/accounts/.
+// All names are normalized (see address.h) before they are stored or looked up, so
+// callers may pass any case. Safe to use from several processes at once (LMDB);
+// one Accounts object per process per data dir is enough (it may be shared by threads).
+//
+// Users' mail lives in DATA/<domain>/<local>/ (Maildir/ and index/, see store.h).
+// add_user creates that directory with INBOX, Drafts, Sent, Trash and Junk.
+// del_user removes the account and MOVES the user's directory to
+// DATA/<domain>/.deleted-<local>-<unixtime> (mail is kept for the admin to remove).
+// A user named `nobody@D` is domain D's catch-all.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "libmailstore/store_error.h"
+#include "libproto/scram_keys.h"
+
+namespace postern {
+
+struct UserInfo {
+    std::string address;        // canonical "local@domain"
+    std::string password_hash;  // "$y$..." or an imported {SCHEME} hash
+    uint64_t quota_bytes = 0;   // 0: unlimited
+    ScramKeys scram;            // empty stored_key when the hash was imported without a password
+};
+
+struct AliasInfo {
+    std::string address;               // canonical "local@domain" (local domain)
+    std::vector<std::string> targets;  // normalized addresses, local or remote
+};
+
+enum class RecipientKind {
+    local_user,     // a user of a local domain
+    alias,          // an alias of a local domain
+    catch_all,      // unknown local part, but the domain has nobody@domain
+    unknown_local,  // local domain, no such user/alias, no catch-all: reject (550 5.1.1)
+    not_local,      // domain is not ours: relay decision belongs to the caller
+};
+
+struct RecipientExpansion {
+    std::vector<std::string> local_mailboxes;  // users to deliver to, "user@domain", deduplicated
+    std::vector<std::string> remote;           // non-local addresses to relay to, deduplicated
+};
+
+class Accounts {
+public:
+    // Opens (creating if needed) DATA/accounts/. map_size is the LMDB map size in bytes.
+    static StoreResult<std::shared_ptr<Accounts>> open(const std::filesystem::path& data_dir,
+                                                       uint64_t map_size = 1ull << 30);
+    ~Accounts();
+    Accounts(const Accounts&) = delete;
+    Accounts& operator=(const Accounts&) = delete;
+
+    // Domains. del_domain refuses with not_empty while users or aliases remain, unless force
+    // (then they are deleted too, their mail moved aside as for del_user).
+    StoreResult<void> add_domain(std::string_view domain);
+    StoreResult<void> del_domain(std::string_view domain, bool force = false);
+    StoreResult<std::vector<std::string>> list_domains();
+    bool has_domain(std::string_view domain);
+
+    // Users. add_user fails with exists (user or alias of that name), not_found (domain
+    // unknown), invalid (bad name, empty password).
+    StoreResult<void> add_user(std::string_view address, std::string_view password,
+                               uint64_t quota_bytes = 0);
+    // Imports an existing hash (any form password.h verifies); SCRAM is then unavailable
+    // for the user until set_password.
+    StoreResult<void> add_user_with_hash(std::string_view address, std::string_view hash,
+                                         uint64_t quota_bytes = 0);
+    StoreResult<void> del_user(std::string_view address);
+    // Sorted "user@domain" list; domain empty: all domains (not_found if domain unknown).
+    StoreResult<std::vector<std::string>> list_users(std::string_view domain = {});
+    StoreResult<void> set_password(std::string_view address, std::string_view password);
+    StoreResult<void> set_quota(std::string_view address, uint64_t quota_bytes);
+    StoreResult<UserInfo> get_user(std::string_view address);
+
+    // Aliases: address must be in a local domain and not be a user; targets are non-empty
+    // valid addresses (local or remote). add_alias on an existing alias fails with exists.
+    StoreResult<void> add_alias(std::string_view address, const std::vector<std::string>& targets);
+    StoreResult<void> del_alias(std::string_view address);
+    StoreResult<std::vector<AliasInfo>> list_aliases(std::string_view domain = {});
+
+    // Login name -> canonical "user@domain": "user@domain", "user%domain", or a bare "user"
+    // held by exactly one domain. not_found when unknown or ambiguous, invalid when malformed.
+    StoreResult<std::string> resolve_login(std::string_view login);
+
+    // True when address names a user and password matches. Runs a dummy hash for unknown
+    // users so timing does not reveal which users exist.
+    bool verify_password(std::string_view address, std::string_view password);
+
+    // The user's SCRAM-SHA-256 keys; not_found for unknown users or users without keys.
+    StoreResult<ScramKeys> scram_credentials(std::string_view address);
+
+    // What RCPT TO needs to know about an address (invalid for a malformed one).
+    StoreResult<RecipientKind> resolve_recipient(std::string_view address);
+
+    // Final destinations: aliases expanded recursively (max depth 10), unknown local parts
+    // sent to the catch-all. loop when aliases form a cycle; not_found when a local
+    // address resolves to nothing (unknown_local). Remote addresses pass through.
+    StoreResult<RecipientExpansion> expand_recipient(std::string_view address);
+
+    const std::filesystem::path& data_dir() const;
+
+    struct Impl;
+
+private:
+    explicit Accounts(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace postern
