@@ -1,0 +1,188 @@
+#pragma once
+// The mail queue: messages accepted by smtpd wait here, durably, until spoold has
+// delivered (or bounced) them. See docs/queue.md for the on-disk layout and the
+// durability argument.
+//
+// Layout under QUEUE_DIR:
+//   incoming/<id>   being written (never listed; removed by clean_incoming at spoold start)
+//   active/<id>     committed: message bytes, then the envelope as a trailer block
+//   state/<id>      optional append-only log of delivery progress (attempts, per-recipient
+//                   done/failed/deferred); absent until the first attempt leaves work behind
+//
+// Thread-safety: a Queue may be copied and used from several threads at once (copies share
+// the directory handles and the group-commit state). A QueueWriter belongs to one thread at
+// a time (it may be handed to a worker thread for commit).
+
+#include <cstdint>
+#include <expected>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace postern {
+
+// A closed set; queue_error_text gives a short English phrase for logs and replies.
+enum class QueueError { not_found, invalid, no_space, io };
+const char* queue_error_text(QueueError e);
+
+// RFC 3461 NOTIFY as a bit set; 0 means "not given" (treated as failure+delay).
+namespace dsn_notify {
+inline constexpr uint8_t never = 1;
+inline constexpr uint8_t success = 2;
+inline constexpr uint8_t failure = 4;
+inline constexpr uint8_t delay = 8;
+}  // namespace dsn_notify
+
+enum class DsnRet : uint8_t { unspecified, full, hdrs };
+enum class BodyType : uint8_t { unspecified, seven_bit, eight_bit_mime, binary_mime };
+
+enum class RcptStatus : uint8_t {
+    pending,    // not yet delivered (maybe deferred: see last_error)
+    delivered,  // written to every mailbox it expands to
+    failed,     // permanently failed; a bounce was (or will be) sent
+};
+
+struct Recipient {
+    std::string address;     // as given in RCPT TO, without <>; may hold UTF-8 (SMTPUTF8)
+    uint8_t notify = 0;      // dsn_notify bits
+    std::string orcpt;       // ORCPT as given, e.g. "rfc822;bob@example.org" (xtext-decoded)
+    // Progress, kept by spoold in state/<id>; smtpd leaves these at their defaults.
+    RcptStatus status = RcptStatus::pending;
+    std::string last_error;  // last temporary or the permanent error text
+};
+
+struct Envelope {
+    std::string id;            // set by commit; ignored on input
+    std::string reverse_path;  // MAIL FROM without <>; empty for the null path <>
+    std::vector<Recipient> recipients;
+    std::string envid;         // RFC 3461 ENVID (xtext-decoded), empty if not given
+    DsnRet ret = DsnRet::unspecified;
+    BodyType body = BodyType::unspecified;
+    bool smtputf8 = false;
+    std::string client_ip;     // for logs and the DSN; may be empty (locally generated)
+    std::string client_helo;
+    std::string auth_user;     // authenticated login, empty if none
+    int64_t arrival = 0;       // unix seconds; commit fills it in when 0
+    // Filled in by the queue (ignored by commit):
+    uint64_t size = 0;         // message bytes
+    uint32_t attempts = 0;
+    int64_t next_attempt = 0;  // unix seconds; 0 = due now
+};
+
+// Encodes / decodes the envelope trailer text (used by the queue; exposed for tests).
+std::string encode_envelope(const Envelope& env);
+std::expected<Envelope, QueueError> decode_envelope(std::string_view text);
+
+class Queue;
+namespace detail {
+struct QueueCore;
+}
+
+// One message being received. Create with Queue::create(); append the message as it
+// streams in; then commit() or abort(). Destroying an uncommitted writer aborts it.
+class QueueWriter {
+public:
+    QueueWriter(QueueWriter&&) noexcept;
+    QueueWriter& operator=(QueueWriter&&) noexcept;
+    ~QueueWriter();
+
+    const std::string& id() const { return id_; }
+    uint64_t size() const { return size_; }
+
+    // Appends message bytes (buffered; written to incoming/<id> in large chunks). Cheap
+    // enough for the event loop thread: no fsync. After an error the writer only aborts.
+    std::expected<void, QueueError> append(std::string_view bytes);
+
+    // Writes the envelope, fdatasyncs the file, renames it into active/ and fsyncs the
+    // directory (shared with concurrent commits: group commit). Blocking: from a libuv loop
+    // use queue_commit_async (queue_async.h). On success the entry is durable and its id is
+    // returned; on failure the partial entry is removed.
+    std::expected<std::string, QueueError> commit(Envelope env);
+
+    // Removes the partial entry. Idempotent.
+    void abort();
+
+private:
+    friend class Queue;
+    QueueWriter(std::shared_ptr<detail::QueueCore> core, std::string id, int fd);
+    std::expected<void, QueueError> flush_buffer();
+
+    std::shared_ptr<detail::QueueCore> core_;
+    std::string id_;
+    int fd_ = -1;
+    uint64_t size_ = 0;
+    std::string buf_;
+    bool failed_ = false;
+};
+
+// Delivery progress records (appended to state/<id> by spoold).
+struct StateRecord {
+    enum class Kind : uint8_t { attempt, done, fail, defer, flush };
+    Kind kind = Kind::attempt;
+    uint32_t rcpt = 0;        // recipient index (done, fail, defer)
+    uint32_t attempts = 0;    // attempt
+    int64_t next_attempt = 0; // attempt
+    std::string error;        // fail, defer
+};
+
+class Queue {
+public:
+    // Opens (creating if needed) the queue directory and its subdirectories.
+    static std::expected<Queue, QueueError> open(const std::filesystem::path& dir);
+
+    const std::filesystem::path& dir() const;
+
+    // A new entry in incoming/ with a fresh, unique, time-ordered id.
+    std::expected<QueueWriter, QueueError> create();
+
+    // Every committed entry (envelope with progress merged in), oldest first.
+    // Entries that vanish or are unreadable while listing are skipped.
+    std::expected<std::vector<Envelope>, QueueError> list() const;
+
+    // Ids of committed entries, oldest first (cheap: no file is read).
+    std::expected<std::vector<std::string>, QueueError> ids() const;
+
+    // One entry's envelope with progress merged in.
+    std::expected<Envelope, QueueError> read(std::string_view id) const;
+
+    // Reads message bytes [offset, offset+len) of a committed entry into out (appends).
+    // Returns the number of bytes read (short at the end of the message).
+    std::expected<size_t, QueueError> read_message(std::string_view id, uint64_t offset,
+                                                   size_t len, std::string& out) const;
+
+    // Deletes an entry (and its state). not_found if there is no such entry.
+    std::expected<void, QueueError> remove(std::string_view id);
+
+    // Makes every deferred entry due now. Returns how many entries it touched.
+    // Follow with queue_wake() so a running spoold notices.
+    std::expected<size_t, QueueError> flush();
+
+    // Appends progress records to state/<id>; with sync the log is fdatasync'ed before
+    // returning (used for done/fail so a crash does not repeat a delivery).
+    std::expected<void, QueueError> append_state(std::string_view id,
+                                                 const std::vector<StateRecord>& recs,
+                                                 bool sync);
+
+    // Removes everything in incoming/ (partial entries of crashed sessions) and state logs
+    // without an entry. Only spoold calls this, at start-up. Returns how many it removed.
+    size_t clean_incoming();
+
+    // True if id has the shape of a queue id (guards paths built from user input).
+    static bool valid_id(std::string_view id);
+
+private:
+    explicit Queue(std::shared_ptr<detail::QueueCore> core) : core_(std::move(core)) {}
+    std::shared_ptr<detail::QueueCore> core_;
+};
+
+// Tells a running spoold to look at the queue now (a datagram to RUN_DIR/spoold.sock).
+// Best effort and non-blocking: returns false if nobody listens (spoold also scans on a timer).
+bool queue_wake(const std::filesystem::path& run_dir);
+
+// The wake-up socket path spoold binds.
+std::filesystem::path queue_wake_socket(const std::filesystem::path& run_dir);
+
+}  // namespace postern
