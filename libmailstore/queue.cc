@@ -330,6 +330,8 @@ void apply_state(std::string_view log, Envelope& env) {
         } else if (kind == 'F') {
             r.status = RcptStatus::failed;
             r.last_error = decode(b);
+        } else if (kind == 'L') {
+            r.local_done = true;
         } else if (kind == 'T') {
             r.last_error = decode(b);
         }
@@ -449,6 +451,7 @@ std::expected<void, QueueError> Queue::append_state(std::string_view id_sv,
             break;
         }
         case StateRecord::Kind::flush: text += "N"; break;
+        case StateRecord::Kind::local_done: text += "L " + std::to_string(r.rcpt); break;
         }
         text += '\n';
     }
@@ -492,7 +495,9 @@ std::filesystem::path queue_wake_socket(const std::filesystem::path& run_dir) {
     return run_dir / "spoold.sock";
 }
 
-bool queue_wake(const std::filesystem::path& run_dir) {
+namespace {
+
+bool send_wake(const std::filesystem::path& run_dir, std::string_view msg) {
     std::string path = queue_wake_socket(run_dir).string();
     sockaddr_un sa{};
     sa.sun_family = AF_UNIX;
@@ -500,8 +505,18 @@ bool queue_wake(const std::filesystem::path& run_dir) {
     std::memcpy(sa.sun_path, path.data(), path.size());
     Fd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (fd.get() < 0) return false;
-    return ::sendto(fd.get(), "w", 1, MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&sa),
-                    sizeof sa) == 1;
+    return ::sendto(fd.get(), msg.data(), msg.size(), MSG_NOSIGNAL,
+                    reinterpret_cast<sockaddr*>(&sa), sizeof sa) == ssize_t(msg.size());
 }
+
+}  // namespace
+
+bool queue_wake(const std::filesystem::path& run_dir, std::string_view id) {
+    std::string msg = "w";
+    msg.append(id);
+    return send_wake(run_dir, msg);
+}
+
+bool queue_wake_rescan(const std::filesystem::path& run_dir) { return send_wake(run_dir, "f"); }
 
 }  // namespace postern

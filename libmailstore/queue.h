@@ -52,6 +52,7 @@ struct Recipient {
     // Progress, kept by spoold in state/<id>; smtpd leaves these at their defaults.
     RcptStatus status = RcptStatus::pending;
     std::string last_error;  // last temporary or the permanent error text
+    bool local_done = false; // its local mailboxes got their copy; only remote targets remain
 };
 
 struct Envelope {
@@ -120,7 +121,7 @@ private:
 
 // Delivery progress records (appended to state/<id> by spoold).
 struct StateRecord {
-    enum class Kind : uint8_t { attempt, done, fail, defer, flush };
+    enum class Kind : uint8_t { attempt, done, fail, defer, flush, local_done };
     Kind kind = Kind::attempt;
     uint32_t rcpt = 0;        // recipient index (done, fail, defer)
     uint32_t attempts = 0;    // attempt
@@ -178,9 +179,13 @@ private:
     std::shared_ptr<detail::QueueCore> core_;
 };
 
-// Tells a running spoold to look at the queue now (a datagram to RUN_DIR/spoold.sock).
+// Tells a running spoold to look at the queue now (a datagram to RUN_DIR/spoold.sock):
+// smtpd passes the id it just committed (spoold then need not scan the directory).
 // Best effort and non-blocking: returns false if nobody listens (spoold also scans on a timer).
-bool queue_wake(const std::filesystem::path& run_dir);
+bool queue_wake(const std::filesystem::path& run_dir, std::string_view id = {});
+
+// After Queue::flush() or remove(): tells spoold to re-read every entry's schedule.
+bool queue_wake_rescan(const std::filesystem::path& run_dir);
 
 // The wake-up socket path spoold binds.
 std::filesystem::path queue_wake_socket(const std::filesystem::path& run_dir);
