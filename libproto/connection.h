@@ -155,21 +155,24 @@ private:
     Connection(uv_tcp_t* tcp, const ConnectionOptions& opts);
     ~Connection();
 
+    struct Guard;  // counts nested callbacks; the last one out flushes
     void start(const HandlerFactory& factory, SSL_CTX* tls, bool client, const std::string& sni);
     void update_reading();
     void on_read(ssize_t n, const uv_buf_t* buf);
-    void on_ciphertext(const char* data, size_t n);
-    void feed_plain(const char* data, size_t n);
+    void feed(const char* data, size_t n);
     void dispatch();
+    void after_callbacks();
     void flush();
     void on_written(int status);
-    void drain_tls_output();
-    bool tls_setup(SSL_CTX* ctx, bool client, const std::string& sni);
-    void tls_pump();
-    void after_handshake();
     void finish_close();
-    void release_all();
-    void fail(CloseReason why);
+    void final_cleanup();
+    void check_blocked();
+    // TLS (connection_tls.cc)
+    bool tls_setup(SSL_CTX* ctx, bool client, const std::string& sni);
+    void on_ciphertext(const char* data, size_t n);
+    void tls_write(std::string_view bytes);
+    void drain_tls_output();
+    void after_handshake();
 
     uv_tcp_t* tcp_;
     ConnectionOptions opts_;
@@ -199,7 +202,8 @@ private:
     bool closing_ = false;    // close requested: no more input or writes
     bool eof_ = false;        // no more input from peer
     bool shut_ = false;       // uv_shutdown issued
-    bool handle_closed_ = false;
+    bool handle_closed_ = false;  // uv_close issued: no more I/O of any kind
+    bool dispatching_ = false;    // inside dispatch()'s loop
 };
 
 // Outbound TCP (spoold). Connects to ip:port (a literal address), then behaves

@@ -66,6 +66,9 @@ struct DaemonContext {
     uv_loop_t* loop;
     Registrar& listeners;
     const TlsServer& tls;     // tls.ctx() is null unless spec.tls
+    // Objects the daemon wants destroyed before the loop is torn down (its
+    // state: anything holding uv handles, stores). Released in reverse order.
+    std::vector<std::shared_ptr<void>> owned{};
 };
 
 struct DaemonSpec {

@@ -33,6 +33,8 @@ public:
     void again();
     void stop();
     bool active() const;
+    // Does not keep the loop alive (uv_unref).
+    void unref();
 
 private:
     uv_timer_t* h_;
