@@ -1,2 +1,88 @@
-// Placeholder until the daemon scaffold lands.
-int main() { return 0; }
+// spoold: local delivery from the queue. See docs/queue.md.
+
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "libmailstore/accounts.h"
+#include "libmailstore/queue.h"
+#include "libmailstore/store.h"
+#include "libproto/daemon.h"
+#include "libproto/log.h"
+#include "spoold/scheduler.h"
+#include "spoold/wake_socket.h"
+
+using namespace postern;
+
+namespace {
+
+int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::unique_ptr<Scheduler> g_scheduler;
+std::unique_ptr<WakeSocket> g_wake;
+
+std::expected<void, std::string> setup(DaemonContext& ctx) {
+    const Config& cfg = ctx.config;
+    uint32_t workers = std::max<uint32_t>(1, cfg.spoold.workers);
+    // The thread pool is created on first use; size it to the workers (plus headroom for
+    // libuv's own fs work) unless the environment says otherwise.
+    std::string pool = std::to_string(std::min<uint32_t>(workers + 2, 128));
+    setenv("UV_THREADPOOL_SIZE", pool.c_str(), 0);
+
+    auto queue = Queue::open(cfg.queue_dir);
+    if (!queue)
+        return std::unexpected("queue " + cfg.queue_dir.string() + ": " +
+                               queue_error_text(queue.error()));
+    auto accounts = Accounts::open(cfg.data_dir, cfg.store.lmdb_map_size);
+    if (!accounts) return std::unexpected(std::string("accounts: ") + describe(accounts.error()));
+    StoreOptions so;
+    so.disk_reserve_bytes = cfg.store.disk_reserve_bytes;
+    std::vector<std::unique_ptr<MailStore>> stores;
+    for (uint32_t i = 0; i < workers; ++i) {
+        auto s = open_maildir_store(cfg.data_dir, so);
+        if (!s) return std::unexpected(std::string("store: ") + describe(s.error()));
+        stores.push_back(std::move(*s));
+    }
+    DeliveryParams params;
+    params.hostname = cfg.hostname;
+    params.retry_schedule = cfg.spoold.retry_schedule_seconds;
+    params.max_lifetime = cfg.spoold.max_queue_lifetime_seconds;
+    g_scheduler = std::make_unique<Scheduler>(
+        ctx.loop, Deliverer(*queue, *accounts, params), std::move(stores), unix_now);
+
+    std::error_code ec;
+    std::filesystem::create_directories(cfg.run_dir, ec);
+    auto wake = WakeSocket::open(ctx.loop, queue_wake_socket(cfg.run_dir), [](std::string_view m) {
+        if (!g_scheduler || m.empty()) return;
+        if (m[0] == 'w') g_scheduler->wake(m.substr(1));
+        else if (m[0] == 'f') g_scheduler->rescan();
+    });
+    if (!wake) return std::unexpected(wake.error());
+    g_wake = std::move(*wake);
+    g_scheduler->start();
+    log_msg(LogLevel::info, "spoold started: %u workers, queue %s", workers,
+            cfg.queue_dir.c_str());
+    return {};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    DaemonSpec spec;
+    spec.service = "spoold";
+    spec.tls = false;
+    spec.setup = setup;
+    spec.on_stop = [] {
+        g_wake.reset();
+        if (g_scheduler) g_scheduler->stop();
+    };
+    int rc = run_daemon(argc, argv, spec);
+    g_wake.reset();
+    g_scheduler.reset();
+    return rc;
+}

@@ -1,0 +1,165 @@
+#include "spoold/scheduler.h"
+
+#include "libproto/log.h"
+
+namespace postern {
+
+namespace {
+constexpr uint64_t kTickMs = 2000;        // check deferred entries this often
+constexpr int64_t kFullScanSeconds = 60;  // and re-read the directory this often
+}  // namespace
+
+struct Scheduler::Job {
+    uv_work_t work{};
+    Scheduler* owner = nullptr;
+    MailStore* store = nullptr;
+    std::string id;
+    int64_t now = 0;
+    AttemptReport report;
+};
+
+Scheduler::Scheduler(uv_loop_t* loop, Deliverer deliverer,
+                     std::vector<std::unique_ptr<MailStore>> stores, Clock now)
+    : loop_(loop), deliverer_(std::move(deliverer)), stores_(std::move(stores)),
+      now_(std::move(now)) {
+    for (auto& s : stores_) free_stores_.push_back(s.get());
+}
+
+Scheduler::~Scheduler() = default;
+
+void Scheduler::start() {
+    size_t cleaned = deliverer_.queue().clean_incoming();
+    if (cleaned) log_msg(LogLevel::info, "removed %zu incomplete queue file(s)", cleaned);
+    timer_ = std::make_unique<Timer>(loop_);
+    timer_->start(kTickMs, [this] { tick(); }, kTickMs);
+    scan(true);
+}
+
+void Scheduler::stop() {
+    stopping_ = true;
+    timer_.reset();
+    ready_.clear();
+}
+
+void Scheduler::wake(std::string_view id) {
+    if (stopping_) return;
+    if (id.empty() || !Queue::valid_id(id)) {
+        scan(false);
+        return;
+    }
+    enqueue(std::string(id));
+    dispatch();
+}
+
+void Scheduler::rescan() {
+    if (stopping_) return;
+    scan(true);
+}
+
+void Scheduler::enqueue(const std::string& id) {
+    if (busy_.count(id)) return;
+    deferred_.erase(id);
+    busy_.insert(id);
+    ready_.push_back(id);
+}
+
+// reread: also re-read entries we know to be deferred (their schedule may have changed).
+void Scheduler::scan(bool reread) {
+    int64_t now = now_();
+    last_full_scan_ = now;
+    auto ids = deliverer_.queue().ids();
+    if (!ids) {
+        log_msg(LogLevel::error, "cannot list the queue: %s", queue_error_text(ids.error()));
+        return;
+    }
+    std::set<std::string> present(ids->begin(), ids->end());
+    for (auto it = deferred_.begin(); it != deferred_.end();)
+        it = present.count(it->first) ? std::next(it) : deferred_.erase(it);
+    for (const auto& id : *ids) {
+        if (busy_.count(id)) continue;
+        auto d = deferred_.find(id);
+        if (d != deferred_.end() && !reread) continue;
+        auto env = deliverer_.queue().read(id);
+        if (!env) continue;
+        if (env->next_attempt > now) deferred_[id] = env->next_attempt;
+        else enqueue(id);
+    }
+    dispatch();
+}
+
+void Scheduler::tick() {
+    int64_t now = now_();
+    if (now - last_full_scan_ >= kFullScanSeconds) {
+        scan(false);
+        return;
+    }
+    std::vector<std::string> due;
+    for (const auto& [id, next] : deferred_)
+        if (next <= now) due.push_back(id);
+    for (const auto& id : due) enqueue(id);
+    dispatch();
+}
+
+void Scheduler::dispatch() {
+    while (!stopping_ && !ready_.empty() && !free_stores_.empty()) {
+        auto* job = new Job;
+        job->owner = this;
+        job->id = std::move(ready_.front());
+        ready_.pop_front();
+        job->store = free_stores_.back();
+        free_stores_.pop_back();
+        job->now = now_();
+        job->work.data = job;
+        ++in_flight_;
+        int rc = uv_queue_work(
+            loop_, &job->work,
+            [](uv_work_t* w) {
+                auto* j = static_cast<Job*>(w->data);
+                j->report = j->owner->deliverer_.attempt(*j->store, j->id, j->now);
+            },
+            [](uv_work_t* w, int) {
+                auto* j = static_cast<Job*>(w->data);
+                j->owner->finished(j);
+            });
+        if (rc != 0) {
+            log_msg(LogLevel::error, "uv_queue_work: %s", uv_error_text(rc));
+            job->report.outcome = AttemptReport::Outcome::error;
+            finished(job);
+            break;
+        }
+    }
+}
+
+void Scheduler::finished(Job* job) {
+    std::unique_ptr<Job> j(job);
+    --in_flight_;
+    free_stores_.push_back(j->store);
+    busy_.erase(j->id);
+    const AttemptReport& r = j->report;
+    int64_t delay = r.arrival ? j->now - r.arrival : 0;
+    for (const auto& rc : r.rcpts)
+        log_msg(rc.result == RcptResult::delivered ? LogLevel::info : LogLevel::warning,
+                "id=%s to=<%s> result=%s delay=%llds %s", r.id.c_str(), rc.address.c_str(),
+                rcpt_result_text(rc.result), static_cast<long long>(delay), rc.detail.c_str());
+    for (const auto& b : r.bounce_ids) {
+        log_msg(LogLevel::info, "id=%s bounce queued as %s", r.id.c_str(), b.c_str());
+        enqueue(b);
+    }
+    switch (r.outcome) {
+    case AttemptReport::Outcome::finished:
+        log_msg(LogLevel::info, "id=%s removed from queue", r.id.c_str());
+        break;
+    case AttemptReport::Outcome::deferred:
+    case AttemptReport::Outcome::not_due:
+        deferred_[r.id] = r.next_attempt;
+        break;
+    case AttemptReport::Outcome::gone: break;
+    case AttemptReport::Outcome::error:
+        log_msg(LogLevel::error, "id=%s attempt failed: %s", r.id.c_str(), r.error.c_str());
+        deferred_[r.id] = j->now + 60;
+        break;
+    }
+    dispatch();
+}
+
+}  // namespace postern
