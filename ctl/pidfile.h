@@ -1,0 +1,23 @@
+#pragma once
+// Is a daemon running? A daemon holds an flock on its pid file for its whole life, so a
+// pid file whose lock is free is stale, whatever pid it names.
+
+#include <sys/types.h>
+
+#include <filesystem>
+
+namespace postern::ctl {
+
+struct PidState {
+    bool running = false;
+    pid_t pid = 0;            // from the file; 0 when absent, empty or unreadable
+    bool stale_file = false;  // the file exists but nobody holds its lock
+};
+
+// Looks at the pid file without disturbing a daemon that holds it.
+PidState probe_pid_file(const std::filesystem::path& file);
+
+// Removes a stale pid file (one whose lock is free). Returns true if it did.
+bool remove_stale_pid_file(const std::filesystem::path& file);
+
+}  // namespace postern::ctl
