@@ -155,12 +155,12 @@ std::expected<void, SmtpSyntaxError> parse_mail_params(std::string_view s, MailP
             if (has_value) return fail(SmtpSyntax::bad_parameter_value, "SMTPUTF8 takes no value");
             p.smtputf8 = true;
         } else if (key == "RET") {
-            if (p.ret != DsnRet::unspecified)
+            if (p.ret != SmtpDsnRet::unspecified)
                 return fail(SmtpSyntax::bad_parameter_value, "duplicate RET parameter");
             if (iequals(value, "FULL"))
-                p.ret = DsnRet::full;
+                p.ret = SmtpDsnRet::full;
             else if (iequals(value, "HDRS"))
-                p.ret = DsnRet::hdrs;
+                p.ret = SmtpDsnRet::hdrs;
             else
                 return fail(SmtpSyntax::bad_parameter_value, "bad RET parameter");
         } else if (key == "ENVID") {

@@ -53,7 +53,7 @@ struct SmtpCommandSpec {
 const SmtpCommandSpec& smtp_command_spec(SmtpVerb verb);
 
 enum class SmtpBody : uint8_t { unspecified, seven_bit, eight_bit_mime };
-enum class DsnRet : uint8_t { unspecified, full, hdrs };
+enum class SmtpDsnRet : uint8_t { unspecified, full, hdrs };
 
 // RFC 3461 NOTIFY bits; none set means "not given".
 enum DsnNotify : uint8_t {
@@ -67,7 +67,7 @@ struct MailParams {
     std::optional<uint64_t> size;  // SIZE=, saturated at UINT64_MAX
     SmtpBody body = SmtpBody::unspecified;
     bool smtputf8 = false;
-    DsnRet ret = DsnRet::unspecified;
+    SmtpDsnRet ret = SmtpDsnRet::unspecified;
     std::string envid;  // ENVID=, xtext-decoded
     std::optional<std::string> auth;  // AUTH= (RFC 4954 5), xtext-decoded, "<>" kept as is
 };

@@ -103,7 +103,7 @@ TEST_CASE("smtp_command: MAIL parameters") {
     CHECK(c->mail.size == 12345u);
     CHECK(c->mail.body == SmtpBody::eight_bit_mime);
     CHECK(c->mail.smtputf8);
-    CHECK(c->mail.ret == DsnRet::hdrs);
+    CHECK(c->mail.ret == SmtpDsnRet::hdrs);
     CHECK(c->mail.envid == "QQ+Z");
     CHECK(c->mail.auth == "<>");
 
