@@ -1,2 +1,113 @@
-// Placeholder until the daemon scaffold lands.
-int main() { return 0; }
+// pop3d: the POP3 daemon (RFC 1939 + CAPA, STLS, SASL) on the shared daemon
+// scaffold. Listens on pop3d.port (STLS) and pop3d.tls_port (implicit TLS).
+
+#include <memory>
+
+#include "libmailstore/accounts.h"
+#include "libmailstore/store.h"
+#include "libproto/daemon.h"
+#include "libproto/log.h"
+#include "pop3d/pop3_connection.h"
+#include "pop3d/store_maildrop.h"
+
+namespace postern {
+namespace {
+
+struct Pop3d {
+    std::unique_ptr<StoreBackend> backend;
+    Pop3dConfig policy;   // current pop3d settings (SIGHUP replaces)
+    std::string hostname;
+    const TlsServer* tls = nullptr;
+};
+
+Pop3d& state() {
+    static Pop3d s;
+    return s;
+}
+
+Pop3SessionOptions session_options(const Connection& c, bool implicit_tls) {
+    const Pop3d& s = state();
+    Pop3SessionOptions o;
+    o.hostname = s.hostname;
+    o.tls_active = implicit_tls;
+    o.tls_available = s.tls && s.tls->ctx();
+    o.plaintext_without_tls =
+        s.policy.allow_plaintext_auth ||
+        (s.policy.allow_plaintext_on_loopback && is_loopback(c.peer().ip));
+    o.max_auth_failures = s.policy.max_auth_failures;
+    return o;
+}
+
+HandlerFactory factory(bool implicit_tls) {
+    return [implicit_tls](Connection& c) -> std::unique_ptr<ConnectionHandler> {
+        Pop3d& s = state();
+        return std::make_unique<Pop3Connection>(
+            c, *s.backend, session_options(c, implicit_tls),
+            [] { return state().tls ? state().tls->ctx() : nullptr; });
+    };
+}
+
+ConnectionOptions connection_options(const Pop3dConfig& p) {
+    ConnectionOptions o;
+    o.lines.max_line = pop3_max_sasl_line;
+    // RFC 1939 3: the autologout timer is at least 10 minutes.
+    o.idle_timeout_ms = uint64_t(std::max<uint32_t>(p.idle_timeout_seconds, 600)) * 1000;
+    return o;
+}
+
+std::expected<void, std::string> setup(DaemonContext& ctx) {
+    Pop3d& s = state();
+    const Config& cfg = ctx.config;
+    s.policy = cfg.pop3d;
+    s.hostname = cfg.hostname;
+    s.tls = &ctx.tls;
+
+    auto accounts = Accounts::open(cfg.data_dir, cfg.store.lmdb_map_size);
+    if (!accounts)
+        return std::unexpected("cannot open accounts in " + cfg.data_dir.string() + ": " +
+                               describe(accounts.error()));
+    StoreOptions so;
+    so.disk_reserve_bytes = cfg.store.disk_reserve_bytes;
+    auto store = open_maildir_store(cfg.data_dir, so);
+    if (!store)
+        return std::unexpected("cannot open the mail store in " + cfg.data_dir.string() + ": " +
+                               describe(store.error()));
+    s.backend = std::make_unique<StoreBackend>(std::move(*accounts), std::move(*store),
+                                               cfg.hostname);
+    s.backend->set_allow_concurrent(cfg.pop3d.allow_concurrent_sessions);
+
+    ctx.listeners.set_limits({cfg.pop3d.max_connections, cfg.pop3d.max_connections_per_ip,
+                              "-ERR [SYS/TEMP] Too many connections, try again later\r\n"});
+    auto opts = connection_options(cfg.pop3d);
+    if (auto r = ctx.listeners.listen("pop3", cfg.pop3d.port, false, factory(false), opts); !r)
+        return r;
+    if (ctx.tls.ctx()) {
+        if (auto r = ctx.listeners.listen("pop3s", cfg.pop3d.tls_port, true, factory(true), opts);
+            !r)
+            return r;
+    }
+    log_msg(LogLevel::info, "pop3d ready: pop3 port %u, pop3s port %u", cfg.pop3d.port,
+            cfg.pop3d.tls_port);
+    return {};
+}
+
+void reload(const Config& fresh) {
+    Pop3d& s = state();
+    // Policy applies to new connections; ports need a restart.
+    s.policy = fresh.pop3d;
+    if (s.backend) s.backend->set_allow_concurrent(fresh.pop3d.allow_concurrent_sessions);
+    log_msg(LogLevel::info, "configuration reloaded");
+}
+
+}  // namespace
+}  // namespace postern
+
+int main(int argc, char** argv) {
+    postern::DaemonSpec spec;
+    spec.service = "pop3d";
+    spec.tls = true;
+    spec.setup = postern::setup;
+    spec.reload = postern::reload;
+    spec.on_stop = [] {};
+    return postern::run_daemon(argc, argv, spec);
+}

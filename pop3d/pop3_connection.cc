@@ -1,0 +1,113 @@
+#include "pop3d/pop3_connection.h"
+
+namespace postern {
+
+bool is_loopback(const std::string& ip) { return ip.starts_with("127.") || ip == "::1"; }
+
+Pop3Connection::Pop3Connection(Connection& c, Pop3Backend& backend, Pop3SessionOptions opts,
+                               std::function<SSL_CTX*()> stls_ctx)
+    : stls_ctx_(std::move(stls_ctx)), timer_(c.loop()) {
+    session_ = std::make_unique<Pop3Session>(backend, std::move(opts), &log_);
+    log_.info("connect from %s%s", c.peer().ip.c_str(), c.is_tls() ? " (TLS)" : "");
+}
+
+Pop3Connection::~Pop3Connection() = default;
+
+void Pop3Connection::on_open(Connection& c) {
+    session_->start();
+    flush(c);
+}
+
+void Pop3Connection::on_line(Connection& c, std::string_view line, LineEnd) {
+    session_->on_line(line);
+    flush(c);
+}
+
+void Pop3Connection::on_line_too_long(Connection& c) {
+    session_->on_line_too_long();
+    flush(c);
+}
+
+void Pop3Connection::on_tls_ready(Connection& c) {
+    log_.info("STLS: %s %s", c.tls_version().c_str(), c.tls_cipher().c_str());
+    session_->tls_started();
+    flush(c);
+}
+
+void Pop3Connection::on_drain(Connection& c) {
+    session_->output_drained();
+    flush(c);
+}
+
+void Pop3Connection::on_timeout(Connection& c) {
+    session_->idle_timeout();
+    flush(c);
+}
+
+void Pop3Connection::on_shutdown(Connection& c) {
+    session_->shutdown();
+    flush(c);
+}
+
+void Pop3Connection::on_close(Connection&, CloseReason why) {
+    timer_.stop();
+    if (session_->wait() != Pop3Wait::closed)
+        log_.info("connection closed (%s) without QUIT", close_reason_text(why));
+    session_->connection_lost();
+}
+
+void Pop3Connection::flush(Connection& c) {
+    // resume_reading() may deliver queued lines at once, which calls back
+    // into flush(): the outer call loops instead of recursing.
+    if (flushing_) {
+        again_ = true;
+        return;
+    }
+    flushing_ = true;
+    do {
+        again_ = false;
+        if (c.closing()) break;
+        std::string out = session_->take_output();
+        if (!out.empty()) {
+            c.write(out);
+            c.reset_idle_timer();  // a long RETR to a slow client is not idleness
+        }
+        switch (session_->wait()) {
+        case Pop3Wait::input:
+            c.resume_reading();
+            break;
+        case Pop3Wait::output:
+            // Stream until the connection is above its high-water mark; then
+            // on_drain continues.
+            c.pause_reading();
+            if (!c.output_blocked()) {
+                session_->output_drained();
+                again_ = true;
+            }
+            break;
+        case Pop3Wait::timer:
+            c.pause_reading();
+            if (!timer_.active()) {
+                timer_.start(session_->timer_ms(), [this, &c] {
+                    session_->timer_fired();
+                    flush(c);
+                });
+            }
+            break;
+        case Pop3Wait::tls: {
+            SSL_CTX* ctx = stls_ctx_ ? stls_ctx_() : nullptr;
+            if (!ctx || !c.start_tls(ctx)) {
+                log_.error("STLS accepted but TLS cannot start");
+                c.close();
+            }
+            break;
+        }
+        case Pop3Wait::closed:
+            c.close();
+            break;
+        }
+    } while (again_);
+    flushing_ = false;
+}
+
+}  // namespace postern

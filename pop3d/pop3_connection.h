@@ -1,0 +1,48 @@
+#pragma once
+// Glue between one Connection (libproto/connection.h) and one Pop3Session:
+// lines in, replies out, and the session's waits turned into libuv actions
+// (backpressure for RETR, the failed-login timer, STLS, close).
+
+#include <functional>
+#include <memory>
+
+#include "libproto/connection.h"
+#include "libproto/log.h"
+#include "libproto/pop3_session.h"
+#include "libproto/uv_handle.h"
+
+namespace postern {
+
+class Pop3Connection : public ConnectionHandler {
+public:
+    // `stls_ctx` gives the TLS context for STLS at the time it is asked for
+    // (SIGHUP may have swapped it); null: STLS is not offered.
+    Pop3Connection(Connection& c, Pop3Backend& backend, Pop3SessionOptions opts,
+                   std::function<SSL_CTX*()> stls_ctx);
+    ~Pop3Connection() override;
+
+    void on_open(Connection& c) override;
+    void on_line(Connection& c, std::string_view line, LineEnd end) override;
+    void on_line_too_long(Connection& c) override;
+    void on_tls_ready(Connection& c) override;
+    void on_drain(Connection& c) override;
+    void on_timeout(Connection& c) override;
+    void on_shutdown(Connection& c) override;
+    void on_close(Connection& c, CloseReason why) override;
+
+private:
+    // Writes what the session produced and acts on what it waits for.
+    void flush(Connection& c);
+
+    SessionLog log_;
+    std::unique_ptr<Pop3Session> session_;
+    std::function<SSL_CTX*()> stls_ctx_;
+    Timer timer_;
+    bool flushing_ = false;
+    bool again_ = false;
+};
+
+// True for 127.0.0.0/8 and ::1 (pop3d.allow_plaintext_on_loopback).
+bool is_loopback(const std::string& ip);
+
+}  // namespace postern

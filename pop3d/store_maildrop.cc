@@ -1,0 +1,130 @@
+#include "pop3d/store_maildrop.h"
+
+#include <cerrno>
+#include <unistd.h>
+
+namespace postern {
+namespace {
+
+// Store errors as the POP3 engine sees them (message context: gone = vanished).
+MaildropError to_maildrop(StoreError e) {
+    switch (e) {
+    case StoreError::in_use: return MaildropError::in_use;
+    case StoreError::expunged:
+    case StoreError::not_found: return MaildropError::vanished;
+    case StoreError::invalid:
+    case StoreError::corrupt: return MaildropError::permanent;
+    default: return MaildropError::temporary;
+    }
+}
+
+class FileStream : public MessageStream {
+public:
+    explicit FileStream(MessageFile f) : file_(std::move(f)) {}
+    std::expected<size_t, MaildropError> read(std::span<char> buf) override {
+        // Never more than the size LIST announced: RETR octets == LIST size.
+        uint64_t left = file_.size - offset_;
+        size_t want = static_cast<size_t>(std::min<uint64_t>(left, buf.size()));
+        if (want == 0) return 0;
+        ssize_t n;
+        do {
+            n = ::pread(file_.fd.get(), buf.data(), want, static_cast<off_t>(offset_));
+        } while (n < 0 && errno == EINTR);
+        if (n < 0) return std::unexpected(MaildropError::temporary);
+        offset_ += static_cast<uint64_t>(n);
+        return static_cast<size_t>(n);
+    }
+
+private:
+    MessageFile file_;
+    uint64_t offset_ = 0;
+};
+
+class StoreMaildrop : public Maildrop {
+public:
+    StoreMaildrop(std::unique_ptr<Mailbox> box, MaildropLock lock)
+        : box_(std::move(box)), lock_(std::move(lock)) {
+        for (const auto& m : box_->messages()) snapshot_.push_back({m.uid, m.size});
+    }
+    uint32_t uid_validity() const override { return box_->uidvalidity(); }
+    const std::vector<MaildropMessage>& messages() const override { return snapshot_; }
+    std::expected<std::unique_ptr<MessageStream>, MaildropError> open(uint32_t uid) override {
+        auto f = box_->open_message(uid);
+        if (!f) return std::unexpected(to_maildrop(f.error()));
+        return std::make_unique<FileStream>(std::move(*f));
+    }
+    std::expected<void, MaildropError> mark_seen(uint32_t uid) override {
+        FlagChange ch{FlagOp::add, flag_seen, {}};
+        uint32_t uids[] = {uid};
+        if (auto r = box_->store_flags(uids, ch); !r) return std::unexpected(to_maildrop(r.error()));
+        return {};
+    }
+    std::expected<void, MaildropError> expunge(std::span<const uint32_t> uids) override {
+        if (auto r = box_->expunge(uids); !r) return std::unexpected(to_maildrop(r.error()));
+        return {};
+    }
+
+private:
+    std::unique_ptr<Mailbox> box_;
+    MaildropLock lock_;  // released when the session ends
+    std::vector<MaildropMessage> snapshot_;
+};
+
+}  // namespace
+
+std::expected<std::unique_ptr<Maildrop>, MaildropError> open_store_maildrop(
+    MailStore& store, const std::string& user, bool exclusive) {
+    MaildropLock lock;
+    if (exclusive) {
+        auto l = store.try_lock_maildrop(user);
+        if (!l) {
+            if (l.error() == StoreError::in_use) return std::unexpected(MaildropError::in_use);
+            return std::unexpected(l.error() == StoreError::not_found ? MaildropError::permanent
+                                                                      : MaildropError::temporary);
+        }
+        lock = std::move(*l);
+    }
+    auto box = store.open_mailbox(user, "INBOX");
+    if (!box) {
+        return std::unexpected(box.error() == StoreError::not_found ? MaildropError::permanent
+                                                                    : to_maildrop(box.error()));
+    }
+    return std::make_unique<StoreMaildrop>(std::move(*box), std::move(lock));
+}
+
+StoreBackend::StoreBackend(std::shared_ptr<Accounts> accounts, std::unique_ptr<MailStore> store,
+                           std::string hostname)
+    : accounts_(std::move(accounts)), store_(std::move(store)), hostname_(std::move(hostname)) {
+    callbacks_.resolve_login =
+        [this](std::string_view login) -> std::expected<std::string, SaslLookupError> {
+        auto r = accounts_->resolve_login(login);
+        if (r) return *r;
+        if (r.error() == StoreError::temporary) return std::unexpected(SaslLookupError::temporary);
+        return std::unexpected(SaslLookupError::not_found);
+    };
+    callbacks_.verify_password = [this](std::string_view user, std::string_view password) {
+        // Runs a dummy hash for unknown users (Accounts), so timing is uniform.
+        return accounts_->verify_password(user, password) ? PasswordCheck::ok
+                                                          : PasswordCheck::mismatch;
+    };
+    callbacks_.scram_credentials =
+        [this](std::string_view user) -> std::expected<ScramKeys, SaslLookupError> {
+        auto r = accounts_->scram_credentials(user);
+        if (r) return *r;
+        if (r.error() == StoreError::temporary) return std::unexpected(SaslLookupError::temporary);
+        return std::unexpected(SaslLookupError::not_found);
+    };
+}
+
+SaslOptions StoreBackend::sasl_options() {
+    SaslOptions o;
+    o.hostname = hostname_;
+    return o;
+}
+
+std::expected<std::unique_ptr<Maildrop>, MaildropError> StoreBackend::open_maildrop(
+    const std::string& user) {
+    return open_store_maildrop(*store_, user, !allow_concurrent_);
+}
+
+}  // namespace postern
