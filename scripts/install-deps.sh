@@ -6,7 +6,7 @@ set -euo pipefail
 build_pkgs=(
     build-essential cmake pkg-config
     libuv1-dev libssl-dev libc-ares-dev liblmdb-dev
-    catch2 libtomlplusplus-dev libcli11-dev libcrypt-dev
+    catch2 libtomlplusplus-dev libcli11-dev libcrypt-dev libargon2-dev
     openssl
 )
 # Real clients and peers the protocol tests talk to.

@@ -1,0 +1,33 @@
+#pragma once
+// Internal to accounts*.cc: the LMDB layout of DATA/accounts/.
+//   domains  "<domain>" -> ""
+//   users    "<domain>/<local>" -> encoded UserInfo (sorted by domain, then local)
+//   aliases  "<domain>/<local>" -> targets joined by '\n'
+
+#include <optional>
+
+#include "libmailstore/accounts.h"
+#include "libmailstore/address.h"
+#include "libmailstore/lmdb_env.h"
+
+namespace postern {
+
+struct Accounts::Impl {
+    std::filesystem::path data_dir;
+    std::shared_ptr<lmdb::Env> env;
+    MDB_dbi domains() const { return env->dbi(0); }
+    MDB_dbi users() const { return env->dbi(1); }
+    MDB_dbi aliases() const { return env->dbi(2); }
+
+    static std::string key(const Address& a) { return a.domain + "/" + a.local; }
+    StoreResult<bool> domain_exists(lmdb::Txn& txn, const std::string& domain);
+    StoreResult<std::optional<UserInfo>> user(lmdb::Txn& txn, const Address& a);
+    StoreResult<std::optional<std::vector<std::string>>> alias(lmdb::Txn& txn, const Address& a);
+};
+
+std::string encode_user(const UserInfo& u);
+std::optional<UserInfo> decode_user(std::string_view v, std::string address);
+std::string encode_targets(const std::vector<std::string>& targets);
+std::vector<std::string> decode_targets(std::string_view v);
+
+}  // namespace postern

@@ -1,0 +1,155 @@
+// Folder operations: list, create, delete, rename (Maildir++ ".A.B" directories).
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <ctime>
+
+#include "libmailstore/bytes.h"
+#include "libmailstore/maildir_store.h"
+
+namespace postern {
+namespace {
+
+bool is_dir(const fs::path& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// Removes a folder's records from the index; returns the octets they held.
+StoreResult<int64_t> drop_folder_records(UserIndex& idx, lmdb::Txn& txn, uint32_t fid) {
+    std::string prefix = msg_key(fid, 0).substr(0, 4);
+    int64_t size = 0;
+    for (MDB_dbi dbi : {idx.msgs(), idx.pending()}) {
+        auto cur = lmdb::Cursor::open(txn, dbi);
+        if (!cur) return std::unexpected(cur.error());
+        for (cur->seek(prefix); cur->valid() && cur->key().starts_with(prefix);) {
+            if (dbi == idx.msgs()) {
+                if (auto rec = decode_msg(cur->value())) size += int64_t(rec->size);
+            }
+            if (auto d = cur->del(); !d) return std::unexpected(d.error());
+            cur->next();
+        }
+    }
+    return size;
+}
+
+}  // namespace
+
+StoreResult<std::vector<std::string>> folders_on_disk(const UserPaths& paths) {
+    auto names = list_dir(paths.maildir);
+    if (!names) return std::unexpected(names.error());
+    std::vector<std::string> out;
+    for (const auto& n : *names) {
+        auto f = folder_from_dir_name(n);
+        if (f && is_dir(paths.maildir / n / "cur")) out.push_back(*f);
+    }
+    std::sort(out.begin(), out.end());
+    out.insert(out.begin(), "INBOX");
+    return out;
+}
+
+StoreResult<std::vector<std::string>> MaildirStore::list_folders(std::string_view user) {
+    auto paths = user_paths(data_, user);
+    if (!paths) return std::unexpected(paths.error());
+    return folders_on_disk(*paths);
+}
+
+StoreResult<void> MaildirStore::create_folder(std::string_view user, std::string_view folder) {
+    auto name = canonical_folder(folder);
+    if (!name) return std::unexpected(name.error());
+    if (*name == "INBOX") return std::unexpected(StoreError::exists);
+    auto idx = index_for(user);
+    if (!idx) return std::unexpected(idx.error());
+    fs::path dir = folder_path((*idx)->paths(), *name);
+    if (is_dir(dir)) return std::unexpected(StoreError::exists);
+    auto txn = lmdb::Txn::begin((*idx)->env(), true);
+    if (!txn) return std::unexpected(txn.error());
+    auto uv = (*idx)->next_uidvalidity(*txn);
+    if (!uv) return std::unexpected(uv.error());
+    // A stale index entry of an earlier folder of that name must not survive.
+    auto old = (*idx)->get_folder(*txn, *name);
+    if (!old) return std::unexpected(old.error());
+    if (*old) {
+        if (auto d = drop_folder_records(**idx, *txn, (*old)->id); !d)
+            return std::unexpected(d.error());
+        if (auto d = txn->del((*idx)->folders(), *name); !d) return std::unexpected(d.error());
+    }
+    if (auto r = create_maildir_folder(dir, *uv, false); !r) return r;
+    return txn->commit();
+}
+
+StoreResult<void> MaildirStore::delete_folder(std::string_view user, std::string_view folder) {
+    auto name = canonical_folder(folder);
+    if (!name) return std::unexpected(name.error());
+    if (*name == "INBOX") return std::unexpected(StoreError::invalid);
+    auto idx = index_for(user);
+    if (!idx) return std::unexpected(idx.error());
+    const UserPaths& paths = (*idx)->paths();
+    std::string dname = folder_dir_name(*name);
+    if (!is_dir(paths.maildir / dname)) return std::unexpected(StoreError::not_found);
+    auto all = folders_on_disk(paths);
+    if (!all) return std::unexpected(all.error());
+    for (const auto& f : *all) {
+        if (f.starts_with(*name + "/")) return std::unexpected(StoreError::not_empty);
+    }
+    auto txn = lmdb::Txn::begin((*idx)->env(), true);
+    if (!txn) return std::unexpected(txn.error());
+    // Out of sight first (one rename), then forget it, then remove the files.
+    fs::path trash = paths.maildir / (".." + dname.substr(1) + ".deleted-" +
+                                      std::to_string(std::time(nullptr)));
+    if (::rename((paths.maildir / dname).c_str(), trash.c_str()) != 0)
+        return std::unexpected(errno_to_store_error(errno));
+    auto meta = (*idx)->get_folder(*txn, *name);
+    if (!meta) return std::unexpected(meta.error());
+    if (*meta) {
+        auto freed = drop_folder_records(**idx, *txn, (*meta)->id);
+        if (!freed) return std::unexpected(freed.error());
+        if (auto a = (*idx)->add_usage(*txn, -*freed); !a) return a;
+        if (auto d = txn->del((*idx)->folders(), *name); !d) return std::unexpected(d.error());
+    }
+    if (auto c = txn->commit(); !c) return c;
+    std::error_code ec;
+    fs::remove_all(trash, ec);
+    (void)fsync_path(paths.maildir);
+    return {};
+}
+
+StoreResult<void> MaildirStore::rename_folder(std::string_view user, std::string_view from,
+                                              std::string_view to) {
+    auto src = canonical_folder(from);
+    if (!src) return std::unexpected(src.error());
+    auto dst = canonical_folder(to);
+    if (!dst) return std::unexpected(dst.error());
+    if (*src == "INBOX" || *dst == "INBOX" || *src == *dst || dst->starts_with(*src + "/"))
+        return std::unexpected(StoreError::invalid);
+    auto idx = index_for(user);
+    if (!idx) return std::unexpected(idx.error());
+    const UserPaths& paths = (*idx)->paths();
+    if (!is_dir(paths.maildir / folder_dir_name(*src))) return std::unexpected(StoreError::not_found);
+    if (is_dir(paths.maildir / folder_dir_name(*dst))) return std::unexpected(StoreError::exists);
+    auto all = folders_on_disk(paths);
+    if (!all) return std::unexpected(all.error());
+
+    auto txn = lmdb::Txn::begin((*idx)->env(), true);
+    if (!txn) return std::unexpected(txn.error());
+    for (const auto& f : *all) {
+        if (f != *src && !f.starts_with(*src + "/")) continue;
+        std::string nf = *dst + f.substr(src->size());
+        if (is_dir(paths.maildir / folder_dir_name(nf))) return std::unexpected(StoreError::exists);
+        if (::rename((paths.maildir / folder_dir_name(f)).c_str(),
+                     (paths.maildir / folder_dir_name(nf)).c_str()) != 0)
+            return std::unexpected(errno_to_store_error(errno));
+        auto meta = (*idx)->get_folder(*txn, f);
+        if (!meta) return std::unexpected(meta.error());
+        if (*meta) {
+            if (auto d = txn->del((*idx)->folders(), f); !d) return std::unexpected(d.error());
+            if (auto p = (*idx)->put_folder(*txn, nf, **meta); !p) return p;
+        }
+    }
+    if (auto c = txn->commit(); !c) return c;
+    return fsync_path(paths.maildir);
+}
+
+}  // namespace postern
