@@ -1,5 +1,7 @@
 #pragma once
-// The grammar of the store commands (domain, user, alias, index, queue); main.cc calls this.
+// The grammar of the store commands (domain, user, alias, index, queue); main.cc calls
+// these. Every handler validates its input before it opens anything, so bad input never
+// leaves partial state behind.
 
 #include <CLI/CLI.hpp>
 
@@ -12,6 +14,13 @@ namespace postern::ctl {
 // Registers a subcommand whose handler needs the loaded config.
 using WithConfig = std::function<void(CLI::App* sub, std::function<int(const Config&)> run)>;
 
+// domain add|del|list, user add|del|list|passwd, alias add|del|list (cmd_accounts.cc)
 void add_account_commands(CLI::App& app, const WithConfig& with_config);
+
+// index rebuild [U@D] (cmd_index.cc)
+void add_index_commands(CLI::App& app, const WithConfig& with_config);
+
+// queue list|flush|delete ID (cmd_queue.cc)
+void add_queue_commands(CLI::App& app, const WithConfig& with_config);
 
 }  // namespace postern::ctl

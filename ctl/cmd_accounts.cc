@@ -1,5 +1,290 @@
+// domain, user and alias commands, through libmailstore's Accounts.
+
+#include <cstdio>
+#include <memory>
+
 #include "ctl/accounts_cli.h"
+#include "ctl/ctl.h"
+#include "ctl/password_input.h"
+#include "ctl/store_errors.h"
+#include "ctl/validate.h"
+#include "libmailstore/accounts.h"
+#include "libmailstore/address.h"
 
 namespace postern::ctl {
-void add_account_commands(CLI::App&, const WithConfig&) {}
+namespace {
+
+// Arguments of the account subcommands (one command runs per process).
+struct Args {
+    std::string name;     // domain or address
+    std::string targets;  // alias targets, comma-separated
+    std::string domain;   // optional filter for list
+    bool password_stdin = false;
+    bool force = false;
+};
+Args args;
+
+std::shared_ptr<Accounts> open_accounts(const Config& c, int& code) {
+    auto acc = Accounts::open(c.data_dir, c.store.lmdb_map_size);
+    if (!acc) {
+        code = store_fail(acc.error(), "cannot open the accounts in " + c.data_dir.string());
+        return nullptr;
+    }
+    return *acc;
+}
+
+// Validated forms of what was typed, so errors name the input and nothing is opened for it.
+std::expected<std::string, int> checked_domain(const std::string& d) {
+    auto n = normalize_domain(d);
+    if (!n) return std::unexpected(fail(exit_usage, "invalid domain name: " + d));
+    return *n;
+}
+
+std::expected<std::string, int> checked_address(const std::string& a) {
+    auto n = normalize_address(a);
+    if (!n) return std::unexpected(fail(exit_usage, "invalid address (want user@domain): " + a));
+    return *n;
+}
+
+std::string domain_of(const std::string& addr) { return addr.substr(addr.rfind('@') + 1); }
+
+// ---- domain ------------------------------------------------------------------------------
+
+int domain_add(const Config& c) {
+    auto d = checked_domain(args.name);
+    if (!d) return d.error();
+    int code = exit_ok;
+    auto acc = open_accounts(c, code);
+    if (!acc) return code;
+    if (auto r = acc->add_domain(*d); !r) {
+        if (r.error() == StoreError::exists) return fail(exit_failed, "domain " + *d + " already exists");
+        return store_fail(r.error(), "domain " + *d);
+    }
+    std::printf("added domain %s\n", d->c_str());
+    return exit_ok;
+}
+
+int domain_del(const Config& c) {
+    auto d = checked_domain(args.name);
+    if (!d) return d.error();
+    int code = exit_ok;
+    auto acc = open_accounts(c, code);
+    if (!acc) return code;
+    if (auto r = acc->del_domain(*d, args.force); !r) {
+        if (r.error() == StoreError::not_found) return fail(exit_failed, "no such domain: " + *d);
+        if (r.error() == StoreError::not_empty)
+            return fail(exit_failed, "domain " + *d + " still has users or aliases (use --force)");
+        return store_fail(r.error(), "domain " + *d);
+    }
+    std::printf("deleted domain %s\n", d->c_str());
+    return exit_ok;
+}
+
+int domain_list(const Config& c) {
+    int code = exit_ok;
+    auto acc = open_accounts(c, code);
+    if (!acc) return code;
+    auto list = acc->list_domains();
+    if (!list) return store_fail(list.error(), "listing domains");
+    for (const auto& d : *list) std::printf("%s\n", d.c_str());
+    return exit_ok;
+}
+
+// ---- user --------------------------------------------------------------------------------
+
+std::expected<std::string, int> new_password() {
+    auto pw = args.password_stdin ? read_password_stdin() : prompt_new_password();
+    if (!pw) return std::unexpected(fail(exit_usage, pw.error()));
+    return std::move(*pw);
+}
+
+int user_add(const Config& c) {
+    auto a = checked_address(args.name);
+    if (!a) return a.error();
+    int code = exit_ok;
+    auto acc = open_accounts(c, code);
+    if (!acc) return code;
+    // Check what we can before asking for a password.
+    if (!acc->has_domain(domain_of(*a)))
+        return fail(exit_failed, "no such domain: " + domain_of(*a) + " (add it with: mailctl domain add " +
+                                     domain_of(*a) + ")");
+    if (acc->get_user(*a)) return fail(exit_failed, "user " + *a + " already exists");
+    auto pw = new_password();
+    if (!pw) return pw.error();
+    auto r = acc->add_user(*a, *pw);
+    wipe(*pw);
+    if (!r) {
+        if (r.error() == StoreError::exists)
+            return fail(exit_failed, *a + " already exists (as a user or an alias)");
+        if (r.error() == StoreError::not_found) return fail(exit_failed, "no such domain: " + domain_of(*a));
+        return store_fail(r.error(), "user " + *a);
+    }
+    std::printf("added user %s%s\n", a->c_str(),
+                a->rfind("nobody@", 0) == 0 ? " (catch-all for its domain)" : "");
+    return exit_ok;
+}
+
+int user_del(const Config& c) {
+    auto a = checked_address(args.name);
+    if (!a) return a.error();
+    int code = exit_ok;
+    auto acc = open_accounts(c, code);
+    if (!acc) return code;
+    if (auto r = acc->del_user(*a); !r) {
+        if (r.error() == StoreError::not_found) return fail(exit_failed, "no such user: " + *a);
+        return store_fail(r.error(), "user " + *a);
+    }
+    std::printf("deleted user %s (mail moved aside under %s)\n", a->c_str(),
+                (c.data_dir / domain_of(*a)).c_str());
+    return exit_ok;
+}
+
+int user_list(const Config& c) {
+    std::string filter;
+    if (!args.domain.empty()) {
+        auto d = checked_domain(args.domain);
+        if (!d) return d.error();
+        filter = *d;
+    }
+    int code = exit_ok;
+    auto acc = open_accounts(c, code);
+    if (!acc) return code;
+    auto list = acc->list_users(filter);
+    if (!list) {
+        if (list.error() == StoreError::not_found) return fail(exit_failed, "no such domain: " + filter);
+        return store_fail(list.error(), "listing users");
+    }
+    for (const auto& u : *list) std::printf("%s\n", u.c_str());
+    return exit_ok;
+}
+
+int user_passwd(const Config& c) {
+    auto a = checked_address(args.name);
+    if (!a) return a.error();
+    int code = exit_ok;
+    auto acc = open_accounts(c, code);
+    if (!acc) return code;
+    if (!acc->get_user(*a)) return fail(exit_failed, "no such user: " + *a);
+    auto pw = new_password();
+    if (!pw) return pw.error();
+    auto r = acc->set_password(*a, *pw);
+    wipe(*pw);
+    if (!r) {
+        if (r.error() == StoreError::not_found) return fail(exit_failed, "no such user: " + *a);
+        return store_fail(r.error(), "user " + *a);
+    }
+    std::printf("password changed for %s\n", a->c_str());
+    return exit_ok;
+}
+
+// ---- alias -------------------------------------------------------------------------------
+
+int alias_add(const Config& c) {
+    auto a = checked_address(args.name);
+    if (!a) return a.error();
+    auto items = split_list(args.targets);
+    if (items.empty()) return fail(exit_usage, "alias " + *a + " needs at least one target");
+    std::vector<std::string> targets;
+    for (const auto& t : items) {
+        auto n = checked_address(t);
+        if (!n) return n.error();
+        targets.push_back(*n);
+    }
+    int code = exit_ok;
+    auto acc = open_accounts(c, code);
+    if (!acc) return code;
+    if (auto r = acc->add_alias(*a, targets); !r) {
+        if (r.error() == StoreError::exists)
+            return fail(exit_failed, *a + " already exists (as a user or an alias)");
+        if (r.error() == StoreError::not_found) return fail(exit_failed, "no such domain: " + domain_of(*a));
+        return store_fail(r.error(), "alias " + *a);
+    }
+    std::string joined;
+    for (const auto& t : targets) joined += (joined.empty() ? "" : ",") + t;
+    std::printf("added alias %s -> %s\n", a->c_str(), joined.c_str());
+    return exit_ok;
+}
+
+int alias_del(const Config& c) {
+    auto a = checked_address(args.name);
+    if (!a) return a.error();
+    int code = exit_ok;
+    auto acc = open_accounts(c, code);
+    if (!acc) return code;
+    if (auto r = acc->del_alias(*a); !r) {
+        if (r.error() == StoreError::not_found) return fail(exit_failed, "no such alias: " + *a);
+        return store_fail(r.error(), "alias " + *a);
+    }
+    std::printf("deleted alias %s\n", a->c_str());
+    return exit_ok;
+}
+
+int alias_list(const Config& c) {
+    std::string filter;
+    if (!args.domain.empty()) {
+        auto d = checked_domain(args.domain);
+        if (!d) return d.error();
+        filter = *d;
+    }
+    int code = exit_ok;
+    auto acc = open_accounts(c, code);
+    if (!acc) return code;
+    auto list = acc->list_aliases(filter);
+    if (!list) {
+        if (list.error() == StoreError::not_found) return fail(exit_failed, "no such domain: " + filter);
+        return store_fail(list.error(), "listing aliases");
+    }
+    for (const auto& al : *list) {
+        std::string joined;
+        for (const auto& t : al.targets) joined += (joined.empty() ? "" : ",") + t;
+        std::printf("%s -> %s\n", al.address.c_str(), joined.c_str());
+    }
+    return exit_ok;
+}
+
+}  // namespace
+
+void add_account_commands(CLI::App& app, const WithConfig& with_config) {
+    auto* domain = app.add_subcommand("domain", "add, delete or list mail domains");
+    domain->require_subcommand(1);
+    auto* dadd = domain->add_subcommand("add", "add a domain");
+    dadd->add_option("DOMAIN", args.name)->required();
+    with_config(dadd, domain_add);
+    auto* ddel = domain->add_subcommand("del", "delete a domain (must be empty unless --force)");
+    ddel->add_option("DOMAIN", args.name)->required();
+    ddel->add_flag("--force", args.force, "also delete its users (mail is moved aside) and aliases");
+    with_config(ddel, domain_del);
+    with_config(domain->add_subcommand("list", "list domains"), domain_list);
+
+    auto* user = app.add_subcommand("user", "add, delete, list users or set a password");
+    user->require_subcommand(1);
+    auto* uadd = user->add_subcommand("add", "add a user (nobody@DOMAIN is the domain's catch-all)");
+    uadd->add_option("ADDRESS", args.name, "user@domain")->required();
+    uadd->add_flag("--password-stdin", args.password_stdin, "read the password from stdin (one line)");
+    with_config(uadd, user_add);
+    auto* udel = user->add_subcommand("del", "delete a user (the mail is moved aside, not removed)");
+    udel->add_option("ADDRESS", args.name, "user@domain")->required();
+    with_config(udel, user_del);
+    auto* ulist = user->add_subcommand("list", "list users (of one domain)");
+    ulist->add_option("DOMAIN", args.domain);
+    with_config(ulist, user_list);
+    auto* upw = user->add_subcommand("passwd", "set a user's password");
+    upw->add_option("ADDRESS", args.name, "user@domain")->required();
+    upw->add_flag("--password-stdin", args.password_stdin, "read the password from stdin (one line)");
+    with_config(upw, user_passwd);
+
+    auto* alias = app.add_subcommand("alias", "add, delete or list aliases");
+    alias->require_subcommand(1);
+    auto* aadd = alias->add_subcommand("add", "add an alias forwarding to one or more addresses");
+    aadd->add_option("ADDRESS", args.name, "alias@domain (a local domain)")->required();
+    aadd->add_option("TARGETS", args.targets, "target[,target...] (local or remote)")->required();
+    with_config(aadd, alias_add);
+    auto* adel = alias->add_subcommand("del", "delete an alias");
+    adel->add_option("ADDRESS", args.name)->required();
+    with_config(adel, alias_del);
+    auto* alist = alias->add_subcommand("list", "list aliases (of one domain)");
+    alist->add_option("DOMAIN", args.domain);
+    with_config(alist, alias_list);
+}
+
 }  // namespace postern::ctl

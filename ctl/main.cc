@@ -9,6 +9,7 @@
 #include "ctl/accounts_cli.h"
 #include "ctl/commands.h"
 #include "ctl/ctl.h"
+#include "libproto/log.h"
 
 using namespace postern;
 using namespace postern::ctl;
@@ -78,6 +79,8 @@ void add_check(Cli& cli) {
 
 int main(int argc, char** argv) {
     std::setvbuf(stdout, nullptr, _IOLBF, 0);  // keep stdout and stderr lines in order
+    // The store logs what it does; mailctl says it itself, so only warnings get through.
+    log_setup("mailctl", "stderr", "warning");
     Cli cli;
     cli.app.fallthrough();  // -c may also come after the subcommand
     cli.app.require_subcommand(1);
@@ -86,9 +89,12 @@ int main(int argc, char** argv) {
     add_init(cli);
     add_check(cli);
     add_services(cli);
-    add_account_commands(cli.app, [&cli](CLI::App* sub, std::function<int(const Config&)> run) {
+    const WithConfig with_config = [&cli](CLI::App* sub, std::function<int(const Config&)> run) {
         cli.with_config(sub, std::move(run));
-    });
+    };
+    add_account_commands(cli.app, with_config);
+    add_index_commands(cli.app, with_config);
+    add_queue_commands(cli.app, with_config);
 
     try {
         cli.app.parse(argc, argv);
