@@ -48,6 +48,12 @@ std::expected<std::string, int> checked_address(const std::string& a) {
 
 std::string domain_of(const std::string& addr) { return addr.substr(addr.rfind('@') + 1); }
 
+// The domain given, or every domain. Lists go domain by domain (sorted output either way).
+StoreResult<std::vector<std::string>> filter_or_all(Accounts& acc, const std::string& filter) {
+    if (!filter.empty()) return std::vector<std::string>{filter};
+    return acc.list_domains();
+}
+
 // ---- domain ------------------------------------------------------------------------------
 
 int domain_add(const Config& c) {
@@ -149,12 +155,16 @@ int user_list(const Config& c) {
     int code = exit_ok;
     auto acc = open_accounts(c, code);
     if (!acc) return code;
-    auto list = acc->list_users(filter);
-    if (!list) {
-        if (list.error() == StoreError::not_found) return fail(exit_failed, "no such domain: " + filter);
-        return store_fail(list.error(), "listing users");
+    auto domains = filter_or_all(*acc, filter);
+    if (!domains) return store_fail(domains.error(), "listing domains");
+    for (const auto& d : *domains) {
+        auto list = acc->list_users(d);
+        if (!list) {
+            if (list.error() == StoreError::not_found) return fail(exit_failed, "no such domain: " + d);
+            return store_fail(list.error(), "listing users");
+        }
+        for (const auto& u : *list) std::printf("%s\n", u.c_str());
     }
-    for (const auto& u : *list) std::printf("%s\n", u.c_str());
     return exit_ok;
 }
 
@@ -229,15 +239,17 @@ int alias_list(const Config& c) {
     int code = exit_ok;
     auto acc = open_accounts(c, code);
     if (!acc) return code;
-    auto list = acc->list_aliases(filter);
-    if (!list) {
-        if (list.error() == StoreError::not_found) return fail(exit_failed, "no such domain: " + filter);
-        return store_fail(list.error(), "listing aliases");
-    }
-    for (const auto& al : *list) {
-        std::string joined;
-        for (const auto& t : al.targets) joined += (joined.empty() ? "" : ",") + t;
-        std::printf("%s -> %s\n", al.address.c_str(), joined.c_str());
+    if (!filter.empty() && !acc->has_domain(filter)) return fail(exit_failed, "no such domain: " + filter);
+    auto domains = filter_or_all(*acc, filter);
+    if (!domains) return store_fail(domains.error(), "listing domains");
+    for (const auto& d : *domains) {
+        auto list = acc->list_aliases(d);
+        if (!list) return store_fail(list.error(), "listing aliases");
+        for (const auto& al : *list) {
+            std::string joined;
+            for (const auto& t : al.targets) joined += (joined.empty() ? "" : ",") + t;
+            std::printf("%s -> %s\n", al.address.c_str(), joined.c_str());
+        }
     }
     return exit_ok;
 }

@@ -26,7 +26,14 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 namespace {
 
-constexpr auto kReadyTimeout = std::chrono::seconds(20);
+// How long start waits for READY; $POSTERN_READY_TIMEOUT (seconds) overrides it (tests).
+std::chrono::seconds ready_timeout() {
+    if (const char* env = std::getenv("POSTERN_READY_TIMEOUT"); env && *env) {
+        long v = std::strtol(env, nullptr, 10);
+        if (v > 0 && v <= 3600) return std::chrono::seconds(v);
+    }
+    return std::chrono::seconds(20);
+}
 constexpr auto kPoll = std::chrono::milliseconds(50);
 constexpr int kReadyFd = 3;  // the daemon always gets its ready pipe as fd 3
 
@@ -165,7 +172,8 @@ bool start_one(const Config& c, const Service& s) {
     ready_w.reset();
 
     bool timed_out = false;
-    std::string line = read_ready_line(ready_r.get(), Clock::now() + kReadyTimeout, timed_out);
+    const auto timeout = ready_timeout();
+    std::string line = read_ready_line(ready_r.get(), Clock::now() + timeout, timed_out);
     if (line == "READY") {
         auto ports = s.ports(c);
         std::printf("%s: started (pid %d)%s%s\n", name.c_str(), pid, ports.empty() ? "" : " ports ",
@@ -184,7 +192,7 @@ bool start_one(const Config& c, const Service& s) {
         ::kill(pid, SIGKILL);
         ::waitpid(pid, nullptr, 0);
         std::fprintf(stderr, "%s: not ready after %lld s; killed it (see %s)\n", name.c_str(),
-                     static_cast<long long>(kReadyTimeout.count()), logp.c_str());
+                     static_cast<long long>(timeout.count()), logp.c_str());
         return false;
     }
     // EOF without a word: it died (or closed the pipe and kept running, which is a bug).

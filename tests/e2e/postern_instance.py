@@ -129,7 +129,8 @@ class Instance:
     """A Postern instance in a temp dir. `services`: names to start on enter (None: none;
     "all": every service). Use as a context manager."""
 
-    def __init__(self, services=None, hostname=HOSTNAME, port_base=None):
+    def __init__(self, services=None, hostname=HOSTNAME, port_base=None, env=None):
+        """env: extra environment variables for every mailctl call (e.g. POSTERN_LIBEXEC)."""
         if services == "all":
             services = list(ALL_SERVICES)
         self.services = list(services or [])
@@ -138,6 +139,7 @@ class Instance:
         self.dir = None
         self.config_path = None
         self.mailctl = mailctl_path()
+        self.env = dict(env or {})
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -200,8 +202,11 @@ class Instance:
 
     def run(self, *args, input=None, check=True, timeout=CTL_TIMEOUT, env=None):
         """Runs mailctl with exactly these arguments (no -c). Returns CompletedProcess (text)."""
+        full_env = dict(os.environ)
+        full_env.update(self.env)
+        full_env.update(env or {})
         proc = subprocess.run([self.mailctl, *args], input=input, capture_output=True,
-                              text=True, timeout=timeout, env=env,
+                              text=True, timeout=timeout, env=full_env,
                               stdin=None if input is not None else subprocess.DEVNULL)
         if check and proc.returncode != 0:
             raise CtlError(args, proc)
