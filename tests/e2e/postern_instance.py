@@ -212,9 +212,11 @@ class Instance:
             raise CtlError(args, proc)
         return proc
 
-    def ctl(self, *args, input=None, check=True, timeout=CTL_TIMEOUT):
-        """Runs `mailctl -c CONFIG ARGS...`. check=True raises CtlError on a non-zero exit."""
-        return self.run("-c", self.config_path, *args, input=input, check=check, timeout=timeout)
+    def ctl(self, *args, input=None, check=True, timeout=CTL_TIMEOUT, env=None):
+        """Runs `mailctl -c CONFIG ARGS...`. check=True raises CtlError on a non-zero exit.
+        env: extra environment variables for this call."""
+        return self.run("-c", self.config_path, *args, input=input, check=check, timeout=timeout,
+                        env=env)
 
     def add_domain(self, domain):
         return self.ctl("domain", "add", domain)
