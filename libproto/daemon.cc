@@ -166,26 +166,31 @@ int run_daemon(int argc, char** argv, const DaemonSpec& spec) {
     log_setup(spec.service, config.log.target, config.log.level);
     ignore_sigpipe();
 
-    EventLoop loop;  // declared first: destroyed last
-    TlsServer tls;
-    if (spec.tls) {
-        if (auto r = tls.load(config.tls_cert, config.tls_key); !r)
-            return fail_startup(ready_fd, spec.service, r.error());
-    }
-    Registrar reg(loop.get(), config, &tls);
-    DaemonContext ctx{config, loop.get(), reg, tls};
-    if (spec.setup) {
-        if (auto r = spec.setup(ctx); !r) return fail_startup(ready_fd, spec.service, r.error());
-    }
+    // The lock comes first so a second instance says "already running"
+    // rather than "address already in use".
     std::error_code ec;
     std::filesystem::create_directories(config.run_dir, ec);
     std::string pid_path = (config.run_dir / (spec.service + ".pid")).string();
     auto pid_fd = acquire_pid_file(pid_path);
     if (!pid_fd) return fail_startup(ready_fd, spec.service, pid_fd.error());
-    if (auto r = drop_privileges(config.run_user); !r) {
+    auto fail = [&](const std::string& why) {
+        ::unlink(pid_path.c_str());  // ours: we hold the lock
         ::close(*pid_fd);
-        return fail_startup(ready_fd, spec.service, r.error());
+        return fail_startup(ready_fd, spec.service, why);
+    };
+
+    EventLoop loop;  // declared before everything that holds a handle: destroyed last
+    TlsServer tls;
+    if (spec.tls) {
+        if (auto r = tls.load(config.tls_cert, config.tls_key); !r)
+            return fail(r.error());
     }
+    Registrar reg(loop.get(), config, &tls);
+    DaemonContext ctx{config, loop.get(), reg, tls};
+    if (spec.setup) {
+        if (auto r = spec.setup(ctx); !r) return fail(r.error());
+    }
+    if (auto r = drop_privileges(config.run_user); !r) return fail(r.error());
 
     Stopper stopper{loop.get(), config, spec, reg, {}, nullptr};
     SignalWatcher term(loop.get(), SIGTERM, [&](int s) { stopper.stop(s); });

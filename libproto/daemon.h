@@ -5,10 +5,11 @@
 //   <daemon> -c CONFIG [--ready-fd N] [--foreground]
 //
 //   1. load CONFIG (error: its one line on stderr, exit 2); log_setup
-//   2. load the TLS context if spec.tls (before dropping privileges)
-//   3. spec.setup(ctx): the daemon adds its listeners (bound on every
+//   2. write RUN/<service>.pid and hold an flock on it ("already running (pid N)");
+//      taken before binding so a second instance gets that message
+//   3. load the TLS context if spec.tls (before dropping privileges)
+//   4. spec.setup(ctx): the daemon adds its listeners (bound on every
 //      config.listen address) and opens what it needs
-//   4. write RUN/<service>.pid and hold an flock on it ("already running (pid N)")
 //   5. drop to config.run_user when root (initgroups, setgid, setuid)
 //   6. "READY\n" to the ready fd, then close it. Any failure in 1-5 (except a
 //      config error) writes "ERROR <reason>\n" there and to stderr: exit 1

@@ -20,7 +20,8 @@ public:
     uv_loop_t* get() { return &loop_; }
 
     // Runs the loop until done() is true (checked after each iteration) or the
-    // timeout passes. Returns done()'s final value.
+    // timeout passes; done() is also polled every 5 ms, so it may watch
+    // another thread. Returns done()'s final value.
     bool run_until(const std::function<bool()>& done,
                    std::chrono::milliseconds timeout = std::chrono::seconds(10));
     // Runs until no handle is active.
