@@ -44,7 +44,7 @@ void Scheduler::stop() {
 void Scheduler::wake(std::string_view id) {
     if (stopping_) return;
     if (id.empty() || !Queue::valid_id(id)) {
-        scan(false);
+        scan(true);  // a bare wake (mailctl queue flush, or a newer smtpd): look at everything
         return;
     }
     enqueue(std::string(id));
@@ -77,8 +77,9 @@ void Scheduler::scan(bool reread) {
         it = present.count(it->first) ? std::next(it) : deferred_.erase(it);
     for (const auto& id : *ids) {
         if (busy_.count(id)) continue;
-        auto d = deferred_.find(id);
-        if (d != deferred_.end() && !reread) continue;
+        // Known deferred entries are re-read only on request (their schedule may have
+        // been changed by `mailctl queue flush`).
+        if (!reread && deferred_.count(id)) continue;
         auto env = deliverer_.queue().read(id);
         if (!env) continue;
         if (env->next_attempt > now) deferred_[id] = env->next_attempt;
@@ -90,7 +91,7 @@ void Scheduler::scan(bool reread) {
 void Scheduler::tick() {
     int64_t now = now_();
     if (now - last_full_scan_ >= kFullScanSeconds) {
-        scan(false);
+        scan(true);
         return;
     }
     std::vector<std::string> due;

@@ -1,0 +1,50 @@
+"""Writes Postern queue entries directly (the on-disk format of docs/queue.md), so spoold can be
+tested without smtpd. Stdlib only."""
+
+import os
+import random
+import time
+
+
+def _enc(value):
+    """Percent-encodes control bytes, space and '%' (UTF-8 passes through); returns latin-1 text
+    whose code points are the bytes."""
+    data = value.encode("utf-8") if isinstance(value, str) else value
+    return "".join("%%%02X" % b if (b <= 0x20 or b in (0x7F, 0x25)) else chr(b) for b in data)
+
+
+def new_id():
+    us = int(time.time() * 1_000_000) & 0xFFFFFFFFFFFFF
+    return "%013X%05X" % (us, random.getrandbits(20))
+
+
+def write_entry(queue_dir, sender, recipients, message, incoming_only=False):
+    """Commits one entry (message: bytes) the way QueueWriter does. Returns its id.
+    incoming_only: leave it half-written in incoming/ (as a crashed smtpd would)."""
+    qid = new_id()
+    lines = ["id " + qid, "from " + _enc(sender), "envid ", "ret 0", "body 0", "utf8 0",
+             "ip 127.0.0.1", "helo test", "auth ", "arrival %d" % int(time.time())]
+    for r in recipients:
+        lines.append("rcpt 0  " + _enc(r))
+    lines.append("end")
+    env = ("\n".join(lines) + "\n").encode("latin-1")
+    footer = b"POSTERN-QUEUE-1 %016X %08X\n" % (len(message), len(env))
+    inc = os.path.join(queue_dir, "incoming", qid)
+    os.makedirs(os.path.dirname(inc), exist_ok=True)
+    os.makedirs(os.path.join(queue_dir, "active"), exist_ok=True)
+    with open(inc, "wb") as f:
+        if incoming_only:
+            f.write(message[: len(message) // 2])
+            return qid
+        f.write(message + env + footer)
+        f.flush()
+        os.fsync(f.fileno())
+    os.rename(inc, os.path.join(queue_dir, "active", qid))
+    return qid
+
+
+def active_ids(queue_dir):
+    try:
+        return sorted(os.listdir(os.path.join(queue_dir, "active")))
+    except FileNotFoundError:
+        return []
