@@ -182,7 +182,10 @@ void Cursor::step(MDB_cursor_op op, std::string_view key) {
     rc_ = (rc == 0 || rc == MDB_NOTFOUND) ? 0 : rc;
 }
 
-void Cursor::seek(std::string_view key) { step(MDB_SET_RANGE, key); }
+void Cursor::seek(std::string_view key) {
+    if (key.empty()) return first();  // LMDB rejects an empty key
+    step(MDB_SET_RANGE, key);
+}
 void Cursor::first() { step(MDB_FIRST); }
 void Cursor::next() {
     if (valid_) step(MDB_NEXT);
