@@ -1,0 +1,162 @@
+#include "smtpd/smtp_policy.h"
+
+#include <chrono>
+
+#include "libmailstore/queue_async.h"
+#include "libproto/log.h"
+
+namespace postern {
+
+namespace {
+
+SmtpVerdict store_verdict(StoreError e) {
+    switch (e) {
+    case StoreError::invalid: return SmtpVerdict::bad_address;
+    case StoreError::no_space: return SmtpVerdict::no_room;
+    case StoreError::over_quota: return SmtpVerdict::over_quota;
+    default: return SmtpVerdict::temp_failure;
+    }
+}
+
+Envelope queue_envelope(const SmtpClientInfo& c, const SmtpEnvelope& e) {
+    Envelope env;
+    env.reverse_path = e.reverse_path;
+    for (const auto& r : e.recipients) {
+        Recipient q;
+        q.address = r.address;
+        q.notify = r.dsn.notify;  // same bit values as dsn_notify
+        if (!r.dsn.orcpt_type.empty()) q.orcpt = r.dsn.orcpt_type + ";" + r.dsn.orcpt;
+        env.recipients.push_back(std::move(q));
+    }
+    env.envid = e.params.envid;
+    env.ret = e.params.ret == SmtpDsnRet::full   ? DsnRet::full
+              : e.params.ret == SmtpDsnRet::hdrs ? DsnRet::hdrs
+                                                 : DsnRet::unspecified;
+    env.body = e.params.body == SmtpBody::eight_bit_mime ? BodyType::eight_bit_mime
+               : e.params.body == SmtpBody::seven_bit    ? BodyType::seven_bit
+                                                         : BodyType::unspecified;
+    env.smtputf8 = e.params.smtputf8;
+    env.client_ip = c.ip;
+    env.client_helo = c.helo;
+    env.auth_user = c.auth_user;
+    return env;
+}
+
+}  // namespace
+
+SmtpPolicy::SmtpPolicy(uv_loop_t* loop, std::shared_ptr<Accounts> accounts,
+                       std::unique_ptr<MailStore> store, Queue queue, SmtpPolicyConfig config)
+    : loop_(loop), accounts_(std::move(accounts)), store_(std::move(store)),
+      queue_(std::move(queue)), config_(std::move(config)) {
+    auto acc = accounts_;
+    sasl_callbacks_.resolve_login =
+        [acc](std::string_view login) -> std::expected<std::string, SaslLookupError> {
+        auto r = acc->resolve_login(login);
+        if (r) return *r;
+        return std::unexpected(r.error() == StoreError::not_found ||
+                                       r.error() == StoreError::invalid
+                                   ? SaslLookupError::not_found
+                                   : SaslLookupError::temporary);
+    };
+    sasl_callbacks_.verify_password = [acc](std::string_view user, std::string_view pw) {
+        return acc->verify_password(user, pw) ? PasswordCheck::ok : PasswordCheck::mismatch;
+    };
+    sasl_callbacks_.scram_credentials =
+        [acc](std::string_view user) -> std::expected<ScramKeys, SaslLookupError> {
+        auto r = acc->scram_credentials(user);
+        if (r) return *r;
+        return std::unexpected(r.error() == StoreError::not_found ? SaslLookupError::not_found
+                                                                  : SaslLookupError::temporary);
+    };
+}
+
+void SmtpPolicy::check_mail(const SmtpClientInfo&, const ParsedPath&, const MailParams& params,
+                            Done done) {
+    done(store_->has_room(params.size.value_or(0)) ? SmtpVerdict::ok : SmtpVerdict::no_room);
+}
+
+SmtpVerdict SmtpPolicy::recipient_verdict(const SmtpClientInfo& c, const ParsedPath& to) {
+    const bool trusted = !c.auth_user.empty() || config_.relay_networks.contains(c.ip);
+    // user%host@us and host!user@us: old relay tricks, never honoured.
+    if (to.percent_hack) return SmtpVerdict::bad_address;
+    std::string addr = to.is_postmaster ? "postmaster@" + config_.hostname
+                                        : to.local + "@" + to.domain;
+    auto kind = accounts_->resolve_recipient(addr);
+    if (!kind) {
+        if (kind.error() == StoreError::not_found) {
+            // Not a local domain.
+            return trusted ? SmtpVerdict::ok : SmtpVerdict::relay_denied;
+        }
+        return store_verdict(kind.error());
+    }
+    switch (*kind) {
+    case RecipientKind::local_user:
+    case RecipientKind::alias:
+    case RecipientKind::catch_all:
+        return store_->has_room(0) ? SmtpVerdict::ok : SmtpVerdict::no_room;
+    case RecipientKind::unknown_local:
+        return SmtpVerdict::unknown_user;
+    case RecipientKind::not_local:
+        return trusted ? SmtpVerdict::ok : SmtpVerdict::relay_denied;
+    }
+    return SmtpVerdict::temp_failure;
+}
+
+void SmtpPolicy::check_rcpt(const SmtpClientInfo& c, const ParsedPath& to, Done done) {
+    done(recipient_verdict(c, to));
+}
+
+void SmtpPolicy::check_data(const SmtpClientInfo&, const SmtpEnvelope& env, Done done) {
+    done(store_->has_room(env.params.size.value_or(0)) ? SmtpVerdict::ok : SmtpVerdict::no_room);
+}
+
+void SmtpPolicy::deliver(const SmtpClientInfo& c, SmtpMessage msg,
+                         std::function<void(SmtpDeliveryResult)> done) {
+    auto writer = queue_.create();
+    if (!writer) {
+        log_msg(LogLevel::error, "queue: cannot create an entry: %s",
+                queue_error_text(writer.error()));
+        done({writer.error() == QueueError::no_space ? SmtpVerdict::no_room
+                                                     : SmtpVerdict::temp_failure, {}});
+        return;
+    }
+    std::string header = format_received(msg.received, writer->id());
+    if (!writer->append(header) || !writer->append(msg.body)) {
+        writer->abort();
+        done({SmtpVerdict::temp_failure, {}});
+        return;
+    }
+    msg.body.clear();
+    msg.body.shrink_to_fit();
+    Envelope env = queue_envelope(c, msg.envelope);
+    auto started = std::chrono::steady_clock::now();
+    auto run_dir = config_.run_dir;
+    size_t rcpts = env.recipients.size();
+    std::string from = env.reverse_path;
+    queue_commit_async(
+        loop_, std::move(*writer), std::move(env),
+        [done = std::move(done), started, run_dir, rcpts, from](
+            std::expected<std::string, QueueError> r) {
+            auto ms = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now() - started).count() / 1000.0;
+            if (!r) {
+                log_msg(LogLevel::error, "queue: commit failed after %.1f ms: %s", ms,
+                        queue_error_text(r.error()));
+                done({r.error() == QueueError::no_space ? SmtpVerdict::no_room
+                                                        : SmtpVerdict::temp_failure, {}});
+                return;
+            }
+            log_msg(LogLevel::info, "queued %s from=<%s> nrcpt=%zu (commit %.1f ms)", r->c_str(),
+                    from.c_str(), rcpts, ms);
+            queue_wake(run_dir, *r);
+            done({SmtpVerdict::ok, *r});
+        });
+}
+
+std::unique_ptr<SaslServer> SmtpPolicy::sasl(std::string_view mechanism) {
+    SaslOptions opt;
+    opt.hostname = config_.hostname;
+    return make_sasl_server(mechanism, sasl_callbacks_, opt);
+}
+
+}  // namespace postern

@@ -1,0 +1,57 @@
+#pragma once
+// smtpd's policy: the SmtpHandler the SMTP engine calls. Recipients are
+// looked up in Accounts, relaying needs AUTH or a relay_networks address,
+// room is checked with MailStore::has_room, and accepted messages go to the
+// queue, committed (fsync'd) on libuv's thread pool before the 250 is sent.
+// One instance per process, shared by all sessions; everything runs on the
+// loop thread except the commit itself.
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <uv.h>
+
+#include "libmailstore/accounts.h"
+#include "libmailstore/queue.h"
+#include "libmailstore/store.h"
+#include "libproto/smtp_session.h"
+#include "smtpd/cidr.h"
+
+namespace postern {
+
+struct SmtpPolicyConfig {
+    std::string hostname;
+    CidrList relay_networks;
+    std::filesystem::path run_dir;  // spoold's wake-up socket lives here
+    bool cram_md5 = false;
+};
+
+class SmtpPolicy : public SmtpHandler {
+public:
+    SmtpPolicy(uv_loop_t* loop, std::shared_ptr<Accounts> accounts,
+               std::unique_ptr<MailStore> store, Queue queue, SmtpPolicyConfig config);
+
+    void set_config(SmtpPolicyConfig config) { config_ = std::move(config); }
+
+    void check_mail(const SmtpClientInfo& c, const ParsedPath& from, const MailParams& params,
+                    Done done) override;
+    void check_rcpt(const SmtpClientInfo& c, const ParsedPath& to, Done done) override;
+    void check_data(const SmtpClientInfo& c, const SmtpEnvelope& env, Done done) override;
+    void deliver(const SmtpClientInfo& c, SmtpMessage msg,
+                 std::function<void(SmtpDeliveryResult)> done) override;
+    std::unique_ptr<SaslServer> sasl(std::string_view mechanism) override;
+
+    // Synchronous recipient verdict (exposed for tests).
+    SmtpVerdict recipient_verdict(const SmtpClientInfo& c, const ParsedPath& to);
+
+private:
+    uv_loop_t* loop_;
+    std::shared_ptr<Accounts> accounts_;
+    std::unique_ptr<MailStore> store_;
+    Queue queue_;
+    SmtpPolicyConfig config_;
+    SaslCallbacks sasl_callbacks_;
+};
+
+}  // namespace postern
