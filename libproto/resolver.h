@@ -131,7 +131,8 @@ private:
                      std::function<void(DnsResult<std::vector<std::string>>)> cb);
     DnsQuery later(std::function<void()> fn, std::shared_ptr<bool> alive);
 
-    uv_loop_t* loop_;
+    struct Deferred;  // callbacks queued for the next loop turn
+    std::unique_ptr<Deferred> deferred_;
     Table a_, aaaa_, ptr_, txt_;
     std::map<std::string, std::vector<MxRecord>> mx_;
     std::map<std::string, DnsError> fail_;
