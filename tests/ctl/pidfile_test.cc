@@ -1,0 +1,96 @@
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "ctl/pidfile.h"
+
+using namespace postern::ctl;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        char tmpl[] = "/tmp/postern-ctl-test-XXXXXX";
+        path = ::mkdtemp(tmpl);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+};
+
+void write_file(const fs::path& p, const std::string& text) {
+    std::ofstream f(p, std::ios::trunc);
+    f << text;
+}
+
+pid_t a_dead_pid() {
+    pid_t p = ::fork();
+    if (p == 0) ::_exit(0);
+    ::waitpid(p, nullptr, 0);
+    return p;
+}
+
+}  // namespace
+
+TEST_CASE("probe_pid_file") {
+    TempDir dir;
+    const auto file = dir.path / "smtpd.pid";
+
+    SECTION("no file: stopped, not stale") {
+        auto st = probe_pid_file(file);
+        CHECK_FALSE(st.running);
+        CHECK_FALSE(st.stale_file);
+        CHECK(st.pid == 0);
+    }
+    SECTION("a live pid without the lock is stale") {
+        write_file(file, std::to_string(::getpid()) + "\n");
+        auto st = probe_pid_file(file);
+        CHECK_FALSE(st.running);
+        CHECK(st.stale_file);
+        CHECK(remove_stale_pid_file(file));
+        CHECK_FALSE(fs::exists(file));
+    }
+    SECTION("a dead pid is stale") {
+        write_file(file, std::to_string(a_dead_pid()) + "\n");
+        auto st = probe_pid_file(file);
+        CHECK_FALSE(st.running);
+        CHECK(st.stale_file);
+    }
+    SECTION("garbage is stale") {
+        write_file(file, "hello\n");
+        auto st = probe_pid_file(file);
+        CHECK_FALSE(st.running);
+        CHECK(st.stale_file);
+        CHECK(st.pid == 0);
+    }
+    SECTION("a held flock means running, and is left alone") {
+        write_file(file, std::to_string(::getpid()) + "\n");
+        // flock locks belong to the open file description: our own probe (a second open)
+        // conflicts with this one just as it would with a daemon's.
+        int fd = ::open(file.c_str(), O_RDWR);
+        REQUIRE(fd >= 0);
+        REQUIRE(::flock(fd, LOCK_EX | LOCK_NB) == 0);
+        auto st = probe_pid_file(file);
+        CHECK(st.running);
+        CHECK(st.pid == ::getpid());
+        CHECK_FALSE(st.stale_file);
+        CHECK_FALSE(remove_stale_pid_file(file));
+        CHECK(fs::exists(file));
+        // The probe did not steal or drop the lock.
+        int other = ::open(file.c_str(), O_RDONLY);
+        CHECK(::flock(other, LOCK_SH | LOCK_NB) != 0);
+        ::close(other);
+        ::close(fd);
+        CHECK_FALSE(probe_pid_file(file).running);
+    }
+}
