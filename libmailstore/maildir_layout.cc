@@ -104,22 +104,26 @@ StoreResult<void> fsync_path(const fs::path& p) {
     return {};
 }
 
-uint32_t read_uidvalidity(const fs::path& folder_dir) {
+uint32_t read_uidvalidity(const fs::path& folder_dir, uint32_t* uidnext) {
+    if (uidnext) *uidnext = 0;
     UniqueFd fd(::open((folder_dir / "postern-uidvalidity").c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return 0;
-    char buf[32] = {};
+    char buf[64] = {};
     ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
     if (n <= 0) return 0;
     uint32_t v = 0;
-    std::from_chars(buf, buf + n, v);
+    auto [p, ec] = std::from_chars(buf, buf + n, v);
+    if (ec != std::errc{}) return 0;
+    if (uidnext && p < buf + n && *p == ' ') std::from_chars(p + 1, buf + n, *uidnext);
     return v;
 }
 
-StoreResult<void> write_uidvalidity(const fs::path& folder_dir, uint32_t uidvalidity) {
+StoreResult<void> write_uidvalidity(const fs::path& folder_dir, uint32_t uidvalidity,
+                                    uint32_t uidnext) {
     auto tmp = folder_dir / "postern-uidvalidity.tmp";
     UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
     if (!fd) return std::unexpected(errno_to_store_error(errno));
-    std::string s = std::to_string(uidvalidity) + "\n";
+    std::string s = std::to_string(uidvalidity) + " " + std::to_string(uidnext) + "\n";
     if (::write(fd.get(), s.data(), s.size()) != ssize_t(s.size()) || ::fsync(fd.get()) != 0)
         return std::unexpected(errno_to_store_error(errno));
     if (::rename(tmp.c_str(), (folder_dir / "postern-uidvalidity").c_str()) != 0)

@@ -47,9 +47,12 @@ StoreResult<void> create_maildir_folder(const fs::path& dir, uint32_t uidvalidit
 StoreResult<void> create_user_maildir(const fs::path& data_dir, std::string_view local,
                                       std::string_view domain);
 
-// 0 when the file is missing or unreadable.
-uint32_t read_uidvalidity(const fs::path& folder_dir);
-StoreResult<void> write_uidvalidity(const fs::path& folder_dir, uint32_t uidvalidity);
+// The folder's "postern-uidvalidity" file: "<uidvalidity> <uidnext floor>". The floor is
+// written at expunge, so a rebuild after losing the index never reuses the UID of an
+// expunged last message. Returns 0 (and *uidnext 0) when missing or unreadable.
+uint32_t read_uidvalidity(const fs::path& folder_dir, uint32_t* uidnext = nullptr);
+StoreResult<void> write_uidvalidity(const fs::path& folder_dir, uint32_t uidvalidity,
+                                    uint32_t uidnext = 0);
 
 StoreResult<void> fsync_path(const fs::path& p);  // a directory or file
 StoreError errno_to_store_error(int err);

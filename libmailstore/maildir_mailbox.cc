@@ -291,6 +291,8 @@ StoreResult<void> MaildirMailbox::expunge(std::span<const uint32_t> uids) {
             if (!actual.empty()) ::unlink((dir_ / "cur" / actual).c_str());
         }
     }
+    // Remember the UID floor outside the index (see read_uidvalidity).
+    (void)write_uidvalidity(dir_, meta.uidvalidity, meta.uidnext);
     std::vector<uint32_t> removed;
     for (const auto& g : gone) removed.push_back(g.first);
     std::sort(removed.begin(), removed.end());

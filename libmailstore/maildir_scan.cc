@@ -107,7 +107,9 @@ StoreResult<FolderMeta> UserIndex::reindex_folder(lmdb::Txn& txn, const std::str
     }
 
     // The uidvalidity file is the truth; the index only caches it.
-    uint32_t uv = read_uidvalidity(dir);
+    uint32_t uid_floor = 0;
+    uint32_t uv = read_uidvalidity(dir, &uid_floor);
+    meta.uidnext = std::max(meta.uidnext, uid_floor);
     if (uv == 0) {
         if (*old) {
             uv = meta.uidvalidity;
@@ -116,7 +118,7 @@ StoreResult<FolderMeta> UserIndex::reindex_folder(lmdb::Txn& txn, const std::str
             if (!v) return std::unexpected(v.error());
             uv = *v;
         }
-        if (auto w = write_uidvalidity(dir, uv); !w) return std::unexpected(w.error());
+        if (auto w = write_uidvalidity(dir, uv, meta.uidnext); !w) return std::unexpected(w.error());
     }
     meta.uidvalidity = uv;
     stats.tmp_removed += clean_stale_tmp(dir / "tmp");
@@ -227,58 +229,78 @@ StoreResult<FolderMeta> UserIndex::absorb_new(lmdb::Txn& txn, const std::string&
         return {};
     };
 
-    for (const auto& n : *names) {
-        auto parsed = parse_maildir_name(n);
-        if (!parsed) continue;
+    // Files carrying a UID first, in UID order, so one that merely lost its commit keeps
+    // its UID before a file without one is given the next free UID.
+    std::vector<std::pair<std::string, MaildirName>> files;
+    for (auto& n : *names) {
+        if (auto parsed = parse_maildir_name(n)) files.emplace_back(std::move(n), std::move(*parsed));
+    }
+    std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) {
+        bool az = a.second.uid == 0, bz = b.second.uid == 0;
+        if (az != bz) return bz;
+        if (a.second.uid != b.second.uid) return a.second.uid < b.second.uid;
+        return a.first < b.first;
+    });
+    // Phase 1: files that keep their UID. Phase 2: new UIDs for the rest, so a clashing
+    // file never takes a UID that another file in new/ legitimately carries.
+    std::vector<size_t> deferred;
+    for (size_t i = 0; i < files.size(); ++i) {
+        const std::string& n = files[i].first;
+        const MaildirName& parsed = files[i].second;
         fs::path from = dir / "new" / n;
-        uint32_t u = parsed->uid;
+        uint32_t u = parsed.uid;
         std::optional<MsgRecord> rec;
         if (u != 0) {
             auto r = get_msg(txn, meta.id, u);
             if (!r) return std::unexpected(r.error());
             rec = std::move(*r);
         }
-        if (u != 0 && rec && rec->stem == parsed->stem) {
+        if (u != 0 && rec && rec->stem == parsed.stem) {
             // Our own delivery (pending), or a move interrupted by a crash.
-            rec->flags = parsed->flags;
-            rec->other_info = parsed->other_info;
+            rec->flags = parsed.flags;
+            rec->other_info = parsed.other_info;
             if (auto r = finalize(u, *rec, from); !r) return std::unexpected(r.error());
         } else if (u != 0 && !rec && u >= meta.uidnext) {
             // A UID nobody has seen or reserved: a delivery whose commit was lost.
             MsgRecord nr;
-            nr.stem = parsed->stem;
-            nr.flags = parsed->flags;
-            nr.other_info = parsed->other_info;
-            nr.size = parsed->size.value_or(0);
-            if (!stat_file(from, nr, !parsed->size.has_value())) continue;
+            nr.stem = parsed.stem;
+            nr.flags = parsed.flags;
+            nr.other_info = parsed.other_info;
+            nr.size = parsed.size.value_or(0);
+            if (!stat_file(from, nr, !parsed.size.has_value())) continue;
             meta.uidnext = u + 1;
             if (auto r = add_usage(txn, int64_t(nr.size)); !r) return std::unexpected(r.error());
             if (auto r = finalize(u, nr, from); !r) return std::unexpected(r.error());
         } else {
-            // No UID, or one already taken: reserve a fresh UID and leave the file pending in
-            // new/ under its new name; a later transaction moves it (see header).
-            MsgRecord nr;
-            uint32_t nu = meta.uidnext++;
-            nr.stem = stem_with_uid(parsed->stem, nu);
-            nr.in_new = true;
-            nr.pending = true;
-            nr.flags = parsed->flags;
-            nr.other_info = parsed->other_info;
-            nr.size = parsed->size.value_or(0);
-            if (!stat_file(from, nr, !parsed->size.has_value())) continue;
-            fs::path to = dir / "new" / nr.file_name();
-            if (::rename(from.c_str(), to.c_str()) != 0) {
-                if (errno == ENOENT) continue;
-                return std::unexpected(errno_to_store_error(errno));
-            }
-            if (auto r = put_msg(txn, meta.id, nu, nr); !r) return std::unexpected(r.error());
-            if (auto r = txn.put(pending(), msg_key(meta.id, nu), ""); !r)
-                return std::unexpected(r.error());
-            if (auto r = add_usage(txn, int64_t(nr.size)); !r) return std::unexpected(r.error());
-            handled.insert(nu);
-            changed = true;
-            again = true;
+            deferred.push_back(i);
         }
+    }
+    for (size_t i : deferred) {
+        // No UID, or one already taken: reserve a fresh UID and leave the file pending in
+        // new/ under its new name; a later transaction moves it (see header).
+        const MaildirName& parsed = files[i].second;
+        fs::path from = dir / "new" / files[i].first;
+        MsgRecord nr;
+        uint32_t nu = meta.uidnext++;
+        nr.stem = stem_with_uid(parsed.stem, nu);
+        nr.in_new = true;
+        nr.pending = true;
+        nr.flags = parsed.flags;
+        nr.other_info = parsed.other_info;
+        nr.size = parsed.size.value_or(0);
+        if (!stat_file(from, nr, !parsed.size.has_value())) continue;
+        fs::path to = dir / "new" / nr.file_name();
+        if (::rename(from.c_str(), to.c_str()) != 0) {
+            if (errno == ENOENT) continue;
+            return std::unexpected(errno_to_store_error(errno));
+        }
+        if (auto r = put_msg(txn, meta.id, nu, nr); !r) return std::unexpected(r.error());
+        if (auto r = txn.put(pending(), msg_key(meta.id, nu), ""); !r)
+            return std::unexpected(r.error());
+        if (auto r = add_usage(txn, int64_t(nr.size)); !r) return std::unexpected(r.error());
+        handled.insert(nu);
+        changed = true;
+        again = true;
     }
 
     // Pending records whose file was not in new/: moved to cur/ by a transaction that was
