@@ -95,6 +95,8 @@ void Pop3Connection::flush(Connection& c) {
             }
             break;
         case Pop3Wait::tls: {
+            if (stls_requested_) break;  // handshake under way: on_tls_ready follows
+            stls_requested_ = true;
             SSL_CTX* ctx = stls_ctx_ ? stls_ctx_() : nullptr;
             if (!ctx || !c.start_tls(ctx)) {
                 log_.error("STLS accepted but TLS cannot start");

@@ -38,6 +38,7 @@ private:
     std::unique_ptr<Pop3Session> session_;
     std::function<SSL_CTX*()> stls_ctx_;
     Timer timer_;
+    bool stls_requested_ = false;
     bool flushing_ = false;
     bool again_ = false;
 };
