@@ -296,6 +296,19 @@ class Pop3Test(unittest.TestCase):
         self.assertEqual(p.stat()[0], 0)
         p.quit()
 
+    def test_failed_logins_are_delayed_then_disconnected(self):
+        p = poplib.POP3_SSL("127.0.0.1", self.inst.port("pop3s"), context=self.ctx(), timeout=15)
+        t0 = time.monotonic()
+        for i in range(3):  # pop3d.max_auth_failures = 3
+            p.user(self.user)
+            with self.assertRaises(poplib.error_proto) as cm:
+                p.pass_("wrong")
+            self.assertIn(b"[AUTH]", cm.exception.args[0])
+        self.assertGreater(time.monotonic() - t0, 3.0)  # each reply waited
+        self.assertIn(b"closing", cm.exception.args[0])
+        self.assertEqual(p.file.readline(), b"")  # the server hung up
+        p.close()
+
     def test_bob_has_his_own_maildrop(self):
         drop(self.inst, self.user, message("a", ["a"]))
         p = self.pop3s(BOB, BOB_PW)
