@@ -17,7 +17,7 @@ using namespace postern::ctl;
 namespace {
 
 struct Cli {
-    CLI::App app{"mailctl: set up, run and administer a Postern mail server"};
+    CLI::App app{"mailctl: set up, run and administer a Postern mail server", "mailctl"};
     std::string config_flag;
     std::function<int()> action;  // set by the subcommand that was given
 
