@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "libproto/log.h"
+#include "libproto/signals.h"
 #include "libproto/uv_handle.h"
 
 namespace postern {
@@ -66,6 +67,10 @@ uv_loop_t* Connection::loop() const { return tcp_->loop; }
 Connection* Connection::adopt(uv_tcp_t* tcp, const HandlerFactory& factory,
                               const ConnectionOptions& opts, SSL_CTX* tls, bool client,
                               const std::string& sni) {
+    // A write to a reset socket must be EPIPE, not death (run_daemon does this
+    // too; tests and tools that use Connection directly get it here).
+    static const bool sigpipe_ignored = (ignore_sigpipe(), true);
+    (void)sigpipe_ignored;
     auto* c = new Connection(tcp, opts);
     c->start(factory, tls, client, sni);
     return c;

@@ -148,3 +148,20 @@ TEST_CASE("net: peer vanishing mid-output is handled") {
     CHECK(srv.tracker.count() == 0);
     CHECK(srv.stats.closed == 5);
 }
+
+TEST_CASE("net: \"0.0.0.0\" and \"::\" bind the same port side by side") {
+    EchoServer v6;
+    std::string err = v6.start("::");
+    if (!err.empty()) {
+        WARN("no IPv6 here: " << err);
+        return;
+    }
+    postern::ListenerSpec spec;
+    spec.address = "0.0.0.0";
+    spec.port = v6.port();
+    spec.factory = [](postern::Connection&) { return nullptr; };
+    auto v4 = postern::Listener::open(v6.loop.get(), spec, v6.tracker);
+    INFO((v4 ? std::string("ok") : v4.error()));
+    CHECK(v4.has_value());
+    if (v4) CHECK((*v4)->port() == v6.port());
+}
