@@ -12,7 +12,7 @@ build_pkgs=(
 # Real clients and peers the protocol tests talk to.
 test_pkgs=(
     python3 swaks curl fetchmail
-    clang libclang-rt-14-dev
+    clang-16 libclang-rt-16-dev
 )
 
 SUDO=""

@@ -21,10 +21,8 @@ echo "== build and test (ASan+UBSan)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DPOSTERN_SANITIZE=ON
 
-if command -v clang++ >/dev/null && [ -f tests/fuzz/CMakeLists.txt ]; then
-    echo "== fuzz smoke run (libFuzzer)"
-    CC=clang CXX=clang++ cmake -S . -B build-fuzz -DPOSTERN_FUZZ=ON -DPOSTERN_TESTS=ON \
-        -DCMAKE_BUILD_TYPE=Debug >/dev/null
-    cmake --build build-fuzz -j"$jobs" --target fuzzers
-    bash tests/fuzz/run-smoke.sh build-fuzz/bin
-fi
+echo "== fuzz smoke run (libFuzzer)"
+CC=clang-16 CXX=clang++-16 cmake -S . -B build-fuzz -DPOSTERN_FUZZ=ON -DPOSTERN_TESTS=ON \
+    -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-fuzz -j"$jobs" --target fuzzers
+bash tests/fuzz/run-smoke.sh build-fuzz/bin

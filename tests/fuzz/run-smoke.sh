@@ -13,7 +13,7 @@ for f in "$bin"/fuzz_*; do
     corpus="$here/corpus/$name"
     work=$(mktemp -d)
     [ -d "$corpus" ] && cp -r "$corpus"/. "$work"/ 2>/dev/null || true
-    if "$f" -max_total_time="$secs" -max_len=4096 "$work" >"$work.log" 2>&1; then
+    if "$f" -max_total_time="$secs" -max_len=4096 -print_final_stats=1 "$work" >"$work.log" 2>&1; then
         echo "fuzz $name: ok ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$work.log" | awk '{print $2}') runs)"
     else
         echo "fuzz $name: FAILED"; tail -40 "$work.log"; status=1
