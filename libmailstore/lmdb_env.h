@@ -73,6 +73,8 @@ private:
 };
 
 // Iterates keys >= a start key: for (c.seek(k); c.valid(); c.next()) ...
+// In a write transaction a Cursor must be destroyed before the transaction commits or
+// aborts (LMDB frees write cursors with their transaction); keep it in an inner scope.
 class Cursor {
 public:
     static StoreResult<Cursor> open(Txn& txn, MDB_dbi dbi);

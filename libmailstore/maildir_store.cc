@@ -110,11 +110,15 @@ StoreResult<RebuildStats> MaildirStore::rebuild_index(std::string_view user) {
     {
         auto txn = lmdb::Txn::begin(ix.env(), true);
         if (!txn) return std::unexpected(txn.error());
-        auto cur = lmdb::Cursor::open(*txn, ix.folders());
-        if (!cur) return std::unexpected(cur.error());
         std::vector<std::pair<std::string, FolderMeta>> metas;
-        for (cur->first(); cur->valid(); cur->next()) {
-            if (auto m = decode_folder(cur->value())) metas.emplace_back(std::string(cur->key()), *m);
+        {
+            // A write transaction's cursors must be gone before it commits (LMDB frees them).
+            auto cur = lmdb::Cursor::open(*txn, ix.folders());
+            if (!cur) return std::unexpected(cur.error());
+            for (cur->first(); cur->valid(); cur->next()) {
+                if (auto m = decode_folder(cur->value()))
+                    metas.emplace_back(std::string(cur->key()), *m);
+            }
         }
         for (auto& [name, m] : metas) {
             m.dirty = true;
