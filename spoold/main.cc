@@ -10,6 +10,7 @@
 #include "libmailstore/store.h"
 #include "libproto/daemon.h"
 #include "libproto/log.h"
+#include "spoold/queue_watch.h"
 #include "spoold/scheduler.h"
 #include "spoold/wake_socket.h"
 
@@ -25,6 +26,7 @@ int64_t unix_now() {
 
 std::unique_ptr<Scheduler> g_scheduler;
 std::unique_ptr<WakeSocket> g_wake;
+std::unique_ptr<QueueWatch> g_watch;
 
 std::expected<void, std::string> setup(DaemonContext& ctx) {
     const Config& cfg = ctx.config;
@@ -64,6 +66,10 @@ std::expected<void, std::string> setup(DaemonContext& ctx) {
     });
     if (!wake) return std::unexpected(wake.error());
     g_wake = std::move(*wake);
+    g_watch = std::make_unique<QueueWatch>(ctx.loop, cfg.queue_dir / "active",
+                                           [](std::string_view name) {
+                                               if (g_scheduler) g_scheduler->wake(name);
+                                           });
     g_scheduler->start();
     log_msg(LogLevel::info, "spoold started: %u workers, queue %s", workers,
             cfg.queue_dir.c_str());
@@ -79,10 +85,12 @@ int main(int argc, char** argv) {
     spec.setup = setup;
     spec.on_stop = [] {
         g_wake.reset();
+        g_watch.reset();
         if (g_scheduler) g_scheduler->stop();
     };
     int rc = run_daemon(argc, argv, spec);
     g_wake.reset();
+    g_watch.reset();
     g_scheduler.reset();
     return rc;
 }

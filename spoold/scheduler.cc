@@ -1,5 +1,7 @@
 #include "spoold/scheduler.h"
 
+#include <filesystem>
+
 #include "libproto/log.h"
 
 namespace postern {
@@ -47,6 +49,11 @@ void Scheduler::wake(std::string_view id) {
         scan(true);  // a bare wake (mailctl queue flush, or a newer smtpd): look at everything
         return;
     }
+    // Removals also show up here (inotify): only entries still present are worth a try.
+    std::error_code ec;
+    if (busy_.count(std::string(id)) ||
+        !std::filesystem::exists(deliverer_.queue().dir() / "active" / std::string(id), ec))
+        return;
     enqueue(std::string(id));
     dispatch();
 }
@@ -66,7 +73,7 @@ void Scheduler::enqueue(const std::string& id) {
 // reread: also re-read entries we know to be deferred (their schedule may have changed).
 void Scheduler::scan(bool reread) {
     int64_t now = now_();
-    last_full_scan_ = now;
+    if (reread) last_full_scan_ = now;
     auto ids = deliverer_.queue().ids();
     if (!ids) {
         log_msg(LogLevel::error, "cannot list the queue: %s", queue_error_text(ids.error()));
@@ -94,6 +101,8 @@ void Scheduler::tick() {
         scan(true);
         return;
     }
+    // A wake-up may have been lost (datagram queue full): pick up unknown entries.
+    scan(false);
     std::vector<std::string> due;
     for (const auto& [id, next] : deferred_)
         if (next <= now) due.push_back(id);

@@ -9,7 +9,7 @@ BIN=$1; N=${2:-2000}; SIZE=${3:-4096}; shift 3 2>/dev/null || shift $#
 CONCS=${*:-"1 10 50"}
 DIR=$(mktemp -d /tmp/postern-bench-XXXXXX)
 BASE=$(( 20000 + $$ % 20000 ))
-trap '"$BIN/mailctl" -c "$DIR/postern.toml" stop >/dev/null 2>&1 || true; rm -rf "$DIR"' EXIT
+trap '[ -n "${KEEP:-}" ] && for f in "$DIR"/log/*.log; do echo "== $f"; grep -v "info:" "$f" | sort -k3 | head -n 12; done; "$BIN/mailctl" -c "$DIR/postern.toml" stop >/dev/null 2>&1 || true; rm -rf "$DIR"' EXIT
 "$BIN/mailctl" init "$DIR" --port-base $BASE --hostname bench.test --listen 127.0.0.1 >/dev/null
 # smtp-source -s 50 opens 50 connections from one address: lift smtpd's per-IP cap (the first
 # max_connections_per_ip in the file is smtpd's).
