@@ -350,7 +350,9 @@ void SmtpSession::cmd_rcpt(SmtpCommand& cmd) {
     }
     wait();
     auto to = std::move(*path);
-    SmtpRecipient rcpt{to.is_postmaster ? std::string("Postmaster") : bare_address(to), cmd.rcpt};
+    // <Postmaster> (RFC 5321 4.5.1) is the postmaster of this host; the policy checks the same name.
+    SmtpRecipient rcpt{to.is_postmaster ? "postmaster@" + config_.hostname : bare_address(to),
+                       cmd.rcpt};
     handler_.check_rcpt(client_, to, guarded<SmtpVerdict>([this, rcpt](SmtpVerdict v) {
         if (v == SmtpVerdict::ok && txn_) txn_->recipients.push_back(rcpt);
         reply(smtp_verdict_reply(v, SmtpStage::rcpt));

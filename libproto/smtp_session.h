@@ -95,7 +95,7 @@ struct SmtpClientInfo {
 };
 
 struct SmtpRecipient {
-    std::string address;  // "local@domain" (or "Postmaster"), no brackets
+    std::string address;  // "local@domain" (<Postmaster>: "postmaster@<hostname>"), no brackets
     RcptParams dsn;
 };
 

@@ -202,6 +202,15 @@ TEST_CASE("smtp_session: a full transaction delivers the unstuffed body and enve
     CHECK(x.say("MAIL FROM:<>\r\n") == "250 2.1.0 Ok\r\n");
 }
 
+TEST_CASE("smtp_session: <Postmaster> is recorded as the postmaster of this host") {
+    Harness x;
+    x.say("EHLO c\r\nMAIL FROM:<s@src.example>\r\nRCPT TO:<Postmaster>\r\nDATA\r\n");
+    CHECK(x.say("x\r\n.\r\n") == "250 2.0.0 Ok: queued as Q1\r\n");
+    REQUIRE(x.h.delivered.size() == 1);
+    REQUIRE(x.h.delivered[0].envelope.recipients.size() == 1);
+    CHECK(x.h.delivered[0].envelope.recipients[0].address == "postmaster@mx.test");
+}
+
 TEST_CASE("smtp_session: pipelined replies come in command order, also when the handler is slow") {
     Harness x;
     x.h.rcpt_verdicts["nobody@dst.example"] = SmtpVerdict::unknown_user;
