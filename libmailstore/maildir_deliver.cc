@@ -1,13 +1,18 @@
-// Delivery: write + fsync the bytes once in DATA/tmp, then per mailbox, holding the
-// index's write transaction (which serializes deliveries into one user across processes):
-// reserve the UID, hard-link the file into new/ under a name carrying the UID, fsync new/,
-// record the message as pending, commit. docs/store.md has the crash analysis.
+// Delivery: write the bytes once per message in DATA/tmp and fsync them (a batch of messages
+// in one pass), then per user, holding the index's write transaction (which serializes
+// deliveries into one user across processes): reserve the UIDs, hard-link each file into
+// new/ under a name carrying its UID, fsync new/ once, record the messages as pending,
+// commit once. docs/store.md has the crash analysis.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <ctime>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
 
 #include "libmailstore/maildir_name.h"
 #include "libmailstore/maildir_store.h"
@@ -18,13 +23,24 @@ struct MaildirStore::TmpFile {
     fs::path path;
     uint64_t size = 0;
     int64_t internal_date = 0;
+    UniqueFd fd;  // open until the file is fsynced
     TmpFile() = default;
     TmpFile(TmpFile&& o) noexcept
-        : path(std::exchange(o.path, {})), size(o.size), internal_date(o.internal_date) {}
+        : path(std::exchange(o.path, {})), size(o.size), internal_date(o.internal_date),
+          fd(std::move(o.fd)) {}
     TmpFile& operator=(TmpFile&&) = delete;
     ~TmpFile() {
         if (!path.empty()) ::unlink(path.c_str());
     }
+};
+
+// One (message, user) pair of a batch, all for the same user.
+struct MaildirStore::LinkRequest {
+    const std::string* folder;
+    const TmpFile* tmp;
+    const DeliveryOptions* opts;
+    bool check_quota;
+    StoreResult<uint32_t>* result;
 };
 
 namespace {
@@ -60,6 +76,7 @@ StoreResult<void> copy_from_fd(int out, int in, uint64_t offset, uint64_t size) 
 
 }  // namespace
 
+// Writes the bytes; the file is left open and not yet fsynced (see sync_tmp_files).
 StoreResult<MaildirStore::TmpFile> MaildirStore::write_tmp(const MessageSource& msg,
                                                            int64_t internal_date) {
     TmpFile tmp;
@@ -86,51 +103,176 @@ StoreResult<MaildirStore::TmpFile> MaildirStore::write_tmp(const MessageSource& 
     // The internal date is the file's mtime, so a rebuild finds it again.
     timespec times[2] = {{tmp.internal_date, 0}, {tmp.internal_date, 0}};
     ::futimens(fd.get(), times);
-    if (::fsync(fd.get()) != 0) return std::unexpected(errno_to_store_error(errno));
+    tmp.fd = std::move(fd);
     return tmp;
 }
 
-StoreResult<uint32_t> MaildirStore::link_into(UserIndex& idx, const std::string& folder,
-                                              const TmpFile& tmp, const DeliveryOptions& opts,
-                                              bool check_quota) {
-    auto txn = lmdb::Txn::begin(idx.env(), true);
-    if (!txn) return std::unexpected(txn.error());
-    auto meta = idx.ensure_folder(*txn, folder);
-    if (!meta) return std::unexpected(meta.error());
-    if (check_quota && opts.quota_bytes > 0) {
-        auto used = idx.get_u64(*txn, "usage");
-        if (!used) return std::unexpected(used.error());
-        if (*used + tmp.size > opts.quota_bytes) return std::unexpected(StoreError::over_quota);
+namespace {
+
+// fsync every file (and close it). Writeback of all of them is started first, so every file's
+// blocks are allocated in the journal's running transaction: the first fsync commits that
+// transaction for all of them, the later ones find their metadata already durable and only
+// wait for their own data. N fresh files then cost about one journal commit instead of N.
+template <class Tmp>
+void sync_tmp_files(std::vector<std::optional<Tmp>>& files,
+                    const std::function<void(size_t, StoreError)>& failed) {
+    for (auto& f : files)
+        if (f) ::sync_file_range(f->fd.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
+    for (size_t i = 0; i < files.size(); ++i) {
+        if (!files[i]) continue;
+        if (::fsync(files[i]->fd.get()) != 0) {
+            failed(i, errno_to_store_error(errno));
+            files[i].reset();
+            continue;
+        }
+        files[i]->fd.reset();
     }
-    uint32_t uid = meta->uidnext++;
-    if (uid == 0 || meta->uidnext == 0) return std::unexpected(StoreError::corrupt);
+}
 
-    MsgRecord rec;
-    rec.stem = maildir_unique_part() + ",U=" + std::to_string(uid) + ",S=" +
-               std::to_string(tmp.size);
-    rec.in_new = true;
-    rec.pending = true;
-    rec.size = tmp.size;
-    rec.flags = opts.flags & (flag_seen | flag_answered | flag_flagged | flag_deleted | flag_draft);
-    rec.keywords = opts.keywords;
-    rec.internal_date = tmp.internal_date;
+}  // namespace
 
-    fs::path dir = folder_path(idx.paths(), folder) / "new";
-    fs::path dest = dir / rec.file_name();
-    if (::link(tmp.path.c_str(), dest.c_str()) != 0)
-        return std::unexpected(errno_to_store_error(errno));
-    auto undo = [&](StoreError e) -> StoreResult<uint32_t> {
-        ::unlink(dest.c_str());
-        (void)fsync_path(dir);
-        return std::unexpected(e);
+void MaildirStore::link_batch(UserIndex& idx, std::span<LinkRequest> reqs) {
+    auto fail_all = [&](StoreError e) {
+        for (auto& r : reqs) *r.result = std::unexpected(e);
     };
-    if (auto r = fsync_path(dir); !r) return undo(r.error());
-    if (auto r = idx.put_msg(*txn, meta->id, uid, rec); !r) return undo(r.error());
-    if (auto r = txn->put(idx.pending(), msg_key(meta->id, uid), ""); !r) return undo(r.error());
-    if (auto r = idx.put_folder(*txn, folder, *meta); !r) return undo(r.error());
-    if (auto r = idx.add_usage(*txn, int64_t(tmp.size)); !r) return undo(r.error());
+    auto txn = lmdb::Txn::begin(idx.env(), true);
+    if (!txn) return fail_all(txn.error());
+
+    struct Linked {
+        LinkRequest* req;
+        uint32_t fid;
+        uint32_t uid;
+        MsgRecord rec;
+        fs::path dest;
+    };
+    std::map<std::string, FolderMeta> metas;  // folder -> meta, uidnext advanced as we go
+    std::vector<Linked> linked;
+    std::set<fs::path> dirs;
+    uint64_t added = 0;
+    std::optional<uint64_t> used;  // for the quota check, read once
+    // Folders first, before anything is linked: a folder that does not exist fails only
+    // its own messages; any other error (the reindex may have written) the whole batch.
+    std::set<std::string> missing;
+    for (auto& r : reqs) {
+        if (metas.count(*r.folder) || missing.count(*r.folder)) continue;
+        auto meta = idx.ensure_folder(*txn, *r.folder);
+        if (meta) metas.emplace(*r.folder, *meta);
+        else if (meta.error() == StoreError::not_found) missing.insert(*r.folder);
+        else return fail_all(meta.error());
+    }
+    for (auto& r : reqs) {
+        auto it = metas.find(*r.folder);
+        if (it == metas.end()) {
+            *r.result = std::unexpected(StoreError::not_found);
+            continue;
+        }
+        FolderMeta& meta = it->second;
+        if (r.check_quota && r.opts->quota_bytes > 0) {
+            if (!used) {
+                auto u = idx.get_u64(*txn, "usage");
+                if (!u) return fail_all(u.error());
+                used = *u;
+            }
+            if (*used + added + r.tmp->size > r.opts->quota_bytes) {
+                *r.result = std::unexpected(StoreError::over_quota);
+                continue;
+            }
+        }
+        if (meta.uidnext == 0 || meta.uidnext == UINT32_MAX) {
+            *r.result = std::unexpected(StoreError::corrupt);
+            continue;
+        }
+        Linked l{&r, meta.id, meta.uidnext, {}, {}};
+        MsgRecord& rec = l.rec;
+        rec.stem = maildir_unique_part() + ",U=" + std::to_string(l.uid) + ",S=" +
+                   std::to_string(r.tmp->size);
+        rec.in_new = true;
+        rec.pending = true;
+        rec.size = r.tmp->size;
+        rec.flags = r.opts->flags &
+                    (flag_seen | flag_answered | flag_flagged | flag_deleted | flag_draft);
+        rec.keywords = r.opts->keywords;
+        rec.internal_date = r.tmp->internal_date;
+        fs::path dir = folder_path(idx.paths(), *r.folder) / "new";
+        l.dest = dir / rec.file_name();
+        if (::link(r.tmp->path.c_str(), l.dest.c_str()) != 0) {
+            *r.result = std::unexpected(errno_to_store_error(errno));
+            continue;
+        }
+        ++meta.uidnext;
+        added += r.tmp->size;
+        dirs.insert(dir);
+        linked.push_back(std::move(l));
+    }
+    if (linked.empty()) return;
+
+    // Any failure from here on undoes every link of the batch, so the caller retries
+    // without duplicates.
+    auto undo = [&](StoreError e) {
+        for (auto& l : linked) {
+            ::unlink(l.dest.c_str());
+            *l.req->result = std::unexpected(e);
+        }
+        for (const auto& d : dirs) (void)fsync_path(d);
+    };
+    for (const auto& d : dirs)
+        if (auto r = fsync_path(d); !r) return undo(r.error());
+    for (auto& l : linked) {
+        if (auto r = idx.put_msg(*txn, l.fid, l.uid, l.rec); !r) return undo(r.error());
+        if (auto r = txn->put(idx.pending(), msg_key(l.fid, l.uid), ""); !r)
+            return undo(r.error());
+    }
+    for (const auto& [name, meta] : metas)
+        if (auto r = idx.put_folder(*txn, name, meta); !r) return undo(r.error());
+    if (auto r = idx.add_usage(*txn, int64_t(added)); !r) return undo(r.error());
     if (auto r = txn->commit(); !r) return undo(r.error());
-    return uid;
+    for (auto& l : linked) *l.req->result = l.uid;
+}
+
+std::vector<std::vector<StoreResult<uint32_t>>> MaildirStore::deliver_batch(
+    std::span<const DeliveryBatchItem> items) {
+    std::vector<std::vector<StoreResult<uint32_t>>> out(items.size());
+    std::vector<std::optional<TmpFile>> tmps(items.size());
+    std::vector<std::string> folders(items.size());
+    auto fail_item = [&](size_t i, StoreError e) {
+        out[i].assign(items[i].users.size(), std::unexpected(e));
+    };
+    // 1. Every file written, then all fsynced together.
+    for (size_t i = 0; i < items.size(); ++i) {
+        out[i].assign(items[i].users.size(), std::unexpected(StoreError::temporary));
+        if (items[i].users.empty()) continue;
+        auto folder = canonical_folder(items[i].opts.folder);
+        if (!folder) {
+            fail_item(i, folder.error());
+            continue;
+        }
+        folders[i] = std::move(*folder);
+        auto tmp = write_tmp(items[i].msg, items[i].opts.internal_date);
+        if (!tmp) {
+            fail_item(i, tmp.error());
+            continue;
+        }
+        tmps[i].emplace(std::move(*tmp));
+    }
+    sync_tmp_files(tmps, fail_item);
+
+    // 2. Per user, one transaction for all of its messages (users in a stable order).
+    std::map<std::string, std::vector<LinkRequest>> by_user;
+    for (size_t i = 0; i < items.size(); ++i) {
+        if (!tmps[i]) continue;
+        for (size_t j = 0; j < items[i].users.size(); ++j)
+            by_user[items[i].users[j]].push_back(
+                {&folders[i], &*tmps[i], &items[i].opts, false, &out[i][j]});
+    }
+    for (auto& [user, reqs] : by_user) {
+        auto idx = index_for(user);
+        if (!idx) {
+            for (auto& r : reqs) *r.result = std::unexpected(idx.error());
+            continue;
+        }
+        link_batch(**idx, reqs);
+    }
+    return out;  // 3. the tmp files are unlinked as `tmps` goes
 }
 
 StoreResult<uint32_t> MaildirStore::deliver(std::string_view user, const MessageSource& msg,
@@ -139,35 +281,24 @@ StoreResult<uint32_t> MaildirStore::deliver(std::string_view user, const Message
     if (!folder) return std::unexpected(folder.error());
     auto idx = index_for(user);
     if (!idx) return std::unexpected(idx.error());
-    auto tmp = write_tmp(msg, opts.internal_date);
-    if (!tmp) return std::unexpected(tmp.error());
-    return link_into(**idx, *folder, *tmp, opts, true);
+    std::vector<std::optional<TmpFile>> tmp(1);
+    auto t = write_tmp(msg, opts.internal_date);
+    if (!t) return std::unexpected(t.error());
+    tmp[0].emplace(std::move(*t));
+    StoreResult<uint32_t> result = std::unexpected(StoreError::temporary);
+    sync_tmp_files(tmp, [&](size_t, StoreError e) { result = std::unexpected(e); });
+    if (!tmp[0]) return result;
+    LinkRequest req{&*folder, &*tmp[0], &opts, true, &result};
+    link_batch(**idx, std::span(&req, 1));
+    return result;
 }
 
 std::vector<StoreResult<uint32_t>> MaildirStore::deliver_many(std::span<const std::string> users,
                                                               const MessageSource& msg,
                                                               const DeliveryOptions& opts) {
-    std::vector<StoreResult<uint32_t>> out;
-    out.reserve(users.size());
-    auto folder = canonical_folder(opts.folder);
-    if (!folder) {
-        out.assign(users.size(), std::unexpected(folder.error()));
-        return out;
-    }
-    auto tmp = write_tmp(msg, opts.internal_date);
-    if (!tmp) {
-        out.assign(users.size(), std::unexpected(tmp.error()));
-        return out;
-    }
-    for (const auto& u : users) {
-        auto idx = index_for(u);
-        if (!idx) {
-            out.push_back(std::unexpected(idx.error()));
-            continue;
-        }
-        out.push_back(link_into(**idx, *folder, *tmp, opts, false));
-    }
-    return out;
+    DeliveryBatchItem item{{users.begin(), users.end()}, msg, opts};
+    auto out = deliver_batch(std::span(&item, 1));
+    return std::move(out[0]);
 }
 
 }  // namespace postern

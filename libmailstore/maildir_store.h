@@ -20,6 +20,8 @@ public:
     std::vector<StoreResult<uint32_t>> deliver_many(std::span<const std::string> users,
                                                     const MessageSource& msg,
                                                     const DeliveryOptions& opts) override;
+    std::vector<std::vector<StoreResult<uint32_t>>> deliver_batch(
+        std::span<const DeliveryBatchItem> items) override;
     bool has_room(uint64_t bytes) override;
     StoreResult<uint64_t> usage(std::string_view user) override;
     StoreResult<std::unique_ptr<Mailbox>> open_mailbox(std::string_view user,
@@ -39,10 +41,9 @@ public:
 
 private:
     struct TmpFile;
+    struct LinkRequest;
     StoreResult<TmpFile> write_tmp(const MessageSource& msg, int64_t internal_date);
-    StoreResult<uint32_t> link_into(UserIndex& idx, const std::string& folder,
-                                    const TmpFile& tmp, const DeliveryOptions& opts,
-                                    bool check_quota);
+    void link_batch(UserIndex& idx, std::span<LinkRequest> reqs);
 
     fs::path data_;
     fs::path tmp_dir_;

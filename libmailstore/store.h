@@ -114,6 +114,13 @@ struct DeliveryOptions {
     uint64_t quota_bytes = 0;       // the user's quota (Accounts); 0: unlimited
 };
 
+// One message of a deliver_batch(): its bytes, the users it goes to (distinct), the options.
+struct DeliveryBatchItem {
+    std::vector<std::string> users;
+    MessageSource msg;
+    DeliveryOptions opts;
+};
+
 // Held while a POP3 session owns a maildrop; released on destruction (or process exit).
 class MaildropLock {
 public:
@@ -153,6 +160,19 @@ public:
     virtual std::vector<StoreResult<uint32_t>> deliver_many(std::span<const std::string> users,
                                                             const MessageSource& msg,
                                                             const DeliveryOptions& opts = {}) = 0;
+
+    // Several messages at once (a busy queue's group commit). Item i goes to each of its users
+    // as deliver_many() would put it; results[i][j] is item i's result for users[j]. Durable
+    // on return, like deliver(). This default delivers item by item; the Maildir store fsyncs
+    // all the files in one pass and gives each user one index transaction, one new/ fsync
+    // and one commit for all of that user's messages in the batch.
+    virtual std::vector<std::vector<StoreResult<uint32_t>>> deliver_batch(
+        std::span<const DeliveryBatchItem> items) {
+        std::vector<std::vector<StoreResult<uint32_t>>> out;
+        out.reserve(items.size());
+        for (const auto& it : items) out.push_back(deliver_many(it.users, it.msg, it.opts));
+        return out;
+    }
 
     // False when storing `bytes` more would leave less than disk_reserve_bytes free on the
     // data file system (smtpd answers 452 4.3.1 then).

@@ -3,6 +3,7 @@
 // smtpd.submission_port (STARTTLS + AUTH before MAIL, RFC 6409) and
 // smtpd.smtps_port (implicit TLS submission, RFC 8314).
 
+#include <cstdlib>
 #include <memory>
 
 #include "libmailstore/accounts.h"
@@ -132,6 +133,10 @@ void reload(const Config& fresh) {
 }  // namespace postern
 
 int main(int argc, char** argv) {
+    // Queue commits run on libuv's thread pool; with libuv's default of 4 threads at most 4
+    // sessions commit at once. More concurrent committers let one journal commit (and one
+    // shared fsync of queue/active) serve more messages. The environment may override it.
+    setenv("UV_THREADPOOL_SIZE", "32", 0);
     postern::DaemonSpec spec;
     spec.service = "smtpd";
     spec.tls = true;

@@ -81,35 +81,86 @@ std::expected<std::string, QueueError> Deliverer::enqueue_bounce(
     return w->commit(std::move(b));
 }
 
-AttemptReport Deliverer::attempt(MailStore& store, std::string_view id, int64_t now, bool force) {
+// One entry's attempt between the phases of attempt_batch.
+struct Deliverer::Prepared {
     AttemptReport rep;
-    rep.id = std::string(id);
+    Envelope env;
+    std::string msg;  // Return-Path: + the message, as it goes into every mailbox
+    size_t hdr_len = 0;
+    std::vector<Work> work;
+    std::vector<std::string> users;  // distinct local mailboxes
+    std::map<std::string, StoreResult<uint32_t>> results;
+    bool go = false;  // prepared: the attempt goes on to finish()
+};
+
+AttemptReport Deliverer::attempt(MailStore& store, std::string_view id, int64_t now, bool force) {
+    std::string one(id);
+    return std::move(attempt_batch(store, std::span(&one, 1), now, force)[0]);
+}
+
+std::vector<AttemptReport> Deliverer::attempt_batch(MailStore& store,
+                                                    std::span<const std::string> ids, int64_t now,
+                                                    bool force) {
+    std::vector<Prepared> ps(ids.size());
+    std::vector<DeliveryBatchItem> items;
+    std::vector<Prepared*> owners;
+    for (size_t i = 0; i < ids.size(); ++i) {
+        ps[i].rep.id = ids[i];
+        ps[i].go = prepare(ps[i], now, force);
+        if (!ps[i].go || ps[i].users.empty()) continue;
+        DeliveryOptions opts;
+        opts.internal_date = now;
+        items.push_back({ps[i].users, MessageSource::from_bytes(ps[i].msg), std::move(opts)});
+        owners.push_back(&ps[i]);
+    }
+    // 2. One copy per distinct local mailbox of each entry (written once and linked), the
+    // whole batch in one store group commit.
+    if (!items.empty()) {
+        auto res = store.deliver_batch(items);
+        for (size_t k = 0; k < owners.size() && k < res.size(); ++k)
+            for (size_t j = 0; j < owners[k]->users.size() && j < res[k].size(); ++j)
+                owners[k]->results.emplace(owners[k]->users[j], std::move(res[k][j]));
+    }
+    std::vector<AttemptReport> out;
+    out.reserve(ps.size());
+    for (auto& p : ps) {
+        if (p.go) finish(p, now);
+        out.push_back(std::move(p.rep));
+    }
+    return out;
+}
+
+// Reads the entry and expands its pending recipients. False when the attempt ends here
+// (gone, not due, unreadable): p.rep is then final.
+bool Deliverer::prepare(Prepared& p, int64_t now, bool force) {
+    AttemptReport& rep = p.rep;
+    const std::string& id = rep.id;
     auto env_or = queue_.read(id);
     if (!env_or) {
         rep.outcome = env_or.error() == QueueError::not_found ? AttemptReport::Outcome::gone
                                                               : AttemptReport::Outcome::error;
         rep.error = queue_error_text(env_or.error());
-        return rep;
+        return false;
     }
-    Envelope& env = *env_or;
+    p.env = std::move(*env_or);
+    Envelope& env = p.env;
     rep.arrival = env.arrival;
     rep.next_attempt = env.next_attempt;
     if (!force && env.next_attempt > now) {
         rep.outcome = AttemptReport::Outcome::not_due;
-        return rep;
+        return false;
     }
 
     // The message as it goes into every mailbox: Return-Path first (RFC 5321 4.4).
-    std::string msg = "Return-Path: <" + env.reverse_path + ">\r\n";
-    const size_t hdr_len = msg.size();
-    if (auto r = queue_.read_message(id, 0, env.size, msg); !r || *r != env.size) {
+    p.msg = "Return-Path: <" + env.reverse_path + ">\r\n";
+    p.hdr_len = p.msg.size();
+    if (auto r = queue_.read_message(id, 0, env.size, p.msg); !r || *r != env.size) {
         rep.outcome = AttemptReport::Outcome::error;
         rep.error = r ? "short message" : queue_error_text(r.error());
-        return rep;
+        return false;
     }
 
     // 1. Expand every pending recipient.
-    std::vector<Work> work;
     for (size_t i = 0; i < env.recipients.size(); ++i) {
         const Recipient& r = env.recipients[i];
         if (r.status != RcptStatus::pending) continue;
@@ -124,23 +175,24 @@ AttemptReport Deliverer::attempt(MailStore& store, std::string_view id, int64_t 
             if (!r.local_done) w.mailboxes = std::move(ex->local_mailboxes);
             w.remote = std::move(ex->remote);
         }
-        work.push_back(std::move(w));
+        p.work.push_back(std::move(w));
     }
+    for (const auto& w : p.work)
+        for (const auto& m : w.mailboxes) p.users.push_back(m);
+    std::sort(p.users.begin(), p.users.end());
+    p.users.erase(std::unique(p.users.begin(), p.users.end()), p.users.end());
+    return true;
+}
 
-    // 2. One copy per distinct local mailbox, written once and linked (deliver_many).
-    std::vector<std::string> users;
-    for (const auto& w : work)
-        for (const auto& m : w.mailboxes) users.push_back(m);
-    std::sort(users.begin(), users.end());
-    users.erase(std::unique(users.begin(), users.end()), users.end());
-    std::map<std::string, StoreResult<uint32_t>> results;
-    if (!users.empty()) {
-        DeliveryOptions opts;
-        opts.internal_date = now;
-        auto res = store.deliver_many(users, MessageSource::from_bytes(msg), opts);
-        for (size_t i = 0; i < users.size() && i < res.size(); ++i)
-            results.emplace(users[i], std::move(res[i]));
-    }
+// Verdicts, bounces, then removal or the progress record.
+void Deliverer::finish(Prepared& p, int64_t now) {
+    AttemptReport& rep = p.rep;
+    const std::string& id = rep.id;
+    Envelope& env = p.env;
+    const std::string& msg = p.msg;
+    const size_t hdr_len = p.hdr_len;
+    auto& work = p.work;
+    auto& results = p.results;
 
     // 3. Per recipient verdicts and the progress records.
     const bool expired = now >= env.arrival + static_cast<int64_t>(params_.max_lifetime);
@@ -206,7 +258,7 @@ AttemptReport Deliverer::attempt(MailStore& store, std::string_view id, int64_t 
             // Keep the entry as it was: the failure is recorded next time.
             rep.outcome = AttemptReport::Outcome::error;
             rep.error = std::string("cannot enqueue bounce: ") + queue_error_text(b.error());
-            return rep;
+            return;
         }
         rep.bounce_ids.push_back(*b);
     }
@@ -216,10 +268,10 @@ AttemptReport Deliverer::attempt(MailStore& store, std::string_view id, int64_t 
         if (auto r = queue_.remove(id); !r && r.error() != QueueError::not_found) {
             rep.outcome = AttemptReport::Outcome::error;
             rep.error = queue_error_text(r.error());
-            return rep;
+            return;
         }
         rep.outcome = AttemptReport::Outcome::finished;
-        return rep;
+        return;
     }
     uint32_t attempts = env.attempts + 1;
     rep.next_attempt = now + retry_delay(params_.retry_schedule, attempts);
@@ -227,10 +279,9 @@ AttemptReport Deliverer::attempt(MailStore& store, std::string_view id, int64_t 
     if (auto r = queue_.append_state(id, recs, sync); !r) {
         rep.outcome = AttemptReport::Outcome::error;
         rep.error = queue_error_text(r.error());
-        return rep;
+        return;
     }
     rep.outcome = AttemptReport::Outcome::deferred;
-    return rep;
 }
 
 }  // namespace postern

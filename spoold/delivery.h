@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,9 +60,18 @@ public:
     // other threads during the call). force: ignore next_attempt.
     AttemptReport attempt(MailStore& store, std::string_view id, int64_t now, bool force = false);
 
+    // One attempt at each of several entries with one store group commit
+    // (MailStore::deliver_batch): every entry's copies are on disk before any entry is
+    // removed or its progress recorded. One report per id, in order.
+    std::vector<AttemptReport> attempt_batch(MailStore& store, std::span<const std::string> ids,
+                                             int64_t now, bool force = false);
+
     Queue& queue() { return queue_; }
 
 private:
+    struct Prepared;
+    bool prepare(Prepared& p, int64_t now, bool force);
+    void finish(Prepared& p, int64_t now);
     std::expected<std::string, QueueError> enqueue_bounce(const Envelope& env,
                                                           const std::vector<const Recipient*>& failed,
                                                           std::string_view original, int64_t now);

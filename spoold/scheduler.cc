@@ -1,5 +1,6 @@
 #include "spoold/scheduler.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "libproto/log.h"
@@ -9,15 +10,16 @@ namespace postern {
 namespace {
 constexpr uint64_t kTickMs = 2000;        // check deferred entries this often
 constexpr int64_t kFullScanSeconds = 60;  // and re-read the directory this often
+constexpr size_t kMaxBatch = 32;          // entries per attempt (one store group commit)
 }  // namespace
 
 struct Scheduler::Job {
     uv_work_t work{};
     Scheduler* owner = nullptr;
     MailStore* store = nullptr;
-    std::string id;
+    std::vector<std::string> ids;
     int64_t now = 0;
-    AttemptReport report;
+    std::vector<AttemptReport> reports;
 };
 
 Scheduler::Scheduler(uv_loop_t* loop, Deliverer deliverer,
@@ -110,12 +112,19 @@ void Scheduler::tick() {
     dispatch();
 }
 
+// Ready entries go out in batches, shared fairly between the free workers: under load a
+// worker takes everything that piled up while it was busy, so each fsync serves many messages;
+// when idle an entry goes out alone at once.
 void Scheduler::dispatch() {
     while (!stopping_ && !ready_.empty() && !free_stores_.empty()) {
+        size_t n = (ready_.size() + free_stores_.size() - 1) / free_stores_.size();
+        n = std::min(n, kMaxBatch);
         auto* job = new Job;
         job->owner = this;
-        job->id = std::move(ready_.front());
-        ready_.pop_front();
+        for (size_t i = 0; i < n; ++i) {
+            job->ids.push_back(std::move(ready_.front()));
+            ready_.pop_front();
+        }
         job->store = free_stores_.back();
         free_stores_.pop_back();
         job->now = now_();
@@ -125,7 +134,7 @@ void Scheduler::dispatch() {
             loop_, &job->work,
             [](uv_work_t* w) {
                 auto* j = static_cast<Job*>(w->data);
-                j->report = j->owner->deliverer_.attempt(*j->store, j->id, j->now);
+                j->reports = j->owner->deliverer_.attempt_batch(*j->store, j->ids, j->now);
             },
             [](uv_work_t* w, int) {
                 auto* j = static_cast<Job*>(w->data);
@@ -133,7 +142,13 @@ void Scheduler::dispatch() {
             });
         if (rc != 0) {
             log_msg(LogLevel::error, "uv_queue_work: %s", uv_error_text(rc));
-            job->report.outcome = AttemptReport::Outcome::error;
+            for (const auto& id : job->ids) {
+                AttemptReport r;
+                r.id = id;
+                r.outcome = AttemptReport::Outcome::error;
+                r.error = "cannot start the attempt";
+                job->reports.push_back(std::move(r));
+            }
             finished(job);
             break;
         }
@@ -144,9 +159,13 @@ void Scheduler::finished(Job* job) {
     std::unique_ptr<Job> j(job);
     --in_flight_;
     free_stores_.push_back(j->store);
-    busy_.erase(j->id);
-    const AttemptReport& r = j->report;
-    int64_t delay = r.arrival ? j->now - r.arrival : 0;
+    for (const auto& id : j->ids) busy_.erase(id);
+    for (const auto& r : j->reports) report(r, j->now);
+    dispatch();
+}
+
+void Scheduler::report(const AttemptReport& r, int64_t now) {
+    int64_t delay = r.arrival ? now - r.arrival : 0;
     for (const auto& rc : r.rcpts)
         log_msg(rc.result == RcptResult::delivered ? LogLevel::info : LogLevel::warning,
                 "id=%s to=<%s> result=%s delay=%llds %s", r.id.c_str(), rc.address.c_str(),
@@ -166,10 +185,9 @@ void Scheduler::finished(Job* job) {
     case AttemptReport::Outcome::gone: break;
     case AttemptReport::Outcome::error:
         log_msg(LogLevel::error, "id=%s attempt failed: %s", r.id.c_str(), r.error.c_str());
-        deferred_[r.id] = j->now + 60;
+        deferred_[r.id] = now + 60;
         break;
     }
-    dispatch();
 }
 
 }  // namespace postern

@@ -46,6 +46,7 @@ private:
     void dispatch();
     void tick();
     void finished(Job* job);
+    void report(const AttemptReport& r, int64_t now);
 
     uv_loop_t* loop_;
     Deliverer deliverer_;
