@@ -100,6 +100,7 @@ Pop3Session::Pop3Session(Pop3Backend& backend, Pop3SessionOptions opts, const Se
     : backend_(backend), opts_(std::move(opts)), log_(log), state_(Authorization{}) {}
 
 Pop3Session::~Pop3Session() {
+    wipe(check_.password);
     for (auto& l : queued_) wipe(l);
 }
 
@@ -136,6 +137,7 @@ std::string Pop3Session::take_output() { return std::exchange(out_, {}); }
 void Pop3Session::close_session() {
     state_ = Closed{};  // releases the maildrop (and its lock) without UPDATE
     wait_ = Pop3Wait::closed;
+    wipe(check_.password);
     for (auto& l : queued_) wipe(l);
     queued_.clear();
 }
@@ -222,7 +224,7 @@ void Pop3Session::shutdown() {
         if (wait_ != Pop3Wait::tls) err(error_text(Pop3Error::shutting_down));
         close_session();
     }
-    // Streaming: run() closes once the transfer is done.
+    // Streaming or a password check under way: run() closes once it is done.
 }
 
 void Pop3Session::connection_lost() {
@@ -344,8 +346,29 @@ void Pop3Session::cmd_pass(const Pop3Command& c) {
     auto user = cb.resolve_login(login);
     if (!user && user.error() == SaslLookupError::temporary)
         return err(error_text(Pop3Error::auth_temporary));
+    if (opts_.defer_password_check) {
+        // The daemon verifies off the event loop; pipelined lines wait meanwhile.
+        check_ = Pop3PasswordRequest{login, user ? *user : login, std::string(c.arg), bool(user)};
+        wait_ = Pop3Wait::password;
+        return;
+    }
     // Unknown users still cost one password check (no enumeration by timing).
     PasswordCheck check = cb.verify_password(user ? *user : login, c.arg);
+    pass_result(login, user ? &*user : nullptr, check);
+}
+
+void Pop3Session::password_checked(PasswordCheck result) {
+    if (wait_ != Pop3Wait::password) return;  // closed meanwhile
+    Pop3PasswordRequest req = std::move(check_);
+    check_ = {};
+    wipe(req.password);
+    wait_ = Pop3Wait::input;
+    pass_result(req.login, req.known_user ? &req.user : nullptr, result);
+    run();
+}
+
+void Pop3Session::pass_result(const std::string& login, const std::string* user,
+                              PasswordCheck check) {
     if (check == PasswordCheck::temporary) return err(error_text(Pop3Error::auth_temporary));
     if (!user || check != PasswordCheck::ok) {
         if (log_) log_->info("USER/PASS failed for %.100s", login.c_str());

@@ -11,6 +11,8 @@
 //   tls     STLS accepted: write the output, start the TLS handshake (which
 //           discards plaintext received after STLS), then tls_started()
 //   closed  write the output and close the connection
+//   password  (only with defer_password_check) USER/PASS waits for the daemon to
+//           verify password_request() off the event loop, then password_checked()
 //
 // Lines that arrive while the session is not waiting for input are queued
 // (PIPELINING) and run in order once it is; the daemon should pause reading
@@ -50,6 +52,20 @@ struct Pop3SessionOptions {
     uint32_t auth_failure_delay_ms = 2000;  // the -ERR waits this long
     size_t chunk_size = 64 * 1024;   // RETR/TOP bytes per output_drained()
     size_t max_queued_lines = 256;   // pipelined lines held while busy
+    // USER/PASS: instead of calling SaslCallbacks::verify_password inline, wait
+    // (Pop3Wait::password) for the daemon to check password_request() elsewhere, e.g. on
+    // a thread pool, and to call password_checked(). SASL PLAIN/LOGIN stay inline.
+    bool defer_password_check = false;
+};
+
+// The password check a session waits for (Pop3Wait::password). `user` is the canonical
+// user, or the login name as typed when it resolved to nobody (known_user false: the
+// daemon should still spend one hash verification, so timing does not reveal users).
+struct Pop3PasswordRequest {
+    std::string login;  // as typed, for logs
+    std::string user;
+    std::string password;
+    bool known_user = false;
 };
 
 // What the session asks of the daemon's world.
@@ -66,7 +82,7 @@ public:
         const std::string& user) = 0;
 };
 
-enum class Pop3Wait : uint8_t { input, output, timer, tls, closed };
+enum class Pop3Wait : uint8_t { input, output, timer, tls, closed, password };
 
 class Pop3Session {
 public:
@@ -90,6 +106,9 @@ public:
     void shutdown();
     // The connection is gone: release the maildrop, delete nothing.
     void connection_lost();
+    // Pop3Wait::password: what to verify, and the verdict.
+    const Pop3PasswordRequest& password_request() const { return check_; }
+    void password_checked(PasswordCheck result);
 
     std::string take_output();
     bool has_output() const { return !out_.empty(); }
@@ -142,6 +161,7 @@ private:
     void sasl_result(SaslStep step);
     void login_succeeded(const std::string& user, std::string_view how);
     void auth_failed();
+    void pass_result(const std::string& login, const std::string* user, PasswordCheck check);
     // A message number valid and not deleted; otherwise writes -ERR, returns null.
     const MaildropMessage* message(Transaction& t, uint32_t msg);
     void pump();
@@ -159,6 +179,7 @@ private:
     std::deque<std::string> queued_;
     std::string out_;
     std::string delayed_;  // auth failure reply, released by timer_fired()
+    Pop3PasswordRequest check_;  // USER/PASS awaiting password_checked()
     Pop3Wait wait_ = Pop3Wait::input;
     uint32_t timer_ms_ = 0;
     uint32_t auth_failures_ = 0;

@@ -43,7 +43,7 @@ HandlerFactory factory(bool implicit_tls) {
         Pop3d& s = state();
         return std::make_unique<Pop3Connection>(
             c, *s.backend, session_options(c, implicit_tls),
-            [] { return state().tls ? state().tls->ctx() : nullptr; });
+            [] { return state().tls ? state().tls->ctx() : nullptr; }, s.backend.get());
     };
 }
 

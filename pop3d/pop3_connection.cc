@@ -5,13 +5,16 @@ namespace postern {
 bool is_loopback(const std::string& ip) { return ip.starts_with("127.") || ip == "::1"; }
 
 Pop3Connection::Pop3Connection(Connection& c, Pop3Backend& backend, Pop3SessionOptions opts,
-                               std::function<SSL_CTX*()> stls_ctx)
-    : stls_ctx_(std::move(stls_ctx)), timer_(c.loop()) {
+                               std::function<SSL_CTX*()> stls_ctx, StoreBackend* passwords)
+    : stls_ctx_(std::move(stls_ctx)), timer_(c.loop()), passwords_(passwords) {
+    opts.defer_password_check = passwords_ != nullptr;
     session_ = std::make_unique<Pop3Session>(backend, std::move(opts), &log_);
     log_.info("connect from %s%s", c.peer().ip.c_str(), c.is_tls() ? " (TLS)" : "");
 }
 
-Pop3Connection::~Pop3Connection() = default;
+Pop3Connection::~Pop3Connection() {
+    if (check_) check_->cancel();
+}
 
 void Pop3Connection::on_open(Connection& c) {
     session_->start();
@@ -51,6 +54,10 @@ void Pop3Connection::on_shutdown(Connection& c) {
 
 void Pop3Connection::on_close(Connection&, CloseReason why) {
     timer_.stop();
+    if (check_) {
+        check_->cancel();
+        check_.reset();
+    }
     if (session_->wait() != Pop3Wait::closed)
         log_.info("connection closed (%s) without QUIT", close_reason_text(why));
     session_->connection_lost();
@@ -104,6 +111,20 @@ void Pop3Connection::flush(Connection& c) {
             }
             break;
         }
+        case Pop3Wait::password:
+            c.pause_reading();
+            if (!check_ && passwords_) {
+                // The callback may run at once (lookup failed): it resets check_ and
+                // flushes, which the loop here picks up through again_.
+                auto job = passwords_->check_password_async(
+                    c.loop(), session_->password_request(), [this, &c](PasswordCheck r) {
+                        check_.reset();
+                        session_->password_checked(r);
+                        flush(c);
+                    });
+                if (session_->wait() == Pop3Wait::password) check_ = std::move(job);
+            }
+            break;
         case Pop3Wait::closed:
             c.close();
             break;

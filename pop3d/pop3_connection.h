@@ -10,6 +10,7 @@
 #include "libproto/log.h"
 #include "libproto/pop3_session.h"
 #include "libproto/uv_handle.h"
+#include "pop3d/store_maildrop.h"
 
 namespace postern {
 
@@ -17,8 +18,10 @@ class Pop3Connection : public ConnectionHandler {
 public:
     // `stls_ctx` gives the TLS context for STLS at the time it is asked for
     // (SIGHUP may have swapped it); null: STLS is not offered.
+    // With a `passwords` backend USER/PASS is verified on the thread pool
+    // (opts.defer_password_check is then set here).
     Pop3Connection(Connection& c, Pop3Backend& backend, Pop3SessionOptions opts,
-                   std::function<SSL_CTX*()> stls_ctx);
+                   std::function<SSL_CTX*()> stls_ctx, StoreBackend* passwords = nullptr);
     ~Pop3Connection() override;
 
     void on_open(Connection& c) override;
@@ -38,6 +41,8 @@ private:
     std::unique_ptr<Pop3Session> session_;
     std::function<SSL_CTX*()> stls_ctx_;
     Timer timer_;
+    StoreBackend* passwords_ = nullptr;
+    std::shared_ptr<PasswordJob> check_;  // USER/PASS verification in flight
     bool stls_requested_ = false;
     bool flushing_ = false;
     bool again_ = false;

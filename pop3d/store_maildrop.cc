@@ -1,7 +1,10 @@
 #include "pop3d/store_maildrop.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <unistd.h>
+
+#include "libmailstore/password.h"
 
 namespace postern {
 namespace {
@@ -44,7 +47,10 @@ class StoreMaildrop : public Maildrop {
 public:
     StoreMaildrop(std::unique_ptr<Mailbox> box, MaildropLock lock)
         : box_(std::move(box)), lock_(std::move(lock)) {
-        for (const auto& m : box_->messages()) snapshot_.push_back({m.uid, m.size});
+        for (const auto& m : box_->messages()) {
+            snapshot_.push_back({m.uid, m.size});
+            seen_.push_back((m.flags & flag_seen) != 0);
+        }
     }
     uint32_t uid_validity() const override { return box_->uidvalidity(); }
     const std::vector<MaildropMessage>& messages() const override { return snapshot_; }
@@ -54,9 +60,17 @@ public:
         return std::make_unique<FileStream>(std::move(*f));
     }
     std::expected<void, MaildropError> mark_seen(uint32_t uid) override {
+        // Already \Seen in the snapshot (the usual case once a client has read a message):
+        // no index write transaction per RETR. If IMAP cleared \Seen since the login the
+        // flag stays clear until the next session's RETR, as for any snapshot.
+        auto it = std::lower_bound(snapshot_.begin(), snapshot_.end(), uid,
+                                   [](const MaildropMessage& m, uint32_t u) { return m.uid < u; });
+        size_t i = static_cast<size_t>(it - snapshot_.begin());
+        if (it != snapshot_.end() && it->uid == uid && seen_[i]) return {};
         FlagChange ch{FlagOp::add, flag_seen, {}};
         uint32_t uids[] = {uid};
         if (auto r = box_->store_flags(uids, ch); !r) return std::unexpected(to_maildrop(r.error()));
+        if (it != snapshot_.end() && it->uid == uid) seen_[i] = true;
         return {};
     }
     std::expected<void, MaildropError> expunge(std::span<const uint32_t> uids) override {
@@ -67,7 +81,8 @@ public:
 private:
     std::unique_ptr<Mailbox> box_;
     MaildropLock lock_;  // released when the session ends
-    std::vector<MaildropMessage> snapshot_;
+    std::vector<MaildropMessage> snapshot_;  // UID order (Mailbox::messages() is)
+    std::vector<bool> seen_;                 // \Seen per snapshot entry
 };
 
 }  // namespace
@@ -114,6 +129,33 @@ StoreBackend::StoreBackend(std::shared_ptr<Accounts> accounts, std::unique_ptr<M
         if (r.error() == StoreError::temporary) return std::unexpected(SaslLookupError::temporary);
         return std::unexpected(SaslLookupError::not_found);
     };
+}
+
+std::shared_ptr<PasswordJob> StoreBackend::check_password_async(
+    uv_loop_t* loop, const Pop3PasswordRequest& req, std::function<void(PasswordCheck)> done) {
+    std::string hash;
+    if (req.known_user) {
+        auto u = accounts_->get_user(req.user);
+        if (u) {
+            hash = u->password_hash;
+        } else if (u.error() == StoreError::temporary) {
+            done(PasswordCheck::temporary);
+            return nullptr;
+        }
+    }
+    if (hash.empty()) {
+        if (dummy_hash_.empty()) {
+            auto h = hash_password("postern-no-such-user");
+            if (h) dummy_hash_ = std::move(*h);
+        }
+        hash = dummy_hash_;
+    }
+    bool known = req.known_user;
+    return verify_password_async(loop, std::move(hash), req.password,
+                                 [known, done = std::move(done)](bool match) {
+                                     done(known && match ? PasswordCheck::ok
+                                                         : PasswordCheck::mismatch);
+                                 });
 }
 
 SaslOptions StoreBackend::sasl_options() {

@@ -10,6 +10,7 @@
 #include "libmailstore/accounts.h"
 #include "libmailstore/store.h"
 #include "libproto/pop3_session.h"
+#include "pop3d/password_check.h"
 
 namespace postern {
 
@@ -26,6 +27,13 @@ public:
     std::expected<std::unique_ptr<Maildrop>, MaildropError> open_maildrop(
         const std::string& user) override;
 
+    // Pop3Wait::password: looks the hash up here, verifies it on the thread pool and calls
+    // `done` on the loop. Returns the job to cancel if the session goes first (null when
+    // answered at once, e.g. the accounts database failed).
+    std::shared_ptr<PasswordJob> check_password_async(uv_loop_t* loop,
+                                                      const Pop3PasswordRequest& req,
+                                                      std::function<void(PasswordCheck)> done);
+
     // pop3d.allow_concurrent_sessions (changes on SIGHUP).
     void set_allow_concurrent(bool on) { allow_concurrent_ = on; }
 
@@ -34,6 +42,7 @@ private:
     std::unique_ptr<MailStore> store_;
     std::string hostname_;
     SaslCallbacks callbacks_;
+    std::string dummy_hash_;  // verified for unknown users: same cost, no enumeration
     bool allow_concurrent_ = false;
 };
 
