@@ -49,9 +49,16 @@ std::expected<std::string, int> checked_address(const std::string& a) {
 std::string domain_of(const std::string& addr) { return addr.substr(addr.rfind('@') + 1); }
 
 // The domain given, or every domain. Lists go domain by domain (sorted output either way).
-StoreResult<std::vector<std::string>> filter_or_all(Accounts& acc, const std::string& filter) {
-    if (!filter.empty()) return std::vector<std::string>{filter};
-    return acc.list_domains();
+// The optional DOMAIN argument of `user list` / `alias list`: "" for all, else checked.
+std::expected<std::string, int> domain_filter() {
+    if (args.domain.empty()) return std::string();
+    return checked_domain(args.domain);
+}
+
+std::string join_targets(const std::vector<std::string>& targets) {
+    std::string joined;
+    for (const auto& t : targets) joined += (joined.empty() ? "" : ",") + t;
+    return joined;
 }
 
 // ---- domain ------------------------------------------------------------------------------
@@ -146,25 +153,17 @@ int user_del(const Config& c) {
 }
 
 int user_list(const Config& c) {
-    std::string filter;
-    if (!args.domain.empty()) {
-        auto d = checked_domain(args.domain);
-        if (!d) return d.error();
-        filter = *d;
-    }
+    auto filter = domain_filter();
+    if (!filter) return filter.error();
     int code = exit_ok;
     auto acc = open_accounts(c, code);
     if (!acc) return code;
-    auto domains = filter_or_all(*acc, filter);
-    if (!domains) return store_fail(domains.error(), "listing domains");
-    for (const auto& d : *domains) {
-        auto list = acc->list_users(d);
-        if (!list) {
-            if (list.error() == StoreError::not_found) return fail(exit_failed, "no such domain: " + d);
-            return store_fail(list.error(), "listing users");
-        }
-        for (const auto& u : *list) std::printf("%s\n", u.c_str());
+    auto list = acc->list_users(*filter);
+    if (!list) {
+        if (list.error() == StoreError::not_found) return fail(exit_failed, "no such domain: " + *filter);
+        return store_fail(list.error(), "listing users");
     }
+    for (const auto& u : *list) std::printf("%s\n", u.c_str());
     return exit_ok;
 }
 
@@ -209,9 +208,7 @@ int alias_add(const Config& c) {
         if (r.error() == StoreError::not_found) return fail(exit_failed, "no such domain: " + domain_of(*a));
         return store_fail(r.error(), "alias " + *a);
     }
-    std::string joined;
-    for (const auto& t : targets) joined += (joined.empty() ? "" : ",") + t;
-    std::printf("added alias %s -> %s\n", a->c_str(), joined.c_str());
+    std::printf("added alias %s -> %s\n", a->c_str(), join_targets(targets).c_str());
     return exit_ok;
 }
 
@@ -230,27 +227,18 @@ int alias_del(const Config& c) {
 }
 
 int alias_list(const Config& c) {
-    std::string filter;
-    if (!args.domain.empty()) {
-        auto d = checked_domain(args.domain);
-        if (!d) return d.error();
-        filter = *d;
-    }
+    auto filter = domain_filter();
+    if (!filter) return filter.error();
     int code = exit_ok;
     auto acc = open_accounts(c, code);
     if (!acc) return code;
-    if (!filter.empty() && !acc->has_domain(filter)) return fail(exit_failed, "no such domain: " + filter);
-    auto domains = filter_or_all(*acc, filter);
-    if (!domains) return store_fail(domains.error(), "listing domains");
-    for (const auto& d : *domains) {
-        auto list = acc->list_aliases(d);
-        if (!list) return store_fail(list.error(), "listing aliases");
-        for (const auto& al : *list) {
-            std::string joined;
-            for (const auto& t : al.targets) joined += (joined.empty() ? "" : ",") + t;
-            std::printf("%s -> %s\n", al.address.c_str(), joined.c_str());
-        }
+    auto list = acc->list_aliases(*filter);
+    if (!list) {
+        if (list.error() == StoreError::not_found) return fail(exit_failed, "no such domain: " + *filter);
+        return store_fail(list.error(), "listing aliases");
     }
+    for (const auto& al : *list)
+        std::printf("%s -> %s\n", al.address.c_str(), join_targets(al.targets).c_str());
     return exit_ok;
 }
 

@@ -341,6 +341,9 @@ StoreResult<std::vector<AliasInfo>> Accounts::list_aliases(std::string_view doma
     if (!domain.empty()) {
         auto d = normalize_domain(domain);
         if (!d) return fail(d);
+        auto e = impl_->domain_exists(*txn, *d);
+        if (!e) return fail(e);
+        if (!*e) return std::unexpected(StoreError::not_found);
         prefix = *d + "/";
     }
     auto cur = lmdb::Cursor::open(*txn, impl_->aliases());

@@ -83,6 +83,7 @@ public:
     // valid addresses (local or remote). add_alias on an existing alias fails with exists.
     StoreResult<void> add_alias(std::string_view address, const std::vector<std::string>& targets);
     StoreResult<void> del_alias(std::string_view address);
+    // All aliases, or one domain's (not_found for an unknown domain), sorted by address.
     StoreResult<std::vector<AliasInfo>> list_aliases(std::string_view domain = {});
 
     // Login name -> canonical "user@domain": "user@domain", "user%domain", or a bare "user"

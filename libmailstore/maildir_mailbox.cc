@@ -85,6 +85,16 @@ private:
     std::string folder_;
     std::shared_ptr<UserIndex> idx_;
     fs::path dir_;
+    // A write transaction on this folder with its current metadata; not_found when the folder
+    // was deleted (or deleted and re-created) since this handle opened it.
+    struct FolderWrite {
+        lmdb::Txn txn;
+        FolderMeta meta;
+    };
+    StoreResult<FolderWrite> begin_folder_write();
+    // After a committed change that took the folder from modseq `before` to `after`.
+    void note_committed(uint64_t before, uint64_t after);
+
     FolderMeta meta_;
     uint64_t synced_modseq_ = 0;  // index highestmodseq our snapshot reflects
     bool loaded_ = false;
@@ -204,18 +214,31 @@ StoreResult<std::string> MaildirMailbox::read_message(uint32_t uid) {
     return out;
 }
 
-StoreResult<void> MaildirMailbox::store_flags(std::span<const uint32_t> uids,
-                                              const FlagChange& change) {
+StoreResult<MaildirMailbox::FolderWrite> MaildirMailbox::begin_folder_write() {
     auto txn = lmdb::Txn::begin(idx_->env(), true);
     if (!txn) return std::unexpected(txn.error());
     auto m = idx_->get_folder(*txn, folder_);
     if (!m) return std::unexpected(m.error());
     if (!*m || (*m)->id != meta_.id) return std::unexpected(StoreError::not_found);
-    FolderMeta meta = **m;
-    uint64_t before = meta.highestmodseq;
+    return FolderWrite{std::move(*txn), **m};
+}
+
+void MaildirMailbox::note_committed(uint64_t before, uint64_t after) {
+    // Only claim to be in sync if nobody else changed the folder since our snapshot.
+    if (before == synced_modseq_) synced_modseq_ = after;
+    meta_.highestmodseq = after;
+}
+
+StoreResult<void> MaildirMailbox::store_flags(std::span<const uint32_t> uids,
+                                              const FlagChange& change) {
+    auto w = begin_folder_write();
+    if (!w) return std::unexpected(w.error());
+    auto& txn = w->txn;
+    FolderMeta& meta = w->meta;
+    const uint64_t before = meta.highestmodseq;
     std::vector<std::pair<uint32_t, MsgRecord>> done;
     for (uint32_t uid : uids) {
-        auto rec = idx_->get_msg(*txn, meta.id, uid);
+        auto rec = idx_->get_msg(txn, meta.id, uid);
         if (!rec) return std::unexpected(rec.error());
         if (!*rec || (*rec)->pending) continue;
         MsgRecord r = std::move(**rec);
@@ -235,12 +258,12 @@ StoreResult<void> MaildirMailbox::store_flags(std::span<const uint32_t> uids,
             }
         }
         r.modseq = ++meta.highestmodseq;
-        if (auto p = idx_->put_msg(*txn, meta.id, uid, r); !p) return std::unexpected(p.error());
+        if (auto p = idx_->put_msg(txn, meta.id, uid, r); !p) return std::unexpected(p.error());
         done.emplace_back(uid, std::move(r));
     }
     if (done.empty()) return {};
-    if (auto p = idx_->put_folder(*txn, folder_, meta); !p) return std::unexpected(p.error());
-    if (auto c = txn->commit(); !c) return c;
+    if (auto p = idx_->put_folder(txn, folder_, meta); !p) return std::unexpected(p.error());
+    if (auto c = txn.commit(); !c) return c;
     for (auto& [uid, r] : done) {
         auto it = std::lower_bound(msgs_.begin(), msgs_.end(), uid,
                                    [](const MessageInfo& mi, uint32_t u) { return mi.uid < u; });
@@ -250,36 +273,32 @@ StoreResult<void> MaildirMailbox::store_flags(std::span<const uint32_t> uids,
             it->modseq = r.modseq;
         }
     }
-    // Only claim to be in sync if nobody else changed the folder since our snapshot.
-    if (before == synced_modseq_) synced_modseq_ = meta.highestmodseq;
-    meta_.highestmodseq = meta.highestmodseq;
+    note_committed(before, meta.highestmodseq);
     return {};
 }
 
 StoreResult<void> MaildirMailbox::expunge(std::span<const uint32_t> uids) {
-    auto txn = lmdb::Txn::begin(idx_->env(), true);
-    if (!txn) return std::unexpected(txn.error());
-    auto m = idx_->get_folder(*txn, folder_);
-    if (!m) return std::unexpected(m.error());
-    if (!*m || (*m)->id != meta_.id) return std::unexpected(StoreError::not_found);
-    FolderMeta meta = **m;
-    uint64_t before = meta.highestmodseq;
+    auto w = begin_folder_write();
+    if (!w) return std::unexpected(w.error());
+    auto& txn = w->txn;
+    FolderMeta& meta = w->meta;
+    const uint64_t before = meta.highestmodseq;
     std::vector<std::pair<uint32_t, MsgRecord>> gone;
     int64_t freed = 0;
     for (uint32_t uid : uids) {
-        auto rec = idx_->get_msg(*txn, meta.id, uid);
+        auto rec = idx_->get_msg(txn, meta.id, uid);
         if (!rec) return std::unexpected(rec.error());
         if (!*rec || (*rec)->pending) continue;
-        if (auto d = txn->del(idx_->msgs(), msg_key(meta.id, uid)); !d)
+        if (auto d = txn.del(idx_->msgs(), msg_key(meta.id, uid)); !d)
             return std::unexpected(d.error());
         freed += int64_t((*rec)->size);
         gone.emplace_back(uid, std::move(**rec));
     }
     if (gone.empty()) return {};
     ++meta.highestmodseq;
-    if (auto p = idx_->put_folder(*txn, folder_, meta); !p) return std::unexpected(p.error());
-    if (auto a = idx_->add_usage(*txn, -freed); !a) return a;
-    if (auto c = txn->commit(); !c) return c;
+    if (auto p = idx_->put_folder(txn, folder_, meta); !p) return std::unexpected(p.error());
+    if (auto a = idx_->add_usage(txn, -freed); !a) return a;
+    if (auto c = txn.commit(); !c) return c;
     // Index first (and forced to disk), files second: a crash in between can only leave a
     // file the index no longer knows, which a rebuild would bring back, never a record
     // pointing at nothing.
@@ -299,8 +318,7 @@ StoreResult<void> MaildirMailbox::expunge(std::span<const uint32_t> uids) {
     std::erase_if(msgs_, [&](const MessageInfo& mi) {
         return std::binary_search(removed.begin(), removed.end(), mi.uid);
     });
-    if (before == synced_modseq_) synced_modseq_ = meta.highestmodseq;
-    meta_.highestmodseq = meta.highestmodseq;
+    note_committed(before, meta.highestmodseq);
     return {};
 }
 

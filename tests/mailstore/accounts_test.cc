@@ -182,6 +182,8 @@ TEST_CASE("aliases and recipient resolution", "[accounts]") {
     CHECK(f.acc->add_alias("x@example.com", {"not an address"}).error() == StoreError::invalid);
     CHECK(f.acc->add_user("team@example.com", "pw").error() == StoreError::exists);
     CHECK(f.acc->list_aliases("example.com")->size() == 6);
+    CHECK(f.acc->list_aliases()->size() == 6);  // all domains
+    CHECK(f.acc->list_aliases("nope.com").error() == StoreError::not_found);
 
     struct RCase {
         const char* label;
