@@ -6,8 +6,6 @@ the store gives them UIDs when the maildrop is opened (docs/store.md).
 
 import base64
 import getpass
-import hashlib
-import hmac
 import os
 import poplib
 import shutil
@@ -20,6 +18,7 @@ import time
 import unittest
 
 from postern_instance import Instance, daemon_exists
+from scram_client import ScramClient
 
 ALICE = "alice@example.test"
 ALICE_PW = "correct horse"
@@ -266,32 +265,15 @@ class Pop3Test(unittest.TestCase):
     def test_sasl_scram_sha_256_without_tls(self):
         """SCRAM never reveals the password, so it is offered on the plaintext port."""
         p = poplib.POP3("127.0.0.1", self.inst.port("pop3"), timeout=10)
-        user, pw = self.user, ALICE_PW
-        cnonce = base64.b64encode(os.urandom(18)).decode()
-        first_bare = "n=%s,r=%s" % (user, cnonce)
-        resp = p._shortcmd("AUTH SCRAM-SHA-256 " +
-                           base64.b64encode(("n,," + first_bare).encode()).decode())
+        scram = ScramClient(self.user, ALICE_PW)
+        resp = p._shortcmd("AUTH SCRAM-SHA-256 " + scram.first())
         self.assertTrue(resp.startswith(b"+ "))
-        server_first = base64.b64decode(resp[2:]).decode()
-        attrs = dict(kv.split("=", 1) for kv in server_first.split(","))
-        self.assertTrue(attrs["r"].startswith(cnonce))
-        salted = hashlib.pbkdf2_hmac("sha256", pw.encode(), base64.b64decode(attrs["s"]),
-                                     int(attrs["i"]))
-        client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
-        stored_key = hashlib.sha256(client_key).digest()
-        final_bare = "c=biws,r=" + attrs["r"]
-        auth_msg = ",".join([first_bare, server_first, final_bare]).encode()
-        sig = hmac.new(stored_key, auth_msg, hashlib.sha256).digest()
-        proof = bytes(a ^ b for a, b in zip(client_key, sig))
-        resp = p._shortcmd(base64.b64encode(
-            (final_bare + ",p=" + base64.b64encode(proof).decode()).encode()).decode())
+        resp = p._shortcmd(scram.final(resp[2:]))
+        self.assertTrue(scram.nonce.startswith(scram.cnonce))
         # The server-final message comes as one more challenge (RFC 5034 has no
         # success data); check the server signature, then an empty line completes it.
         self.assertTrue(resp.startswith(b"+ "))
-        server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
-        want = "v=" + base64.b64encode(
-            hmac.new(server_key, auth_msg, hashlib.sha256).digest()).decode()
-        self.assertEqual(base64.b64decode(resp[2:]).decode(), want)
+        self.assertEqual(base64.b64decode(resp[2:]).decode(), scram.expected_server_final())
         self.assertTrue(p._shortcmd("").startswith(b"+OK"))
         self.assertEqual(p.stat()[0], 0)
         p.quit()

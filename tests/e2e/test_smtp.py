@@ -3,9 +3,6 @@ throw-away instance on 127.0.0.1. Delivery into a Maildir is checked when spoold
 built; otherwise the message is checked in the queue."""
 
 import base64
-import hashlib
-import hmac
-import os
 import re
 import shutil
 import smtplib
@@ -16,6 +13,7 @@ import time
 import unittest
 
 from postern_instance import Instance, daemon_exists, wait_for
+from scram_client import ScramClient
 
 DOMAIN = "example.test"
 ALICE = "alice@" + DOMAIN
@@ -266,29 +264,13 @@ class SmtpTest(unittest.TestCase):
     def test_auth_scram_sha_256(self):
         s = self.submission(login=False)
         self.assertIn("SCRAM-SHA-256", s.esmtp_features["auth"])
-        cnonce = base64.b64encode(os.urandom(18)).decode()
-        first_bare = "n=%s,r=%s" % (ALICE, cnonce)
-        code, resp = s.docmd("AUTH", "SCRAM-SHA-256 " +
-                             base64.b64encode(("n,," + first_bare).encode()).decode())
+        scram = ScramClient(ALICE, PASSWORD)
+        code, resp = s.docmd("AUTH", "SCRAM-SHA-256 " + scram.first())
         self.assertEqual(code, 334, resp)
-        server_first = base64.b64decode(resp).decode()
-        attrs = dict(kv.split("=", 1) for kv in server_first.split(","))
-        self.assertTrue(attrs["r"].startswith(cnonce))
-        salted = hashlib.pbkdf2_hmac("sha256", PASSWORD.encode(), base64.b64decode(attrs["s"]),
-                                     int(attrs["i"]))
-        client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
-        stored_key = hashlib.sha256(client_key).digest()
-        final_wo_proof = "c=biws,r=" + attrs["r"]
-        auth_msg = ",".join([first_bare, server_first, final_wo_proof]).encode()
-        sig = hmac.new(stored_key, auth_msg, hashlib.sha256).digest()
-        proof = bytes(a ^ b for a, b in zip(client_key, sig))
-        final = final_wo_proof + ",p=" + base64.b64encode(proof).decode()
-        code, resp = s.docmd(base64.b64encode(final.encode()).decode())
+        code, resp = s.docmd(scram.final(resp))
+        self.assertTrue(scram.nonce.startswith(scram.cnonce))
         self.assertEqual(code, 334, resp)
-        server_final = base64.b64decode(resp).decode()
-        server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
-        want = base64.b64encode(hmac.new(server_key, auth_msg, hashlib.sha256).digest()).decode()
-        self.assertEqual(server_final, "v=" + want)
+        self.assertEqual(base64.b64decode(resp).decode(), scram.expected_server_final())
         code, resp = s.docmd("")
         self.assertEqual(code, 235, resp)
 
