@@ -48,7 +48,6 @@ std::expected<std::string, int> checked_address(const std::string& a) {
 
 std::string domain_of(const std::string& addr) { return addr.substr(addr.rfind('@') + 1); }
 
-// The domain given, or every domain. Lists go domain by domain (sorted output either way).
 // The optional DOMAIN argument of `user list` / `alias list`: "" for all, else checked.
 std::expected<std::string, int> domain_filter() {
     if (args.domain.empty()) return std::string();
