@@ -20,7 +20,9 @@ bool iequals(std::string_view a, std::string_view b) {
 
 class ImapStubSession final : public ConnectionHandler {
 public:
-    ImapStubSession(const Config& config, SSL_CTX* tls) : config_(config), tls_(tls) {}
+    // `tls` is the daemon's holder, asked at STARTTLS time (a SIGHUP may have
+    // swapped the context since this session was accepted).
+    ImapStubSession(const Config& config, const TlsServer& tls) : config_(config), tls_(tls) {}
 
     void on_open(Connection& c) override {
         log_.info("connect from %s%s", c.peer().ip.c_str(), c.is_tls() ? " (TLS)" : "");
@@ -46,12 +48,13 @@ public:
             c.write("* BYE Postern IMAP server logging out\r\n" + t + " OK LOGOUT completed\r\n");
             c.close();
         } else if (iequals(cmd, "STARTTLS")) {
-            if (c.is_tls() || !tls_) {
+            SslCtxPtr ctx = c.is_tls() ? nullptr : tls_.current();
+            if (!ctx) {
                 c.write(t + " BAD STARTTLS not available\r\n");
                 return;
             }
             c.write(t + " OK Begin TLS negotiation now\r\n");
-            c.start_tls(tls_);
+            c.start_tls(ctx.get());
         } else {
             c.write(t + " BAD command not implemented yet\r\n");
         }
@@ -79,11 +82,11 @@ public:
 
 private:
     std::string capabilities(const Connection& c) const {
-        return c.is_tls() || !tls_ ? "IMAP4rev1 LOGINDISABLED" : "IMAP4rev1 STARTTLS LOGINDISABLED";
+        return c.is_tls() || !tls_.available() ? "IMAP4rev1 LOGINDISABLED" : "IMAP4rev1 STARTTLS LOGINDISABLED";
     }
 
     const Config& config_;
-    SSL_CTX* tls_;
+    const TlsServer& tls_;
     SessionLog log_;
 };
 
@@ -97,7 +100,7 @@ std::expected<void, std::string> setup(DaemonContext& ctx) {
     const TlsServer* tls = &ctx.tls;
     const Config* config = &ctx.config;
     auto factory = [config, tls](Connection&) {
-        return std::make_unique<ImapStubSession>(*config, tls->ctx());
+        return std::make_unique<ImapStubSession>(*config, *tls);
     };
     if (auto r = ctx.listeners.listen("imap", ic.port, false, factory, opts); !r) return r;
     return ctx.listeners.listen("imaps", ic.tls_port, true, factory, opts);

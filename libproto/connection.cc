@@ -114,7 +114,7 @@ void Connection::on_read(ssize_t n, const uv_buf_t* buf) {
     if (handle_closed_) return;
     Guard g(this);
     if (n > 0) {
-        reset_idle_timer();
+        // No idle-timer restart here: bytes are not progress until they end a line.
         if (ssl_)
             on_ciphertext(buf->base, static_cast<size_t>(n));
         else
@@ -150,9 +150,19 @@ void Connection::dispatch() {
             break;
         }
         switch (ev->kind) {
-        case LineEvent::Kind::line: handler_->on_line(*this, ev->data, ev->end); break;
-        case LineEvent::Kind::too_long: handler_->on_line_too_long(*this); break;
-        case LineEvent::Kind::raw: handler_->on_raw(*this, ev->data, ev->raw_last); break;
+        case LineEvent::Kind::line:
+            reset_idle_timer();
+            handler_->on_line(*this, ev->data, ev->end);
+            break;
+        case LineEvent::Kind::too_long:
+            reset_idle_timer();
+            handler_->on_line_too_long(*this);
+            break;
+        case LineEvent::Kind::raw:
+            raw_since_progress_ += ev->data.size();
+            if (ev->raw_last || raw_since_progress_ >= opts_.raw_progress_bytes) reset_idle_timer();
+            handler_->on_raw(*this, ev->data, ev->raw_last);
+            break;
         }
     }
     dispatching_ = false;
@@ -209,6 +219,7 @@ void Connection::on_written(int status) {
         return;
     }
     Guard g(this);
+    reset_idle_timer();  // the peer is reading what we send (a long RETR or FETCH)
     if (out_blocked_ && pending_output() <= opts_.low_water) {
         out_blocked_ = false;
         update_reading();
@@ -283,18 +294,33 @@ void Connection::final_cleanup() {
 
 void Connection::set_idle_timeout(uint64_t ms) {
     opts_.idle_timeout_ms = ms;
-    if (ms == 0 && !closing_) uv_timer_stop(idle_);
+    if (ms == 0 && !closing_ && !(ssl_ && !handshake_done_)) uv_timer_stop(idle_);
     reset_idle_timer();
 }
 
 void Connection::reset_idle_timer() {
-    if (closing_ || handle_closed_ || opts_.idle_timeout_ms == 0) return;
+    if (closing_ || handle_closed_) return;
+    if (ssl_ && !handshake_done_ && opts_.handshake_timeout_ms) return;  // the deadline runs
+    raw_since_progress_ = 0;
+    if (opts_.idle_timeout_ms == 0) return;
     uv_timer_start(idle_, [](uv_timer_t* t) {
         auto* c = static_cast<Connection*>(t->data);
         if (!c || c->closing_ || !c->handler_) return;
         Guard g(c);
         c->handler_->on_timeout(*c);
     }, opts_.idle_timeout_ms, 0);
+}
+
+void Connection::start_handshake_timer() {
+    if (opts_.handshake_timeout_ms == 0 || closing_ || handle_closed_) return;
+    uv_timer_start(idle_, [](uv_timer_t* t) {
+        auto* c = static_cast<Connection*>(t->data);
+        if (!c || c->closing_ || c->handshake_done_) return;
+        log_msg(LogLevel::info, "connection %llu from %s: TLS handshake not finished in %llu ms",
+                static_cast<unsigned long long>(c->id_), c->peer_.ip.c_str(),
+                static_cast<unsigned long long>(c->opts_.handshake_timeout_ms));
+        c->abort(CloseReason::timeout);
+    }, opts_.handshake_timeout_ms, 0);
 }
 
 void Connection::notify_shutdown() {

@@ -82,8 +82,16 @@ struct ConnectionOptions {
     LineReaderLimits lines{};
     size_t high_water = 256 * 1024;        // pending output that pauses reading
     size_t low_water = 64 * 1024;          // ... and resumes it (with on_drain)
+    // The idle timer restarts on progress only: a complete line, raw bytes in
+    // steps of raw_progress_bytes, or output the peer took. Bytes that do not
+    // finish a line never extend it, so a client trickling a command one byte
+    // at a time gets at most this long for the whole line (slowloris).
     uint64_t idle_timeout_ms = 300'000;    // 0: none
+    // Wall-clock limit on a TLS handshake (implicit or STARTTLS), whatever the
+    // peer sends meanwhile. 0: only the idle timeout.
+    uint64_t handshake_timeout_ms = 30'000;
     uint64_t close_flush_timeout_ms = 10'000;  // close(): give up flushing after this
+    size_t raw_progress_bytes = 512;           // read_raw() bytes that count as progress
 };
 
 class Connection {
@@ -135,7 +143,9 @@ public:
     bool closing() const { return closing_; }
 
     // --- timers ---
-    // The idle timer restarts whenever bytes arrive; sessions may also reset it.
+    // The idle timer restarts on progress (see ConnectionOptions::idle_timeout_ms);
+    // sessions may also reset it. During a TLS handshake only the handshake
+    // deadline runs.
     void set_idle_timeout(uint64_t ms);
     void reset_idle_timer();
 
@@ -173,6 +183,7 @@ private:
     void tls_write(std::string_view bytes);
     void drain_tls_output();
     void after_handshake();
+    void start_handshake_timer();
 
     uv_tcp_t* tcp_;
     ConnectionOptions opts_;
@@ -187,6 +198,7 @@ private:
     SslPtr ssl_;
     BIO* rbio_ = nullptr;    // owned by ssl_
     BIO* wbio_ = nullptr;    // owned by ssl_
+    size_t raw_since_progress_ = 0;  // raw bytes delivered since the idle timer last restarted
     PeerAddress peer_;
     PeerAddress local_;
     uint64_t id_;

@@ -25,6 +25,7 @@ bool Connection::tls_setup(SSL_CTX* ctx, bool client, const std::string& sni) {
     }
     BIO_set_mem_eof_return(rbio_, -1);  // empty rbio means "want read", not EOF
     SSL_set_bio(ssl_.get(), rbio_, wbio_);
+    start_handshake_timer();
     if (client) {
         if (!sni.empty()) SSL_set_tlsext_host_name(ssl_.get(), sni.c_str());
         SSL_set_connect_state(ssl_.get());
@@ -69,6 +70,7 @@ void Connection::on_ciphertext(const char* data, size_t n) {
             return;
         }
         handshake_done_ = true;
+        reset_idle_timer();  // from the handshake deadline back to the idle timeout
         after_handshake();
         if (closing_) return;
     }

@@ -66,7 +66,7 @@ struct DaemonContext {
     const Config& config;     // as loaded at start-up; stays valid for the process lifetime
     uv_loop_t* loop;
     Registrar& listeners;
-    const TlsServer& tls;     // tls.ctx() is null unless spec.tls
+    const TlsServer& tls;     // tls.available() is false unless spec.tls
     // Objects the daemon wants destroyed before the loop is torn down (its
     // state: anything holding uv handles, stores). Released in reverse order.
     std::vector<std::shared_ptr<void>> owned{};

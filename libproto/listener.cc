@@ -32,6 +32,12 @@ std::string bracket(const std::string& addr) {
 
 ConnectionTracker::~ConnectionTracker() {
     for (Connection* c : live_) c->on_destroy = nullptr;
+    for (Connection* c : refusing_) c->on_destroy = nullptr;
+}
+
+void ConnectionTracker::add_refusing(Connection& c) {
+    refusing_.insert(&c);
+    c.on_destroy = [this](Connection& x) { refusing_.erase(&x); };
 }
 
 bool ConnectionTracker::admits(const std::string& ip) const {
@@ -66,6 +72,7 @@ void ConnectionTracker::notify_shutdown() {
 
 void ConnectionTracker::abort_all() {
     std::vector<Connection*> all(live_.begin(), live_.end());
+    all.insert(all.end(), refusing_.begin(), refusing_.end());
     for (Connection* c : all) c->abort(CloseReason::local);
 }
 
@@ -80,7 +87,7 @@ Listener::~Listener() { stop(); }
 std::expected<std::unique_ptr<Listener>, std::string>
 Listener::open(uv_loop_t* loop, ListenerSpec spec, ConnectionTracker& tracker, const TlsServer* tls) {
     std::string where = bracket(spec.address) + ":" + std::to_string(spec.port);
-    if (spec.implicit_tls && (!tls || !tls->ctx()))
+    if (spec.implicit_tls && (!tls || !tls->available()))
         return std::unexpected("cannot listen on " + where + ": TLS port but no TLS context");
     sockaddr_storage ss{};
     unsigned flags = 0;
@@ -128,19 +135,43 @@ void Listener::on_connection() {
         refuse(client);
         return;
     }
-    SSL_CTX* ctx = spec_.implicit_tls && tls_ ? tls_->ctx() : nullptr;
-    Connection* c = Connection::adopt(client, spec_.factory, spec_.options, ctx);
+    SslCtxPtr ctx = spec_.implicit_tls && tls_ ? tls_->current() : nullptr;
+    Connection* c = Connection::adopt(client, spec_.factory, spec_.options, ctx.get());
     tracker_.add(*c);
 }
 
 void Listener::refuse(uv_tcp_t* client) {
-    log_msg(LogLevel::info, "%s: too many connections, refusing one", spec_.name.c_str());
+    const ConnectionLimits& lim = tracker_.limits();
+    if (!tracker_.may_refuse()) {
+        ++dropped_;
+        close_and_delete(client);
+        log_refusals();
+        return;
+    }
+    ++refused_;
+    log_refusals();
+    // The refusal's reads never restart a timer (RefuseHandler closes in
+    // on_open, and the close flush timer is fixed), and the handshake has its
+    // own deadline: nothing the client sends keeps this socket.
     ConnectionOptions o;
-    o.idle_timeout_ms = 10'000;
-    o.close_flush_timeout_ms = 5'000;
-    std::string msg = tracker_.limits().refuse_message;
-    SSL_CTX* ctx = spec_.implicit_tls && tls_ ? tls_->ctx() : nullptr;
-    Connection::adopt(client, [msg](Connection&) { return std::make_unique<RefuseHandler>(msg); }, o, ctx);
+    o.idle_timeout_ms = lim.refuse_deadline_ms;
+    o.handshake_timeout_ms = lim.refuse_deadline_ms;
+    o.close_flush_timeout_ms = lim.refuse_deadline_ms;
+    std::string msg = lim.refuse_message;
+    SslCtxPtr ctx = spec_.implicit_tls && tls_ ? tls_->current() : nullptr;
+    Connection* c = Connection::adopt(
+        client, [msg](Connection&) { return std::make_unique<RefuseHandler>(msg); }, o, ctx.get());
+    tracker_.add_refusing(*c);
+}
+
+void Listener::log_refusals() {
+    uint64_t now = uv_now(loop_);
+    if (last_refusal_log_ms_ && now - last_refusal_log_ms_ < 1000) return;
+    last_refusal_log_ms_ = now;
+    log_msg(LogLevel::info, "%s: too many connections: refused %llu, closed %llu unanswered",
+            spec_.name.c_str(), static_cast<unsigned long long>(refused_),
+            static_cast<unsigned long long>(dropped_));
+    refused_ = dropped_ = 0;
 }
 
 }  // namespace postern

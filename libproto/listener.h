@@ -10,7 +10,10 @@
 // and "::" can both be bound; SO_REUSEADDR via libuv), accepts connections and
 // hands each to a Connection with the daemon's HandlerFactory. Over the cap,
 // the client gets the daemon's one-line refusal (over TLS on implicit-TLS
-// ports) and is closed.
+// ports) and is closed. Refused clients are counted too: at most
+// max_refusing are being answered at once, each within a hard deadline that
+// nothing the client sends extends; beyond that a refused socket is closed
+// at once, so refusals can never eat the process's file descriptors.
 
 #include <cstdint>
 #include <expected>
@@ -32,6 +35,8 @@ struct ConnectionLimits {
     // Sent to a refused client, CR LF included, e.g.
     // "421 4.7.0 mx.example.org Too many connections, try later\r\n" or "* BYE Too many connections\r\n".
     std::string refuse_message;
+    uint32_t max_refusing = 32;          // refusals being answered at once; beyond: closed unanswered
+    uint64_t refuse_deadline_ms = 5'000; // a refusal's whole life (TLS handshake included)
 };
 
 class ConnectionTracker {
@@ -47,6 +52,11 @@ public:
     size_t count() const { return live_.size(); }
     size_t count_for(const std::string& ip) const;
 
+    // Refused connections still being answered (not in count()).
+    bool may_refuse() const { return refusing_.size() < limits_.max_refusing; }
+    void add_refusing(Connection& c);
+    size_t refusing() const { return refusing_.size(); }
+
     // Calls on_shutdown on every live session (once).
     void notify_shutdown();
     // Aborts every live connection (end of the grace period).
@@ -60,6 +70,7 @@ private:
 
     ConnectionLimits limits_;
     std::unordered_set<Connection*> live_;
+    std::unordered_set<Connection*> refusing_;
     std::unordered_map<std::string, uint32_t> per_ip_;
 };
 
@@ -94,6 +105,7 @@ private:
     Listener(uv_loop_t* loop, ListenerSpec spec, ConnectionTracker& tracker, const TlsServer* tls);
     void on_connection();
     void refuse(uv_tcp_t* client);
+    void log_refusals();
 
     uv_loop_t* loop_;
     ListenerSpec spec_;
@@ -101,6 +113,8 @@ private:
     const TlsServer* tls_;
     uv_tcp_t* server_ = nullptr;
     uint16_t port_ = 0;
+    uint64_t refused_ = 0, dropped_ = 0;  // since the last log line (at most one a second)
+    uint64_t last_refusal_log_ms_ = 0;
 };
 
 }  // namespace postern

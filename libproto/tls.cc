@@ -91,6 +91,11 @@ std::expected<SslCtxPtr, std::string> make_client_tls(bool verify) {
     return ctx;
 }
 
+SslCtxPtr share_tls(SSL_CTX* ctx) {
+    if (ctx) SSL_CTX_up_ref(ctx);
+    return SslCtxPtr(ctx);
+}
+
 std::expected<void, std::string> TlsServer::load(const std::filesystem::path& cert,
                                                   const std::filesystem::path& key) {
     auto ctx = make_server_tls(cert, key);

@@ -4,6 +4,10 @@
 // forward-secret AEAD ciphers only, no compression, no renegotiation,
 // session tickets on. Connections take their own reference (SSL_new), so a
 // reload that swaps the context never pulls it from under a live session.
+//
+// Nobody holds a borrowed SSL_CTX* beyond one call: TlsServer hands out
+// counted references only (SSL_CTX_up_ref), so a session that keeps the
+// context for a later STARTTLS keeps it alive across a SIGHUP reload.
 
 #include <expected>
 #include <filesystem>
@@ -34,15 +38,21 @@ std::expected<SslCtxPtr, std::string> make_server_tls(const std::filesystem::pat
 // i.e. no certificate verification; verify=true uses the system trust store.
 std::expected<SslCtxPtr, std::string> make_client_tls(bool verify = false);
 
-// The server context of this process; reload() swaps in a fresh one.
+// A counted reference to `ctx` (SSL_CTX_up_ref); null for null.
+SslCtxPtr share_tls(SSL_CTX* ctx);
+
+// The server context of this process; load() swaps in a fresh one.
 class TlsServer {
 public:
     TlsServer() = default;
     explicit TlsServer(SslCtxPtr ctx) : ctx_(std::move(ctx)) {}
     // Loads cert+key; on error keeps the current context and returns the error.
+    // References handed out earlier stay valid (each holds a count).
     std::expected<void, std::string> load(const std::filesystem::path& cert,
                                           const std::filesystem::path& key);
-    SSL_CTX* ctx() const { return ctx_.get(); }  // null when TLS is not configured
+    // A counted reference to the current context; null when TLS is not configured.
+    SslCtxPtr current() const { return share_tls(ctx_.get()); }
+    bool available() const { return ctx_ != nullptr; }
     explicit operator bool() const { return ctx_ != nullptr; }
 
 private:

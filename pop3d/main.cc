@@ -30,7 +30,7 @@ Pop3SessionOptions session_options(const Connection& c, bool implicit_tls) {
     Pop3SessionOptions o;
     o.hostname = s.hostname;
     o.tls_active = implicit_tls;
-    o.tls_available = s.tls && s.tls->ctx();
+    o.tls_available = s.tls && s.tls->available();
     o.plaintext_without_tls =
         s.policy.allow_plaintext_auth ||
         (s.policy.allow_plaintext_on_loopback && is_loopback(c.peer().ip));
@@ -43,7 +43,7 @@ HandlerFactory factory(bool implicit_tls) {
         Pop3d& s = state();
         return std::make_unique<Pop3Connection>(
             c, *s.backend, session_options(c, implicit_tls),
-            [] { return state().tls ? state().tls->ctx() : nullptr; }, s.backend.get());
+            [] { return state().tls ? state().tls->current() : nullptr; }, s.backend.get());
     };
 }
 
@@ -81,7 +81,7 @@ std::expected<void, std::string> setup(DaemonContext& ctx) {
     auto opts = connection_options(cfg.pop3d);
     if (auto r = ctx.listeners.listen("pop3", cfg.pop3d.port, false, factory(false), opts); !r)
         return r;
-    if (ctx.tls.ctx()) {
+    if (ctx.tls.available()) {
         if (auto r = ctx.listeners.listen("pop3s", cfg.pop3d.tls_port, true, factory(true), opts);
             !r)
             return r;

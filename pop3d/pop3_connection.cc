@@ -5,7 +5,7 @@ namespace postern {
 bool is_loopback(const std::string& ip) { return ip.starts_with("127.") || ip == "::1"; }
 
 Pop3Connection::Pop3Connection(Connection& c, Pop3Backend& backend, Pop3SessionOptions opts,
-                               std::function<SSL_CTX*()> stls_ctx, StoreBackend* passwords)
+                               std::function<SslCtxPtr()> stls_ctx, StoreBackend* passwords)
     : stls_ctx_(std::move(stls_ctx)), timer_(c.loop()), passwords_(passwords) {
     opts.defer_password_check = passwords_ != nullptr;
     session_ = std::make_unique<Pop3Session>(backend, std::move(opts), &log_);
@@ -104,8 +104,8 @@ void Pop3Connection::flush(Connection& c) {
         case Pop3Wait::tls: {
             if (stls_requested_) break;  // handshake under way: on_tls_ready follows
             stls_requested_ = true;
-            SSL_CTX* ctx = stls_ctx_ ? stls_ctx_() : nullptr;
-            if (!ctx || !c.start_tls(ctx)) {
+            SslCtxPtr ctx = stls_ctx_ ? stls_ctx_() : nullptr;
+            if (!ctx || !c.start_tls(ctx.get())) {
                 log_.error("STLS accepted but TLS cannot start");
                 c.close();
             }

@@ -21,7 +21,7 @@ public:
     // With a `passwords` backend USER/PASS is verified on the thread pool
     // (opts.defer_password_check is then set here).
     Pop3Connection(Connection& c, Pop3Backend& backend, Pop3SessionOptions opts,
-                   std::function<SSL_CTX*()> stls_ctx, StoreBackend* passwords = nullptr);
+                   std::function<SslCtxPtr()> stls_ctx, StoreBackend* passwords = nullptr);
     ~Pop3Connection() override;
 
     void on_open(Connection& c) override;
@@ -39,7 +39,7 @@ private:
 
     SessionLog log_;
     std::unique_ptr<Pop3Session> session_;
-    std::function<SSL_CTX*()> stls_ctx_;
+    std::function<SslCtxPtr()> stls_ctx_;
     Timer timer_;
     StoreBackend* passwords_ = nullptr;
     std::shared_ptr<PasswordJob> check_;  // USER/PASS verification in flight

@@ -38,7 +38,7 @@ SmtpSessionConfig session_config(SmtpListenerKind kind) {
     c.max_recipients = s.settings.max_recipients;
     c.max_bad_commands = s.settings.max_bad_commands;
     c.max_auth_failures = s.settings.max_auth_failures;
-    c.tls_available = s.tls && s.tls->ctx();
+    c.tls_available = s.tls && s.tls->available();
     c.allow_plaintext_auth = s.settings.allow_plaintext_auth;
     c.cram_md5 = false;  // needs plaintext secrets, which the store does not keep
     c.vrfy = s.settings.vrfy;
@@ -50,7 +50,7 @@ HandlerFactory factory(SmtpListenerKind kind) {
         Smtpd& s = state();
         return std::make_unique<SmtpConnection>(
             c, *s.policy, session_config(kind),
-            [] { return state().tls ? state().tls->ctx() : nullptr; });
+            [] { return state().tls ? state().tls->current() : nullptr; });
     };
 }
 
@@ -105,7 +105,7 @@ std::expected<void, std::string> setup(DaemonContext& ctx) {
                                       factory(SmtpListenerKind::submission), opts);
         !r)
         return r;
-    if (ctx.tls.ctx()) {
+    if (ctx.tls.available()) {
         if (auto r = ctx.listeners.listen("smtps", cfg.smtpd.smtps_port, true,
                                           factory(SmtpListenerKind::smtps), opts);
             !r)

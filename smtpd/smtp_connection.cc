@@ -5,7 +5,7 @@
 namespace postern {
 
 SmtpConnection::SmtpConnection(Connection& c, SmtpHandler& handler, SmtpSessionConfig config,
-                               std::function<SSL_CTX*()> stls_ctx)
+                               std::function<SslCtxPtr()> stls_ctx)
     : conn_(c), stls_ctx_(std::move(stls_ctx)), timer_(c.loop()) {
     SmtpClientInfo client;
     client.ip = c.peer().ip;
@@ -70,8 +70,8 @@ void SmtpConnection::write(std::string_view bytes) {
 void SmtpConnection::close() { conn_.close(); }
 
 void SmtpConnection::start_tls() {
-    SSL_CTX* ctx = stls_ctx_ ? stls_ctx_() : nullptr;
-    if (!ctx || !conn_.start_tls(ctx)) {
+    SslCtxPtr ctx = stls_ctx_ ? stls_ctx_() : nullptr;
+    if (!ctx || !conn_.start_tls(ctx.get())) {
         log_.error("STARTTLS accepted but TLS cannot start");
         conn_.close();
     }

@@ -19,7 +19,7 @@ public:
     // `stls_ctx` gives the TLS context when STARTTLS is asked for (a SIGHUP may
     // have swapped it).
     SmtpConnection(Connection& c, SmtpHandler& handler, SmtpSessionConfig config,
-                   std::function<SSL_CTX*()> stls_ctx);
+                   std::function<SslCtxPtr()> stls_ctx);
     ~SmtpConnection() override;
 
     void on_open(Connection& c) override;
@@ -44,7 +44,7 @@ private:
 
     Connection& conn_;
     SessionLog log_;
-    std::function<SSL_CTX*()> stls_ctx_;
+    std::function<SslCtxPtr()> stls_ctx_;
     Timer timer_;
     std::unique_ptr<SmtpSession> session_;
 };

@@ -28,7 +28,7 @@ struct EchoStats {
 // else "echo:<line>:crlf|lf". Timeout -> "timeout"; shutdown -> "shutdown".
 class EchoSession final : public postern::ConnectionHandler {
 public:
-    EchoSession(EchoStats& s, SSL_CTX* tls) : s_(s), tls_(tls) {}
+    EchoSession(EchoStats& s, const postern::TlsServer& tls) : s_(s), tls_(tls) {}
     void on_open(postern::Connection& c) override {
         ++s_.opened;
         s_.last_peer_ip = c.peer().ip;
@@ -40,7 +40,8 @@ public:
         ++s_.lines;
         if (line == "STARTTLS") {
             c.write("220 go\r\n");
-            c.start_tls(tls_);
+            auto ctx = tls_.current();
+            c.start_tls(ctx.get());
         } else if (line.starts_with("BIG ")) {
             c.write(std::string(std::stoul(std::string(line.substr(4))), 'x') + "\r\n");
             if (c.output_blocked()) s_.saw_blocked = true;
@@ -80,7 +81,7 @@ public:
 
 private:
     EchoStats& s_;
-    SSL_CTX* tls_;
+    const postern::TlsServer& tls_;
     std::string raw_;
 };
 
@@ -101,7 +102,7 @@ struct EchoServer {
         spec.name = "echo";
         spec.options = opts;
         spec.factory = [this](postern::Connection&) {
-            return std::make_unique<EchoSession>(stats, tls.ctx());
+            return std::make_unique<EchoSession>(stats, tls);
         };
         auto l = postern::Listener::open(loop.get(), spec, tracker, &tls);
         if (!l) return l.error();

@@ -4,6 +4,7 @@
 // its own thread while the test's uv loop serves on the main thread.
 
 #include <arpa/inet.h>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -86,6 +87,23 @@ public:
         if (fd_ >= 0) ::close(fd_);
     }
     bool connected() const { return connected_; }
+    // True when the peer closed or reset the connection within `ms` (bytes
+    // that arrive meanwhile are kept for line()).
+    bool peer_closed_within(int ms) {
+        auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+        do {
+            char tmp[4096];
+            ssize_t n = ::recv(fd_, tmp, sizeof tmp, MSG_DONTWAIT);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) return true;
+            if (n > 0) buf_.append(tmp, size_t(n));
+            if (n < 0) ::usleep(5000);
+        } while (std::chrono::steady_clock::now() < end);
+        return false;
+    }
+    // Sends raw bytes below TLS (a trickled handshake); false once the peer is gone.
+    bool send_raw(const std::string& s) {
+        return ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size());
+    }
 
     bool start_tls() {
         ctx_ = SSL_CTX_new(TLS_client_method());
