@@ -16,7 +16,7 @@
 #include "libmailstore/queue.h"
 #include "libmailstore/store.h"
 #include "libproto/smtp_session.h"
-#include "smtpd/cidr.h"
+#include "libproto/cidr.h"
 
 namespace postern {
 

@@ -1,4 +1,4 @@
-#include "smtpd/cidr.h"
+#include "libproto/cidr.h"
 
 #include <catch2/catch.hpp>
 

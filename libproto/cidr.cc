@@ -1,4 +1,4 @@
-#include "smtpd/cidr.h"
+#include "libproto/cidr.h"
 
 #include <arpa/inet.h>
 #include <charconv>
@@ -42,6 +42,8 @@ std::expected<Cidr, std::string> parse_cidr(std::string_view text) {
     }
     return c;
 }
+
+bool wider_than_private(const Cidr& c) { return c.prefix < (c.family == AF_INET ? 8u : 7u); }
 
 std::expected<CidrList, std::string> CidrList::parse(const std::vector<std::string>& entries) {
     CidrList list;
