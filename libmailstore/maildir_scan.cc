@@ -8,11 +8,13 @@
 #include <cerrno>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "libmailstore/bytes.h"
 #include "libmailstore/mailbox_index.h"
 #include "libmailstore/maildir_name.h"
+#include "libmailstore/unique_fd.h"
 
 namespace postern {
 namespace {
@@ -23,8 +25,8 @@ struct Entry {
     MaildirName parsed;
 };
 
-// stem with its ",U=" field replaced by (or given) uid.
-std::string stem_with_uid(std::string_view stem, uint32_t uid) {
+// stem with its ",U=" and ",S=" fields replaced by (or given) uid and size.
+std::string stem_with_uid(std::string_view stem, uint32_t uid, uint64_t size) {
     std::string out;
     size_t pos = 0;
     while (pos <= stem.size()) {
@@ -32,15 +34,39 @@ std::string stem_with_uid(std::string_view stem, uint32_t uid) {
         std::string_view part = stem.substr(pos, comma == std::string_view::npos
                                                      ? std::string_view::npos
                                                      : comma - pos);
-        if (pos == 0 || !part.starts_with("U=")) {
+        if (pos == 0 || !(part.starts_with("U=") || part.starts_with("S="))) {
             if (pos != 0) out.push_back(',');
             out.append(part);
         }
         if (comma == std::string_view::npos) break;
         pos = comma + 1;
     }
-    out += ",U=" + std::to_string(uid);
+    out += ",U=" + std::to_string(uid) + ",S=" + std::to_string(size);
     return out;
+}
+
+// The size a client is sent: the file's bytes with every bare LF counted as
+// CR LF. Files we deliver are CRLF already; another delivery agent's may use
+// bare LF, and then the file size is not what POP3 LIST or IMAP RFC822.SIZE
+// must say. Counted once, when a file first gets its UID (the ",S=" we then
+// put in its name is this size). nullopt: unreadable or gone.
+std::optional<uint64_t> wire_size(const fs::path& p) {
+    UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd) return std::nullopt;
+    char buf[64 * 1024];
+    uint64_t size = 0;
+    bool prev_cr = false;
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return std::nullopt;
+        if (n == 0) return size;
+        for (ssize_t i = 0; i < n; ++i) {
+            if (buf[i] == '\n' && !prev_cr) ++size;
+            prev_cr = buf[i] == '\r';
+        }
+        size += uint64_t(n);
+    }
 }
 
 uint64_t now_micros() {
@@ -162,15 +188,18 @@ StoreResult<FolderMeta> UserIndex::reindex_folder(lmdb::Txn& txn, const std::str
         MsgRecord rec;
         uint32_t uid = e.parsed.uid;
         rec.stem = e.parsed.stem;
+        fs::path from = dir / (e.in_new ? "new" : "cur") / e.name;
         if (!keep[i]) {
+            auto size = wire_size(from);
+            if (!size) continue;  // removed meanwhile by another tool
             uid = meta.uidnext++;
-            rec.stem = stem_with_uid(e.parsed.stem, uid);
+            rec.stem = stem_with_uid(e.parsed.stem, uid, *size);
+            e.parsed.size = *size;
             ++stats.new_uids;
         }
         rec.flags = e.parsed.flags;
         rec.other_info = e.parsed.other_info;
         std::string target = rec.file_name();
-        fs::path from = dir / (e.in_new ? "new" : "cur") / e.name;
         fs::path to = dir / "cur" / target;
         if (from != to) {
             if (::rename(from.c_str(), to.c_str()) != 0) {
@@ -280,15 +309,16 @@ StoreResult<FolderMeta> UserIndex::absorb_new(lmdb::Txn& txn, const std::string&
         // new/ under its new name; a later transaction moves it (see header).
         const MaildirName& parsed = files[i].second;
         fs::path from = dir / "new" / files[i].first;
+        auto size = wire_size(from);
         MsgRecord nr;
+        if (!size || !stat_file(from, nr, false)) continue;
         uint32_t nu = meta.uidnext++;
-        nr.stem = stem_with_uid(parsed.stem, nu);
+        nr.stem = stem_with_uid(parsed.stem, nu, *size);
         nr.in_new = true;
         nr.pending = true;
         nr.flags = parsed.flags;
         nr.other_info = parsed.other_info;
-        nr.size = parsed.size.value_or(0);
-        if (!stat_file(from, nr, !parsed.size.has_value())) continue;
+        nr.size = *size;
         fs::path to = dir / "new" / nr.file_name();
         if (::rename(from.c_str(), to.c_str()) != 0) {
             if (errno == ENOENT) continue;

@@ -82,16 +82,27 @@ private:
     int fd_;
 };
 
-// Parses the footer; on success sets msg_size and env_len.
-bool parse_footer(const char* f, uint64_t& msg_size, uint32_t& env_len) {
+// The largest envelope trailer we read: far above any real one (100,000
+// recipients of a few hundred bytes), and a bound on what a crafted footer can
+// make us allocate.
+constexpr uint32_t kMaxEnvelopeLen = 64u << 20;
+
+// Parses the footer of a file of `fsize` bytes; on success sets msg_size and
+// env_len. The lengths must add up to the file exactly (without wrapping), so
+// a crafted footer can never make a reader allocate or read beyond the file.
+bool parse_footer(const char* f, uint64_t fsize, uint64_t& msg_size, uint32_t& env_len) {
+    if (fsize < kFooterLen) return false;
     if (std::memcmp(f, kMagic, kMagicLen) != 0) return false;
     if (f[kMagicLen + 16] != ' ' || f[kFooterLen - 1] != '\n') return false;
     std::string a(f + kMagicLen, 16), b(f + kMagicLen + 17, 8);
     char* end = nullptr;
     msg_size = std::strtoull(a.c_str(), &end, 16);
     if (*end) return false;
-    env_len = static_cast<uint32_t>(std::strtoul(b.c_str(), &end, 16));
-    return *end == 0;
+    unsigned long e = std::strtoul(b.c_str(), &end, 16);
+    if (*end || e > kMaxEnvelopeLen) return false;
+    env_len = static_cast<uint32_t>(e);
+    const uint64_t body = fsize - kFooterLen;
+    return env_len <= body && msg_size == body - env_len;
 }
 
 }  // namespace
@@ -372,8 +383,7 @@ std::expected<Envelope, QueueError> Queue::read(std::string_view id_sv) const {
         return std::unexpected(QueueError::io);
     uint64_t msg_size = 0;
     uint32_t env_len = 0;
-    if (!parse_footer(footer, msg_size, env_len) || msg_size + env_len + kFooterLen != fsize)
-        return std::unexpected(QueueError::invalid);
+    if (!parse_footer(footer, fsize, msg_size, env_len)) return std::unexpected(QueueError::invalid);
     std::string text(env_len, '\0');
     if (!pread_all(fd.get(), text.data(), env_len, msg_size))
         return std::unexpected(QueueError::io);
@@ -405,7 +415,7 @@ std::expected<size_t, QueueError> Queue::read_message(std::string_view id_sv, ui
     uint64_t msg_size = 0;
     uint32_t env_len = 0;
     if (fsize < kFooterLen || !pread_all(fd.get(), footer, kFooterLen, fsize - kFooterLen) ||
-        !parse_footer(footer, msg_size, env_len))
+        !parse_footer(footer, fsize, msg_size, env_len))
         return std::unexpected(QueueError::invalid);
     if (offset >= msg_size) return 0;
     size_t n = static_cast<size_t>(std::min<uint64_t>(len, msg_size - offset));

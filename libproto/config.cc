@@ -168,6 +168,7 @@ void parse(const toml::table& root_table, const std::filesystem::path& base, Con
     smtpd.num("max_bad_commands", s.max_bad_commands, 1, 1000);
     smtpd.num("max_auth_failures", s.max_auth_failures, 1, 1000);
     smtpd.num("timeout_seconds", s.timeout_seconds, 1, 86400);
+    smtpd.num("min_data_rate", s.min_data_rate, 0, 1 << 30);
     smtpd.boolean("allow_plaintext_auth", s.allow_plaintext_auth);
     smtpd.boolean("vrfy", s.vrfy);
     smtpd.boolean("cram_md5", s.cram_md5);

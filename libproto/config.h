@@ -22,6 +22,7 @@ struct SmtpdConfig {
     uint32_t max_bad_commands = 20;                // then the session is ended
     uint32_t max_auth_failures = 3;
     uint32_t timeout_seconds = 300;                // idle client (RFC 5321 4.5.3.2)
+    uint32_t min_data_rate = 500;                  // bytes/s a message must arrive at; 0: off
     bool allow_plaintext_auth = false;             // AUTH without TLS
     bool vrfy = false;                             // VRFY answers 252 when off
     bool cram_md5 = false;

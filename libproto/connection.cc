@@ -1,5 +1,6 @@
 #include "libproto/connection.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 
@@ -313,14 +314,16 @@ void Connection::reset_idle_timer() {
 
 void Connection::start_handshake_timer() {
     if (opts_.handshake_timeout_ms == 0 || closing_ || handle_closed_) return;
+    // A handshake never gets longer than an idle client would.
+    uint64_t ms = opts_.handshake_timeout_ms;
+    if (opts_.idle_timeout_ms) ms = std::min(ms, opts_.idle_timeout_ms);
     uv_timer_start(idle_, [](uv_timer_t* t) {
         auto* c = static_cast<Connection*>(t->data);
         if (!c || c->closing_ || c->handshake_done_) return;
-        log_msg(LogLevel::info, "connection %llu from %s: TLS handshake not finished in %llu ms",
-                static_cast<unsigned long long>(c->id_), c->peer_.ip.c_str(),
-                static_cast<unsigned long long>(c->opts_.handshake_timeout_ms));
+        log_msg(LogLevel::info, "connection %llu from %s: TLS handshake not finished in time",
+                static_cast<unsigned long long>(c->id_), c->peer_.ip.c_str());
         c->abort(CloseReason::timeout);
-    }, opts_.handshake_timeout_ms, 0);
+    }, ms, 0);
 }
 
 void Connection::notify_shutdown() {

@@ -88,7 +88,7 @@ struct ConnectionOptions {
     // at a time gets at most this long for the whole line (slowloris).
     uint64_t idle_timeout_ms = 300'000;    // 0: none
     // Wall-clock limit on a TLS handshake (implicit or STARTTLS), whatever the
-    // peer sends meanwhile. 0: only the idle timeout.
+    // peer sends meanwhile; never more than idle_timeout_ms. 0: only the idle timeout.
     uint64_t handshake_timeout_ms = 30'000;
     uint64_t close_flush_timeout_ms = 10'000;  // close(): give up flushing after this
     size_t raw_progress_bytes = 512;           // read_raw() bytes that count as progress

@@ -12,15 +12,23 @@ void Pop3DotStuffer::feed(std::string_view in, std::string& out) {
         const void* nl = std::memchr(in.data() + i, '\n', in.size() - i);
         size_t end = nl ? size_t(static_cast<const char*>(nl) - in.data()) + 1 : in.size();
         std::string_view seg = in.substr(i, end - i);
-        out.append(seg);
         i = end;
         if (!nl) {
+            out.append(seg);
             line_len_ += seg.size();
             last_was_cr_ = seg.back() == '\r';
             continue;
         }
         // A complete line: its content length excludes CR LF (or a bare LF).
         bool cr = seg.size() >= 2 ? seg[seg.size() - 2] == '\r' : last_was_cr_;
+        // A bare LF (a file from another delivery agent) goes out as CR LF: the
+        // client must see "CRLF.CRLF" at the end, and LIST counted it so.
+        if (cr) {
+            out.append(seg);
+        } else {
+            out.append(seg.substr(0, seg.size() - 1));
+            out.append("\r\n");
+        }
         uint64_t content = line_len_ + seg.size() - 1 - (cr ? 1 : 0);
         line_len_ = 0;
         last_was_cr_ = false;

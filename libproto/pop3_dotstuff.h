@@ -1,7 +1,8 @@
 #pragma once
 // Multi-line response body encoding (RFC 1939 section 3): a '.' starting a
 // line is doubled, the body ends with CRLF "." CRLF. Streaming: message bytes
-// go in chunk by chunk, with lines split anywhere. For TOP it stops after the
+// go in chunk by chunk, with lines split anywhere. A bare LF goes out as
+// CR LF (the store counts message sizes that way). For TOP it stops after the
 // header, the blank line and `n` body lines.
 
 #include <cstdint>

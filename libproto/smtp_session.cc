@@ -165,6 +165,7 @@ void SmtpSession::on_raw(std::string_view bytes, bool last) {
     if (closed_) return;
     auto* b = std::get_if<BdatMode>(&mode_);
     if (!b) return;
+    if (!data_in_time(bytes.size())) return;
     if (!b->discard && txn_ && txn_->chunks) txn_->chunks->feed(bytes);
     if (last) bdat_chunk_done();
 }
@@ -372,12 +373,29 @@ void SmtpSession::cmd_data() {
         uint64_t cap = std::min<uint64_t>(config_.max_message_size, 256ull << 20);
         transport_.set_max_line(static_cast<size_t>(cap) + kDataLineSlack);
         mode_ = DataMode{DataReader(config_.max_message_size)};
+        start_data_clock();
         reply(smtp_verdict_reply(SmtpVerdict::ok, SmtpStage::data));
         transport_.resume_reading();
     }));
 }
 
+void SmtpSession::start_data_clock() {
+    data_started_ = now();
+    data_bytes_ = 0;
+}
+
+bool SmtpSession::data_in_time(size_t bytes) {
+    data_bytes_ += bytes;
+    if (config_.min_data_rate == 0) return true;
+    const uint64_t allowed = config_.data_grace_seconds + data_bytes_ / config_.min_data_rate;
+    if (now() <= data_started_ + static_cast<std::time_t>(allowed)) return true;
+    txn_.reset();
+    close_with(421, "4.4.2", config_.hostname + " Error: message transfer too slow");
+    return false;
+}
+
 void SmtpSession::data_line(std::string_view line, LineEnd end) {
+    if (!data_in_time(line.size() + 2)) return;
     auto& reader = std::get<DataMode>(mode_).reader;
     reader.feed(line);
     reader.feed(end == LineEnd::crlf ? std::string_view("\r\n") : std::string_view("\n"));
@@ -391,6 +409,14 @@ void SmtpSession::data_line(std::string_view line, LineEnd end) {
 }
 
 void SmtpSession::cmd_bdat(const SmtpCommand& cmd) {
+    // A chunk larger than a whole message is refused at once: reading (or
+    // discarding) 2^64 bytes is no way to say no, and what follows the
+    // command cannot be told apart from the chunk, so the session ends.
+    if (cmd.chunk_size > config_.max_message_size) {
+        txn_.reset();
+        close_with(552, "5.3.4", "Message size exceeds fixed limit");
+        return;
+    }
     const uint8_t ph = phase();
     std::optional<SmtpReply> refusal;
     if (!(ph & (phase_rcpt | phase_bdat))) {
@@ -399,7 +425,8 @@ void SmtpSession::cmd_bdat(const SmtpCommand& cmd) {
                              ph == phase_fresh ? "Error: send HELO/EHLO first"
                                                : "Error: need RCPT command");
     }
-    auto start_chunk = [this, cmd](std::optional<SmtpReply> refused) {
+    auto start_chunk = [this, cmd, continuing = ph == phase_bdat](std::optional<SmtpReply> refused) {
+        if (refused || !continuing) start_data_clock();  // a message's first chunk
         BdatMode b;
         b.last = cmd.last;
         if (refused) {

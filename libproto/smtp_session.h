@@ -53,6 +53,12 @@ struct SmtpSessionConfig {
     bool allow_plaintext_auth = false;      // AUTH without TLS
     bool cram_md5 = false;
     bool vrfy = false;                      // false: VRFY answers 252
+    // A message (DATA, or BDAT chunks) must arrive at this rate after a grace
+    // of data_grace_seconds, else 421 4.4.2 and close (Postfix's
+    // smtpd_min_data_rate): the idle timer alone lets a client dribble one
+    // line per timeout for ever. 0: no limit.
+    uint32_t min_data_rate = 0;             // bytes per second
+    uint32_t data_grace_seconds = 300;
     std::function<std::time_t()> clock;     // null: time(nullptr)
 };
 
@@ -193,6 +199,8 @@ private:
     void data_line(std::string_view line, LineEnd end);
     void finish_message(std::string body, bool eight_bit, bool too_big);
     void bdat_chunk_done();
+    void start_data_clock();
+    bool data_in_time(size_t bytes);  // false: too slow, the session is closed
 
     void reply(const SmtpReply& r);
     void reply(int code, std::string_view status, std::string_view text);
@@ -216,6 +224,8 @@ private:
     SaslPolicy sasl_policy_;
     std::optional<SmtpReply> pending_auth_reply_;  // sent when the delay timer fires
     bool close_after_auth_reply_ = false;
+    std::time_t data_started_ = 0;  // start_data_clock()
+    uint64_t data_bytes_ = 0;       // message bytes since then
     uint32_t bad_commands_ = 0;
     uint32_t auth_failures_ = 0;
     uint64_t accepted_ = 0;

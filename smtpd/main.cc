@@ -42,6 +42,8 @@ SmtpSessionConfig session_config(SmtpListenerKind kind) {
     c.allow_plaintext_auth = s.settings.allow_plaintext_auth;
     c.cram_md5 = false;  // needs plaintext secrets, which the store does not keep
     c.vrfy = s.settings.vrfy;
+    c.min_data_rate = s.settings.min_data_rate;
+    c.data_grace_seconds = s.settings.timeout_seconds;
     return c;
 }
 

@@ -22,6 +22,7 @@ Binaries come from $POSTERN_BIN (set by CTest to <build>/bin), else <repo>/build
 
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -217,6 +218,24 @@ class Instance:
         env: extra environment variables for this call."""
         return self.run("-c", self.config_path, *args, input=input, check=check, timeout=timeout,
                         env=env)
+
+    def set_option(self, section, key, value):
+        """Sets `key = value` (value as TOML text, e.g. '5' or '"x"') in [section] of
+        postern.toml, replacing the key's line or adding it under the section header.
+        Daemons see it at their next start (or SIGHUP, for what reload applies)."""
+        with open(self.config_path) as f:
+            text = f.read()
+        header = "[%s]\n" % section
+        head, sep, rest = text.partition(header)
+        if not sep:
+            raise KeyError("no [%s] section in %s" % (section, self.config_path))
+        body, nxt, tail = rest.partition("\n[")
+        body, n = re.subn(r"(?m)^%s = .*$" % re.escape(key), "%s = %s" % (key, value), body,
+                          count=1)
+        if n == 0:
+            body = "%s = %s\n" % (key, value) + body
+        with open(self.config_path, "w") as f:
+            f.write(head + sep + body + nxt + tail)
 
     def add_domain(self, domain):
         return self.ctl("domain", "add", domain)

@@ -410,3 +410,42 @@ TEST_CASE("queue: wake datagram reaches a bound socket") {
     CHECK(std::string(buf, size_t(n)) == "f");
     close(fd);
 }
+
+TEST_CASE("queue: a crafted footer is invalid, never a huge allocation") {
+    TempDir t;
+    auto q = Queue::open(t.dir);
+    REQUIRE(q);
+    std::string id = commit_one(*q, "Subject: x\r\n\r\nbody\r\n");
+    const auto path = t.dir / "active" / id;
+    const uint64_t fsize = std::filesystem::file_size(path);
+    constexpr uint64_t kFooter = 42;  // "POSTERN-QUEUE-1 " + 16 hex + ' ' + 8 hex + '\n'
+    auto craft = [&](uint64_t msg_size, uint32_t env_len) {
+        char f[kFooter + 1];
+        std::snprintf(f, sizeof f, "POSTERN-QUEUE-1 %016llX %08X\n",
+                      static_cast<unsigned long long>(msg_size), env_len);
+        std::fstream out(path, std::ios::in | std::ios::out | std::ios::binary);
+        out.seekp(static_cast<std::streamoff>(fsize - kFooter));
+        out.write(f, kFooter);
+    };
+    struct Case {
+        const char* label;
+        uint64_t msg_size;
+        uint32_t env_len;
+    };
+    // Sizes that add up to the file size only by wrapping around 2^64, and ones past the file.
+    const uint32_t big = 0xFFFFFFFFu;
+    for (const Case& c : {Case{"4 GiB envelope, wrapped sum", fsize - kFooter - big, big},
+                          Case{"message past the end", fsize * 2, 10},
+                          Case{"envelope past the end", 0, static_cast<uint32_t>(fsize)}}) {
+        DYNAMIC_SECTION(c.label) {
+            craft(c.msg_size, c.env_len);
+            auto env = q->read(id);
+            REQUIRE_FALSE(env);
+            CHECK(env.error() == QueueError::invalid);
+            std::string got;
+            auto n = q->read_message(id, 0, 100, got);
+            REQUIRE_FALSE(n);
+            CHECK(n.error() == QueueError::invalid);
+        }
+    }
+}

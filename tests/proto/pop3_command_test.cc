@@ -139,7 +139,11 @@ TEST_CASE("pop3 dot-stuffing: RETR") {
         {"lone dot line", "x\r\n.\r\ny\r\n", "x\r\n..\r\ny\r\n.\r\n"},
         {"no final crlf", "x\r\n.y", "x\r\n..y\r\n.\r\n"},
         {"empty", "", ".\r\n"},
-        {"bare lf", "a\n.b\n", "a\n..b\n.\r\n"},
+        // Another delivery agent's file: bare LF goes out as CR LF, so the end is CRLF.CRLF.
+        {"bare lf", "a\n.b\n", "a\r\n..b\r\n.\r\n"},
+        {"bare lf, empty lines", "a\n\n\nb", "a\r\n\r\n\r\nb\r\n.\r\n"},
+        {"mixed line ends", "a\r\nb\nc\r\n", "a\r\nb\r\nc\r\n.\r\n"},
+        {"bare cr kept", "a\rb\r\n", "a\rb\r\n.\r\n"},
     }));
     DYNAMIC_SECTION(tc.label) {
         for (size_t step : {1, 2, 3, 1000}) {

@@ -398,9 +398,65 @@ TEST_CASE("smtp_session: BDAT chunks") {
     // DATA after BDAT is refused; an oversized chunk fails the transaction.
     x.say("MAIL FROM:<>\r\nRCPT TO:<u@d.example>\r\nBDAT 1\r\nx");
     CHECK(x.say("DATA\r\n") == "503 5.5.1 Error: DATA after BDAT\r\n");
-    CHECK(x.say("BDAT 20000 LAST\r\n" + std::string(20000, 'z')) ==
+    CHECK(x.say("BDAT 6000\r\n" + std::string(6000, 'z')) == "250 2.0.0 6001 octets received\r\n");
+    CHECK(x.say("BDAT 6000 LAST\r\n" + std::string(6000, 'z')) ==
           "552 5.3.4 Message size exceeds fixed limit\r\n");
     CHECK(x.say("BDAT 0 LAST\r\n") == "503 5.5.1 Error: need RCPT command\r\n");
+}
+
+TEST_CASE("smtp_session: a BDAT chunk larger than the size limit is refused at once") {
+    for (const char* size : {"10001", "18446744073709551615"}) {
+        DYNAMIC_SECTION(size) {
+            Harness x;
+            x.say("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@d.example>\r\n");
+            // Nothing of the chunk is sent: the reply comes without reading it.
+            CHECK(x.say(std::string("BDAT ") + size + " LAST\r\n") ==
+                  "552 5.3.4 Message size exceeds fixed limit\r\n");
+            CHECK(x.t.closed);
+            CHECK(x.h.delivered.empty());
+        }
+    }
+    Harness y;  // also outside a transaction (the chunk would be read and dropped)
+    y.say("EHLO c\r\n");
+    CHECK(y.say("BDAT 18446744073709551615\r\n") ==
+          "552 5.3.4 Message size exceeds fixed limit\r\n");
+    CHECK(y.t.closed);
+}
+
+TEST_CASE("smtp_session: a message must arrive at the minimum data rate") {
+    std::time_t clock = 1704189600;
+    auto slow = [&](SmtpSessionConfig& c) {
+        c.clock = [&clock] { return clock; };
+        c.min_data_rate = 100;
+        c.data_grace_seconds = 30;
+    };
+    SECTION("DATA") {
+        Harness x(slow);
+        x.say("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@d.example>\r\nDATA\r\n");
+        clock += 29;  // within the grace
+        CHECK(x.say("Subject: one line\r\n").empty());
+        clock += 5;   // 34 s for 37 bytes: allowed is 30 + 37/100
+        CHECK(x.say("second\r\n") == "421 4.4.2 mx.test Error: message transfer too slow\r\n");
+        CHECK(x.t.closed);
+        CHECK(x.h.delivered.empty());
+    }
+    SECTION("BDAT chunks count as one message") {
+        Harness x(slow);
+        x.say("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@d.example>\r\n");
+        CHECK(x.say("BDAT 4000\r\n" + std::string(4000, 'a')) == "250 2.0.0 4000 octets received\r\n");
+        clock += 60;  // 4000 bytes earn 40 s beyond the 30 s grace
+        CHECK(x.say("BDAT 10 LAST\r\n0123456789") == "250 2.0.0 Ok: queued as Q1\r\n");
+        x.say("MAIL FROM:<a@b.example>\r\nRCPT TO:<u@d.example>\r\n");
+        CHECK(x.say("BDAT 10\r\n0123456789") == "250 2.0.0 10 octets received\r\n");
+        clock += 31;
+        CHECK(x.say("BDAT 1 LAST\r\nx") == "421 4.4.2 mx.test Error: message transfer too slow\r\n");
+        CHECK(x.h.delivered.size() == 1);
+    }
+    SECTION("a fast message is not affected") {
+        Harness x(slow);
+        x.say("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@d.example>\r\nDATA\r\n");
+        CHECK(x.say("Subject: quick\r\n\r\nbody\r\n.\r\n") == "250 2.0.0 Ok: queued as Q1\r\n");
+    }
 }
 
 TEST_CASE("smtp_session: no room refuses DATA") {
