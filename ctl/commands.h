@@ -17,9 +17,11 @@ struct InitOptions {
     std::optional<uint32_t> port_base;  // none: the standard ports
     std::string hostname;               // empty: this machine's name (else "localhost")
     std::string listen = "0.0.0.0,::";  // comma-separated addresses
+    std::string user;                   // --user: the run user; empty: postern when root
 };
 
-// init DIR: a self-contained instance (config, data/queue/run/log dirs, TLS pair).
+// init DIR: a self-contained instance (config, data/queue/run/log dirs, TLS pair). Run as
+// root, its files belong to the run user (made if it is the default and missing) or root.
 int cmd_init(const InitOptions& opts);
 
 // check: the config loads, its TLS files load and match, its directories exist.

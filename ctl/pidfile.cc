@@ -1,12 +1,20 @@
 #include "ctl/pidfile.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cinttypes>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
 
 namespace postern::ctl {
 namespace {
@@ -47,12 +55,77 @@ bool locked(int fd) {
     return false;
 }
 
+// Does `pid` hold the flock on the file `st` describes? /proc/locks names the process that
+// took each lock ("1: FLOCK  ADVISORY  WRITE 1234 fe:00:10953566 0 EOF"). When the file
+// has no line there (a file system that reports other numbers), fall back to asking
+// whether `pid` has the file open at all.
+enum class Holder { yes, no, unknown };
+
+Holder lock_holder_is(pid_t pid, const struct stat& st) {
+    std::ifstream locks("/proc/locks");
+    std::string line;
+    bool seen = false;
+    while (std::getline(locks, line)) {
+        char kind[16], type[16], mode[16];
+        long holder = 0;
+        unsigned maj = 0, min = 0;
+        uintmax_t ino = 0;
+        if (line.find("->") != std::string::npos) continue;  // a waiter, not the holder
+        if (std::sscanf(line.c_str(), "%*d: %15s %15s %15s %ld %x:%x:%ju", kind, type, mode, &holder,
+                        &maj, &min, &ino) != 7)
+            continue;
+        if (std::strcmp(kind, "FLOCK") != 0 || maj != major(st.st_dev) || min != minor(st.st_dev) ||
+            ino != static_cast<uintmax_t>(st.st_ino))
+            continue;
+        if (holder == pid) return Holder::yes;
+        seen = true;
+    }
+    return seen ? Holder::no : Holder::unknown;
+}
+
+bool has_open(pid_t pid, const struct stat& st) {
+    std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return false;
+    bool found = false;
+    while (dirent* e = ::readdir(d)) {
+        struct stat s {};
+        if (e->d_name[0] != '.' && ::stat((dir + "/" + e->d_name).c_str(), &s) == 0 &&
+            s.st_dev == st.st_dev && s.st_ino == st.st_ino) {
+            found = true;
+            break;
+        }
+    }
+    ::closedir(d);
+    return found;
+}
+
+bool verified_holder(pid_t pid, int fd) {
+    struct stat st {};
+    if (pid <= 0 || ::fstat(fd, &st) != 0) return false;
+    switch (lock_holder_is(pid, st)) {
+        case Holder::yes: return true;
+        case Holder::no: return false;
+        case Holder::unknown: return has_open(pid, st);
+    }
+    return false;
+}
+
 }  // namespace
 
 PidState probe_pid_file(const std::filesystem::path& file) {
     PidState st;
-    Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-    if (fd.get() < 0) return st;
+    Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK));
+    if (fd.get() < 0) {
+        if (errno == ELOOP) st.problem = "is a symbolic link";
+        else if (errno != ENOENT) st.problem = std::strerror(errno);
+        return st;
+    }
+    struct stat sb {};
+    if (::fstat(fd.get(), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        st.problem = "is not a plain file";
+        return st;
+    }
     st.pid = read_pid(fd.get());
     // A named pid that is gone means stale without touching the lock: a daemon starting
     // right now must never find its lock taken by our probe.
@@ -63,6 +136,7 @@ PidState probe_pid_file(const std::filesystem::path& file) {
     st.running = locked(fd.get());
     st.stale_file = !st.running;
     if (st.running && st.pid == 0) st.pid = read_pid(fd.get());  // it may just have written it
+    if (st.running) st.pid_verified = verified_holder(st.pid, fd.get());
     return st;
 }
 

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <string>
 
 namespace postern::ctl {
 
@@ -12,9 +13,14 @@ struct PidState {
     bool running = false;
     pid_t pid = 0;            // from the file; 0 when absent, empty or unreadable
     bool stale_file = false;  // the file exists but nobody holds its lock
+    // running: the lock on the file is held by `pid` itself. False when the file names a
+    // process that does not hold it (a daemon that rewrote its pid file): never signal it.
+    bool pid_verified = false;
+    std::string problem;      // the path is there but is no plain file (a symlink, a FIFO...)
 };
 
-// Looks at the pid file without disturbing a daemon that holds it.
+// Looks at the pid file without disturbing a daemon that holds it. Never follows a
+// symlink nor blocks on a FIFO.
 PidState probe_pid_file(const std::filesystem::path& file);
 
 // Removes a stale pid file (one whose lock is free). Returns true if it did.

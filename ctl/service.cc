@@ -14,12 +14,15 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "ctl/commands.h"
 #include "ctl/ctl.h"
 #include "ctl/pidfile.h"
 #include "ctl/services.h"
+#include "libproto/privileges.h"
+#include "libproto/safe_files.h"
 
 namespace postern::ctl {
 namespace fs = std::filesystem;
@@ -132,24 +135,43 @@ std::string read_ready_line(int fd, Clock::time_point deadline, bool& timed_out)
 bool start_one(const Config& c, const Service& s) {
     const auto name = name_of(s);
     const auto pidf = pid_file(c, s);
-    if (auto st = probe_pid_file(pidf); st.running) {
+    auto st = probe_pid_file(pidf);
+    if (st.running) {
         std::printf("%s: already running (pid %d)\n", name.c_str(), st.pid);
         return true;
+    }
+    if (!st.problem.empty()) {
+        std::fprintf(stderr, "%s: cannot start: %s %s (remove it)\n", name.c_str(), pidf.c_str(),
+                     st.problem.c_str());
+        return false;
     }
     const fs::path bin = libexec_dir() / s.name;
     if (::access(bin.c_str(), X_OK) != 0) {
         std::fprintf(stderr, "%s: cannot start: %s: %s\n", name.c_str(), bin.c_str(), std::strerror(errno));
         return false;
     }
-    std::error_code ec;
-    fs::create_directories(c.log_dir, ec);
-    fs::create_directories(c.run_dir, ec);
+    // A run directory made here is the run user's (the daemons create files there after
+    // the switch); log/ and the logs stay ours (the daemon gets its log as fds 1 and 2).
+    auto who = run_user_for(c);
+    const std::optional<RunUser> run_as = who ? *who : std::nullopt;
+    for (const auto& [dir, owned] : {std::pair{c.log_dir, false}, std::pair{c.run_dir, true}}) {
+        auto made = make_dir(dir, 0750, owned && run_as ? run_as->uid : uid_t(-1),
+                             owned && run_as ? run_as->gid : gid_t(-1));
+        if (!made) {
+            std::fprintf(stderr, "%s: cannot start: %s\n", name.c_str(), made.error().c_str());
+            return false;
+        }
+    }
     const auto logp = log_file(c, s);
-    Fd log_fd(::open(logp.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640));
-    if (log_fd.get() < 0) {
-        std::fprintf(stderr, "%s: cannot start: %s: %s\n", name.c_str(), logp.c_str(), std::strerror(errno));
+    // Opened as root in a directory that may not be root's alone: no symlink, no hard
+    // link, only a plain file of ours (or the run user's).
+    auto opened = open_plain_file(logp, O_WRONLY | O_APPEND | O_CREAT, 0640,
+                                  {::geteuid(), run_as ? run_as->uid : ::geteuid()});
+    if (!opened) {
+        std::fprintf(stderr, "%s: cannot start: %s\n", name.c_str(), opened.error().c_str());
         return false;
     }
+    Fd log_fd(*opened);
     struct stat lst {};
     ::fstat(log_fd.get(), &lst);
     const auto log_offset = static_cast<std::uintmax_t>(lst.st_size);
@@ -247,6 +269,14 @@ int cmd_stop(const Config& c, const std::vector<std::string>& names) {
         for (int i = 0; i < 40 && st.running && st.pid == 0; ++i) {
             std::this_thread::sleep_for(kPoll);
             st = probe_pid_file(pidf);
+        }
+        // The pid comes from a file the daemon's user could rewrite: signal it only if that
+        // process holds the lock itself.
+        if (st.pid != 0 && !st.pid_verified) {
+            std::fprintf(stderr, "%s: pid %d named in %s does not hold its lock; not signalling it\n",
+                         name_of(*s).c_str(), st.pid, pidf.c_str());
+            ok = false;
+            continue;
         }
         if (st.pid == 0 || ::kill(st.pid, SIGTERM) != 0) {
             std::fprintf(stderr, "%s: cannot signal pid %d: %s\n", name_of(*s).c_str(), st.pid,

@@ -1,9 +1,14 @@
 #include "libproto/config.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <toml++/toml.h>
+
+#include "libproto/cidr.h"
 
 namespace postern {
 namespace {
@@ -129,12 +134,59 @@ bool valid_hostname(const std::string& h) {
     return true;
 }
 
-void parse(const toml::table& root_table, const std::filesystem::path& base, Config& c) {
+// What the file itself must say: a config without them is empty, truncated or not ours,
+// and its defaults (every interface, a data directory beside the file) would be a surprise.
+// Checked after the rest, so a bad value is reported before a missing one.
+void check_complete(const toml::table& root, int last_line) {
+    if (!root.get("format"))
+        throw ConfigError{1, "format = " + std::to_string(config_format) +
+                                 " is missing: not a complete postern.toml (mailctl init writes one)"};
+    static const std::pair<const char*, std::vector<const char*>> required[] = {
+        {"server", {"hostname", "listen"}},
+        {"paths", {"data", "queue", "run", "log"}},
+        {"tls", {"cert", "key"}},
+    };
+    for (const auto& [name, keys] : required) {
+        const auto* n = root.get(name);
+        const auto* t = n ? n->as_table() : nullptr;  // not a table: parse() said so already
+        if (!t) throw ConfigError{last_line, std::string("[") + name + "] is missing (truncated file?)"};
+        for (const char* k : keys)
+            if (!t->get(k))
+                throw ConfigError{line_of(*n), std::string(name) + "." + k + " is missing (truncated file?)"};
+    }
+}
+
+// smtpd.relay_networks: every entry must parse (smtpd would refuse to start), and one wider
+// than any private network is an open relay, worth a warning.
+void check_relay_networks(const toml::table& smtpd, std::vector<ConfigError>& warnings) {
+    const auto* arr = smtpd.get("relay_networks") ? smtpd.get("relay_networks")->as_array() : nullptr;
+    if (!arr) return;
+    for (const auto& e : *arr) {
+        const std::string text = e.value<std::string>().value_or("");
+        auto net = parse_cidr(text);
+        if (!net) throw ConfigError{line_of(e), "smtpd.relay_networks: " + net.error()};
+        if (wider_than_private(*net))
+            warnings.push_back({line_of(e), "smtpd.relay_networks \"" + text +
+                                                "\" is wider than any private network: clients "
+                                                "anywhere in it may relay mail (open relay)"});
+    }
+}
+
+void parse(const toml::table& root_table, const std::filesystem::path& base, Config& c,
+           std::vector<ConfigError>& warnings) {
     TableReader root(root_table, "");
+    int format = 0;
+    root.num("format", format, 0, 1000000);
+    if (root.get("format") && format != config_format)
+        throw ConfigError{line_of(*root.get("format")),
+                          "format = " + std::to_string(format) +
+                              " is not supported (this version reads format " +
+                              std::to_string(config_format) + ")"};
 
     TableReader server(section(root, "server"), "server");
     server.str("hostname", c.hostname);
     server.str("user", c.run_user);
+    server.boolean("allow_root", c.allow_root);
     server.strings("listen", c.listen);
     server.num("shutdown_grace_seconds", c.shutdown_grace_seconds, 0, 3600);
     if (!valid_hostname(c.hostname)) {
@@ -156,7 +208,8 @@ void parse(const toml::table& root_table, const std::filesystem::path& base, Con
     tls.path("key", c.tls_key, base);
     tls.check_unknown();
 
-    TableReader smtpd(section(root, "smtpd"), "smtpd");
+    const toml::table& smtpd_table = section(root, "smtpd");
+    TableReader smtpd(smtpd_table, "smtpd");
     auto& s = c.smtpd;
     smtpd.port("mx_port", s.mx_port);
     smtpd.port("submission_port", s.submission_port);
@@ -173,6 +226,7 @@ void parse(const toml::table& root_table, const std::filesystem::path& base, Con
     smtpd.boolean("vrfy", s.vrfy);
     smtpd.boolean("cram_md5", s.cram_md5);
     smtpd.strings("relay_networks", s.relay_networks);
+    check_relay_networks(smtpd_table, warnings);
     smtpd.check_unknown();
 
     TableReader pop3d(section(root, "pop3d"), "pop3d");
@@ -252,13 +306,21 @@ std::expected<Config, std::string> load_config(const std::filesystem::path& file
     c.tls_key = base / "tls" / "key.pem";
     c.listen = {"0.0.0.0", "::"};
     c.hostname = "localhost";
+    // (These defaults only keep the checks in parse() quiet: check_complete() refuses a
+    // file that does not set them itself.)
 
     std::error_code ec;
     if (!std::filesystem::is_regular_file(file, ec))
         return std::unexpected(file.string() + ": cannot read config file (does the instance exist?)");
+    std::ifstream in(file, std::ios::binary);
+    if (!in.is_open()) return std::unexpected(file.string() + ": cannot read config file");
+    const std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const int last_line = std::max<int>(1, static_cast<int>(std::count(body.begin(), body.end(), '\n')));
+    std::vector<ConfigError> warnings;
     try {
-        toml::table root = toml::parse_file(file.string());
-        parse(root, base, c);
+        toml::table root = toml::parse(body, file.string());
+        parse(root, base, c, warnings);
+        check_complete(root, last_line);
     } catch (const toml::parse_error& e) {
         return std::unexpected(file.string() + ":" + std::to_string(e.source().begin.line) + ": " +
                                std::string(e.description()));
@@ -266,6 +328,8 @@ std::expected<Config, std::string> load_config(const std::filesystem::path& file
         return std::unexpected(file.string() + (e.line > 0 ? ":" + std::to_string(e.line) : "") + ": " +
                                e.what);
     }
+    for (const auto& w : warnings)
+        c.warnings.push_back(file.string() + ":" + std::to_string(w.line) + ": " + w.what);
     return c;
 }
 

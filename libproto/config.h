@@ -70,6 +70,7 @@ struct Config {
     std::filesystem::path file;            // the config file itself
     std::string hostname;                  // greeting and Received: name
     std::string run_user;                  // drop to this user when started as root; empty: stay
+    bool allow_root = false;               // started as root with no (or a root) run_user: serve as root
     std::vector<std::string> listen;       // addresses every listener binds
     std::filesystem::path data_dir;        // mailboxes and the LMDB databases
     std::filesystem::path queue_dir;
@@ -84,10 +85,18 @@ struct Config {
     SpooldConfig spoold;
     StoreConfig store;
     LogConfig log;
+    // Not errors, but worth telling the sysadmin ("FILE:LINE: ..."): mailctl check prints
+    // them, daemons log them at start (e.g. an open relay in smtpd.relay_networks).
+    std::vector<std::string> warnings;
 };
 
+// The value of the top-level `format` key this version reads (mailctl init writes it).
+constexpr int config_format = 1;
+
 // Reads and validates a config file. On error returns one line of the form
-// "FILE:LINE: what is wrong" (LINE omitted when the file could not be read).
+// "FILE:LINE: what is wrong" (LINE omitted when the file could not be read). The file
+// must carry `format = 1` and the [server], [paths] and [tls] settings (an empty or
+// truncated file is an error, not a set of defaults).
 std::expected<Config, std::string> load_config(const std::filesystem::path& file);
 
 // The config file a command uses: the -c value, else $POSTERN_CONFIG,

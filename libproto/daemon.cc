@@ -5,11 +5,15 @@
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <optional>
 #include <string_view>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "libproto/log.h"
 #include "libproto/loop.h"
+#include "libproto/privileges.h"
+#include "libproto/safe_files.h"
 #include "libproto/signals.h"
 #include "libproto/uv_handle.h"
 
@@ -27,7 +31,10 @@ std::expected<void, std::string> Registrar::listen(const std::string& name, uint
                                                    const ConnectionOptions& options) {
     for (const auto& addr : config_.listen) {
         ListenerSpec spec{addr, port, implicit_tls, name, options, factory};
+        std::optional<PrivilegeDrop::RootScope> root;  // low ports need root for the bind
+        if (privileges_) root.emplace(privileges_);
         auto l = Listener::open(loop_, std::move(spec), tracker_, tls_);
+        root.reset();
         if (!l) return std::unexpected(l.error());
         log_msg(LogLevel::info, "%s: listening on %s%s%s:%u%s", name.c_str(),
                 addr.find(':') != std::string::npos ? "[" : "", addr.c_str(),
@@ -164,12 +171,21 @@ int run_daemon(int argc, char** argv, const DaemonSpec& spec) {
     }
     const Config config = std::move(*loaded);
     log_setup(spec.service, config.log.target, config.log.level);
+    for (const auto& w : config.warnings) log_msg(LogLevel::warning, "%s", w.c_str());
     ignore_sigpipe();
+    ::umask(027);  // whatever the caller's: nothing we create is for everyone
+
+    auto run_as = run_user_for(config);
+    if (!run_as) return fail_startup(ready_fd, spec.service, run_as.error());
+    PrivilegeDrop privileges(*run_as);
 
     // The lock comes first so a second instance says "already running"
-    // rather than "address already in use".
-    std::error_code ec;
-    std::filesystem::create_directories(config.run_dir, ec);
+    // rather than "address already in use". A run directory made here is the run user's
+    // (spoold binds its wake socket there after the switch).
+    if (auto made = make_dir(config.run_dir, 0750, *run_as ? (*run_as)->uid : uid_t(-1),
+                             *run_as ? (*run_as)->gid : gid_t(-1));
+        !made)
+        return fail_startup(ready_fd, spec.service, made.error());
     std::string pid_path = (config.run_dir / (spec.service + ".pid")).string();
     auto pid_fd = acquire_pid_file(pid_path);
     if (!pid_fd) return fail_startup(ready_fd, spec.service, pid_fd.error());
@@ -186,11 +202,14 @@ int run_daemon(int argc, char** argv, const DaemonSpec& spec) {
             return fail(r.error());
     }
     Registrar reg(loop.get(), config, &tls);
+    reg.set_privileges(&privileges);
     DaemonContext ctx{config, loop.get(), reg, tls};
+    if (auto r = privileges.enter(); !r) return fail(r.error());
     if (spec.setup) {
         if (auto r = spec.setup(ctx); !r) return fail(r.error());
     }
-    if (auto r = drop_privileges(config.run_user); !r) return fail(r.error());
+    if (auto r = privileges.finish(); !r) return fail(r.error());
+    reg.set_privileges(nullptr);
 
     Stopper stopper{loop.get(), config, spec, reg, {}, nullptr};
     SignalWatcher term(loop.get(), SIGTERM, [&](int s) { stopper.stop(s); });

@@ -4,13 +4,18 @@
 //
 //   <daemon> -c CONFIG [--ready-fd N] [--foreground]
 //
-//   1. load CONFIG (error: its one line on stderr, exit 2); log_setup
+//   1. load CONFIG (error: its one line on stderr, exit 2); log_setup; log its warnings;
+//      umask 027. Started as root: find config.run_user, or refuse to serve as root
+//      unless server.allow_root (run_user_for in privileges.h)
 //   2. write RUN/<service>.pid and hold an flock on it ("already running (pid N)");
-//      taken before binding so a second instance gets that message
+//      taken before binding so a second instance gets that message. Never through a
+//      symlink, only a plain file of ours; the lock is on a read-only descriptor
 //   3. load the TLS context if spec.tls (before dropping privileges)
-//   4. spec.setup(ctx): the daemon adds its listeners (bound on every
-//      config.listen address) and opens what it needs
-//   5. drop to config.run_user when root (initgroups, setgid, setuid)
+//   4. as root: take the run user's groups, gid and euid (root stays saved), then
+//      spec.setup(ctx): the daemon adds its listeners (bound on every config.listen
+//      address, as root again for the bind) and opens what it needs, as the run user, so
+//      whatever it creates belongs to that user
+//   5. drop to the run user for good (real, effective and saved ids)
 //   6. "READY\n" to the ready fd, then close it. Any failure in 1-5 (except a
 //      config error) writes "ERROR <reason>\n" there and to stderr: exit 1
 //   7. SIGTERM/SIGINT: close listeners, on_shutdown to every session and
@@ -35,6 +40,8 @@
 
 namespace postern {
 
+class PrivilegeDrop;
+
 // What setup() uses to add listeners. Every listener of a daemon shares one
 // ConnectionTracker (limits are per service).
 class Registrar {
@@ -49,6 +56,8 @@ public:
                                             const ConnectionOptions& options = {});
     // Caps and the refusal line for this service.
     void set_limits(ConnectionLimits limits) { tracker_.set_limits(std::move(limits)); }
+    // listen() binds with root's effective uid back while `p` has it stashed (run_daemon).
+    void set_privileges(const PrivilegeDrop* p) { privileges_ = p; }
 
     ConnectionTracker& connections() { return tracker_; }
     const std::vector<std::unique_ptr<Listener>>& listeners() const { return listeners_; }
@@ -58,6 +67,7 @@ private:
     uv_loop_t* loop_;
     const Config& config_;
     const TlsServer* tls_;
+    const PrivilegeDrop* privileges_ = nullptr;
     ConnectionTracker tracker_;
     std::vector<std::unique_ptr<Listener>> listeners_;
 };
@@ -89,8 +99,10 @@ int run_daemon(int argc, char** argv, const DaemonSpec& spec);
 
 // --- pieces, exposed for tests and mailctl ---
 
-// Opens (creating) `path`, takes an exclusive flock and writes our pid.
-// Returns the fd to hold open, or "already running (pid N)" / an error line.
+// Opens (creating) `path`, takes an exclusive flock and writes our pid. Refuses a symlink
+// and anything but a plain file owned by our euid. Returns the fd to hold open (read-only:
+// the pid was written through another descriptor, already closed), or
+// "already running (pid N)" / an error line.
 std::expected<int, std::string> acquire_pid_file(const std::string& path);
 
 // initgroups/setgid/setuid to `user` if running as root and `user` is set;

@@ -2,57 +2,63 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <string>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
-#include <vector>
 
 #include "libproto/daemon.h"
+#include "libproto/privileges.h"
+#include "libproto/safe_files.h"
 
 namespace postern {
 
+// The lock is held through a read-only descriptor (flock does not need write access) and
+// the pid is written through a second one, closed at once: after the privilege drop the
+// daemon holds no descriptor that could rewrite the pid that root's `mailctl stop` reads.
 std::expected<int, std::string> acquire_pid_file(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return std::unexpected(path + ": cannot open: " + std::strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    auto fd = open_plain_file(path, O_RDONLY | O_CREAT, 0644, {::geteuid()});
+    if (!fd) return std::unexpected(fd.error());
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
         int err = errno;
         char buf[32] = {};
-        ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
-        ::close(fd);
+        ssize_t n = pread(*fd, buf, sizeof buf - 1, 0);
+        ::close(*fd);
         if (err == EWOULDBLOCK) {
             long pid = n > 0 ? std::strtol(buf, nullptr, 10) : 0;
             return std::unexpected("already running (pid " + std::to_string(pid) + ")");
         }
         return std::unexpected(path + ": cannot lock: " + std::strerror(err));
     }
-    std::string pid = std::to_string(getpid()) + "\n";
-    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
-        int err = errno;
-        ::close(fd);
-        return std::unexpected(path + ": cannot write: " + std::strerror(err));
+    auto wfd = open_plain_file(path, O_WRONLY, 0644, {::geteuid()});
+    if (!wfd) {
+        ::close(*fd);
+        return std::unexpected(wfd.error());
     }
-    return fd;
+    struct stat a {}, b {};
+    std::string pid = std::to_string(getpid()) + "\n";
+    bool ok = ::fstat(*fd, &a) == 0 && ::fstat(*wfd, &b) == 0 && a.st_dev == b.st_dev &&
+              a.st_ino == b.st_ino;  // the same file, not one swapped in meanwhile
+    int err = ok ? 0 : EXDEV;
+    if (ok && (ftruncate(*wfd, 0) != 0 ||
+               pwrite(*wfd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()))) {
+        ok = false;
+        err = errno;
+    }
+    ::close(*wfd);
+    if (!ok) {
+        ::close(*fd);
+        return std::unexpected(path + ": cannot write: " +
+                               (err == EXDEV ? "replaced while opening it" : std::strerror(err)));
+    }
+    return *fd;
 }
 
 std::expected<void, std::string> drop_privileges(const std::string& user) {
     if (user.empty() || geteuid() != 0) return {};
-    std::vector<char> buf(16384);
-    passwd pw{};
-    passwd* found = nullptr;
-    int r = getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found);
-    if (r != 0 || !found)
-        return std::unexpected("server.user: no such user: " + user);
-    if (initgroups(pw.pw_name, pw.pw_gid) != 0)
-        return std::unexpected("initgroups(" + user + "): " + std::strerror(errno));
-    if (setgid(pw.pw_gid) != 0)
-        return std::unexpected("setgid(" + std::to_string(pw.pw_gid) + "): " + std::strerror(errno));
-    if (setuid(pw.pw_uid) != 0)
-        return std::unexpected("setuid(" + std::to_string(pw.pw_uid) + "): " + std::strerror(errno));
-    if (pw.pw_uid != 0 && (setuid(0) == 0 || geteuid() == 0))
-        return std::unexpected("could not drop root privileges");
-    return {};
+    auto u = find_user(user);
+    if (!u) return std::unexpected("server.user: " + u.error());
+    return drop_to(*u);
 }
 
 }  // namespace postern

@@ -15,7 +15,9 @@ Every e2e test uses this module (stdlib only). Typical use:
 The instance lives in a temp dir made by `mailctl init DIR --port-base P --hostname mail.test
 --listen 127.0.0.1` on a free port base P. On exit every service is stopped (bounded) and the dir
 is removed, unless POSTERN_KEEP=1 (then its path is printed). If the `with` body raised, the
-service logs are printed to stderr to help debugging.
+service logs are printed to stderr to help debugging. Run as root, init makes the daemons and
+mailctl's store commands run as the `postern` user (created if missing), which then owns
+data/, queue/ and run/: files a test writes there itself as root may need os.chown.
 
 Binaries come from $POSTERN_BIN (set by CTest to <build>/bin), else <repo>/build/bin.
 """
@@ -146,6 +148,9 @@ class Instance:
 
     def __enter__(self):
         self.dir = tempfile.mkdtemp(prefix="postern-e2e-")
+        # mkdtemp makes it 0700: run as root, init hands data/, queue/ and run/ to the run
+        # user (postern), which must be able to reach them.
+        os.chmod(self.dir, 0o755)
         self.config_path = os.path.join(self.dir, "postern.toml")
         try:
             if self.port_base is None:

@@ -30,9 +30,11 @@ def write_entry(queue_dir, sender, recipients, message, incoming_only=False):
     env = ("\n".join(lines) + "\n").encode("latin-1")
     footer = b"POSTERN-QUEUE-1 %016X %08X\n" % (len(message), len(env))
     inc = os.path.join(queue_dir, "incoming", qid)
-    os.makedirs(os.path.dirname(inc), exist_ok=True)
-    os.makedirs(os.path.join(queue_dir, "active"), exist_ok=True)
+    for d in (os.path.dirname(inc), os.path.join(queue_dir, "active")):
+        os.makedirs(d, exist_ok=True)
+        _own_like_queue(queue_dir, d)
     with open(inc, "wb") as f:
+        _own_like_queue(queue_dir, inc)
         if incoming_only:
             f.write(message[: len(message) // 2])
             return qid
@@ -41,6 +43,13 @@ def write_entry(queue_dir, sender, recipients, message, incoming_only=False):
         os.fsync(f.fileno())
     os.rename(inc, os.path.join(queue_dir, "active", qid))
     return qid
+
+
+def _own_like_queue(queue_dir, path):
+    """Run as root, gives path to the queue's owner (the run user), as smtpd would have made it."""
+    if os.geteuid() == 0:
+        st = os.stat(queue_dir)
+        os.chown(path, st.st_uid, st.st_gid)
 
 
 def active_ids(queue_dir):

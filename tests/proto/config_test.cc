@@ -21,12 +21,15 @@ struct TempConfig {
 }  // namespace
 
 TEST_CASE("config: defaults and relative paths resolve against the file") {
-    TempConfig t("[server]\nhostname = \"mx.example.org\"\n[paths]\ndata = \"store\"\n");
+    TempConfig t("format = 1\n[server]\nhostname = \"mx.example.org\"\nlisten = [\"::1\"]\n"
+                 "[paths]\ndata = \"store\"\nqueue = \"queue\"\nrun = \"run\"\nlog = \"/var/log/x\"\n"
+                 "[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\n");
     auto c = postern::load_config(t.file);
     REQUIRE(c.has_value());
     CHECK(c->hostname == "mx.example.org");
     CHECK(c->data_dir == t.dir / "store");
     CHECK(c->queue_dir == t.dir / "queue");
+    CHECK(c->log_dir == "/var/log/x");
     CHECK(c->smtpd.mx_port == 25);
     CHECK(c->pop3d.tls_port == 995);
 }

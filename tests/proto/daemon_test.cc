@@ -99,8 +99,11 @@ struct Daemon {
 
 std::filesystem::path write_config(const TempDir& d, uint16_t port, const std::string& extra = "") {
     auto file = d.path / "postern.toml";
-    std::ofstream(file) << "[server]\nhostname = \"mx.test\"\nlisten = [\"127.0.0.1\"]\n"
-                           "shutdown_grace_seconds = 1\n" << extra
+    // allow_root: the tests may run as root, and the test daemon has no user to drop to.
+    std::ofstream(file) << "format = 1\n[server]\nhostname = \"mx.test\"\nlisten = [\"127.0.0.1\"]\n"
+                           "shutdown_grace_seconds = 1\nallow_root = true\n"
+                           "[paths]\ndata = \"data\"\nqueue = \"queue\"\nrun = \"run\"\nlog = \"log\"\n"
+                           "[tls]\ncert = \"tls/cert.pem\"\nkey = \"tls/key.pem\"\n" << extra
                         << "[smtpd]\nmx_port = " << port << "\n";
     return file;
 }
@@ -186,8 +189,7 @@ TEST_CASE("daemon: failures exit with the contract's codes") {
         CHECK(b.wait_exit(5s) == 1);
     }
     SECTION("missing TLS key: ERROR naming the file, exit 1") {
-        Daemon a(write_config(d, free_port(), "[tls]\ncert = \"tls/cert.pem\"\nkey = \"tls/key.pem\"\n"),
-                 d.path / "a.err", "TESTD_TLS=1");
+        Daemon a(write_config(d, free_port()), d.path / "a.err", "TESTD_TLS=1");
         std::string line = a.ready_line();
         INFO("got: " << line);
         CHECK(line.starts_with("ERROR "));
