@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -303,6 +305,41 @@ std::vector<std::string> list_dir(int dirfd) {
     return out;
 }
 
+// State log framing: every record is one line "<payload> #<8 hex digits>\n", the
+// digits an FNV-1a hash of the payload. A record torn by a crash fails the check and
+// is skipped, and append_state() starts a fresh line after a torn tail, so a torn
+// record can never merge with the next one ("D 12" torn to "D 1", then "A 2 ..."
+// must not read as "recipient 1 delivered").
+constexpr size_t kCheckLen = 10;  // " #" + 8 hex digits
+
+uint32_t record_check(std::string_view payload) {
+    uint32_t h = 2166136261u;
+    for (unsigned char c : payload) h = (h ^ c) * 16777619u;
+    return h;
+}
+
+void frame_record(std::string& out, std::string_view payload) {
+    char check[kCheckLen + 1];
+    std::snprintf(check, sizeof check, " #%08x", record_check(payload));
+    out.append(payload);
+    out.append(check, kCheckLen);
+    out += '\n';
+}
+
+// The payload of a framed line, or nullopt when the line is torn or damaged.
+std::optional<std::string_view> unframe_record(std::string_view ln) {
+    if (ln.size() < kCheckLen || ln[ln.size() - kCheckLen] != ' ' ||
+        ln[ln.size() - kCheckLen + 1] != '#')
+        return std::nullopt;
+    std::string_view payload = ln.substr(0, ln.size() - kCheckLen);
+    uint32_t want = 0;
+    std::string_view hex = ln.substr(ln.size() - 8);
+    auto [p, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), want, 16);
+    if (ec != std::errc() || p != hex.data() + hex.size() || want != record_check(payload))
+        return std::nullopt;
+    return payload;
+}
+
 void apply_state(std::string_view log, Envelope& env) {
     auto decode = [](std::string_view v) {
         // Reuses the envelope decoder's escaping via a one-field envelope.
@@ -315,9 +352,10 @@ void apply_state(std::string_view log, Envelope& env) {
     while (!log.empty()) {
         size_t nl = log.find('\n');
         if (nl == std::string_view::npos) break;  // torn last record: ignore
-        std::string_view ln = log.substr(0, nl);
+        auto framed = unframe_record(log.substr(0, nl));
         log.remove_prefix(nl + 1);
-        if (ln.empty()) continue;
+        if (!framed || framed->empty()) continue;  // torn or damaged: skipped
+        std::string_view ln = *framed;
         char kind = ln[0];
         std::string_view rest = ln.size() > 2 ? ln.substr(2) : std::string_view{};
         if (kind == 'N') {
@@ -441,32 +479,39 @@ std::expected<void, QueueError> Queue::append_state(std::string_view id_sv,
                                                     bool sync) {
     if (!valid_id(id_sv)) return std::unexpected(QueueError::not_found);
     std::string id(id_sv);
-    std::string text;
+    std::string text, payload;
     for (const auto& r : recs) {
+        payload.clear();
         switch (r.kind) {
         case StateRecord::Kind::attempt:
-            text += "A " + std::to_string(r.attempts) + ' ' + std::to_string(r.next_attempt);
+            payload = "A " + std::to_string(r.attempts) + ' ' + std::to_string(r.next_attempt);
             break;
-        case StateRecord::Kind::done: text += "D " + std::to_string(r.rcpt); break;
+        case StateRecord::Kind::done: payload = "D " + std::to_string(r.rcpt); break;
         case StateRecord::Kind::fail:
         case StateRecord::Kind::defer: {
-            text += r.kind == StateRecord::Kind::fail ? "F " : "T ";
-            text += std::to_string(r.rcpt) + ' ';
+            payload = r.kind == StateRecord::Kind::fail ? "F " : "T ";
+            payload += std::to_string(r.rcpt) + ' ';
             // Same escaping as the envelope: take the encoded "from" value.
             Envelope tmp;
             tmp.reverse_path = r.error;
             std::string enc = encode_envelope(tmp);
             size_t a = enc.find("\nfrom ") + 6;
-            text += enc.substr(a, enc.find('\n', a) - a);
+            payload += enc.substr(a, enc.find('\n', a) - a);
             break;
         }
-        case StateRecord::Kind::flush: text += "N"; break;
-        case StateRecord::Kind::local_done: text += "L " + std::to_string(r.rcpt); break;
+        case StateRecord::Kind::flush: payload = "N"; break;
+        case StateRecord::Kind::local_done: payload = "L " + std::to_string(r.rcpt); break;
         }
-        text += '\n';
+        frame_record(text, payload);
     }
-    Fd fd(::openat(core_->state_fd, id.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+    Fd fd(::openat(core_->state_fd, id.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
     if (fd.get() < 0) return std::unexpected(from_errno(errno));
+    // After a torn tail (a crash mid-append) start a fresh line. spoold is the only writer.
+    struct stat st {};
+    char last = '\n';
+    if (::fstat(fd.get(), &st) == 0 && st.st_size > 0 &&
+        ::pread(fd.get(), &last, 1, st.st_size - 1) == 1 && last != '\n')
+        text.insert(text.begin(), '\n');
     if (!write_all(fd.get(), text.data(), text.size())) return std::unexpected(from_errno(errno));
     if (sync && ::fdatasync(fd.get()) != 0) return std::unexpected(from_errno(errno));
     return {};

@@ -236,6 +236,38 @@ TEST_CASE("queue: a torn state record is ignored") {
     CHECK(env->attempts == 1);
 }
 
+TEST_CASE("queue: a record appended after a torn one never merges with it") {
+    TempDir t;
+    auto q = Queue::open(t.dir);
+    REQUIRE(q);
+    Envelope env = sample_envelope();
+    for (int i = 0; i < 12; ++i) {
+        Recipient r;
+        r.address = "r" + std::to_string(i) + "@example.test";
+        env.recipients.push_back(r);
+    }
+    std::string id = commit_one(*q, "x\r\n", env);
+    const auto log = t.dir / "state" / id;
+    SECTION("torn inside the payload") {
+        // "D 12" torn to "D 1" by a crash, then spoold appends the next attempt.
+        REQUIRE(q->append_state(id, {{StateRecord::Kind::done, 12, 0, 0, {}}}, false));
+        std::filesystem::resize_file(log, 3);
+    }
+    SECTION("torn inside the check digits") {
+        REQUIRE(q->append_state(id, {{StateRecord::Kind::done, 1, 0, 0, {}}}, false));
+        std::filesystem::resize_file(log, std::filesystem::file_size(log) - 3);
+    }
+    SECTION("an old unframed record") {
+        std::ofstream(log, std::ios::app) << "D 1\n";
+    }
+    REQUIRE(q->append_state(id, {{StateRecord::Kind::attempt, 0, 2, 456, {}}}, false));
+    auto got = q->read(id);
+    REQUIRE(got);
+    CHECK(got->recipients[1].status == RcptStatus::pending);  // before: "D 1" + "A 2 ..." merged
+    CHECK(got->attempts == 2);
+    CHECK(got->next_attempt == 456);
+}
+
 TEST_CASE("queue: clean_incoming removes partial entries and orphan state") {
     TempDir t;
     auto q = Queue::open(t.dir);
