@@ -302,14 +302,22 @@ StoreResult<void> MaildirMailbox::expunge(std::span<const uint32_t> uids) {
     // Index first (and forced to disk), files second: a crash in between can only leave a
     // file the index no longer knows, which a rebuild would bring back, never a record
     // pointing at nothing.
+    // The unlinks are synced too (the directories): an expunge the caller confirms (POP3
+    // QUIT's +OK, IMAP's tagged OK) must not come back after a crash and a rebuild.
     (void)idx_->env().sync();
+    bool in_new = false, in_cur = false;
     for (auto& [uid, r] : gone) {
         fs::path p = dir_ / (r.in_new ? "new" : "cur") / r.file_name();
+        (r.in_new ? in_new : in_cur) = true;
         if (::unlink(p.c_str()) != 0 && errno == ENOENT) {
             std::string actual = find_by_stem(r.stem);
             if (!actual.empty()) ::unlink((dir_ / "cur" / actual).c_str());
+            in_cur = true;
         }
     }
+    StoreResult<void> synced;
+    if (in_new) synced = fsync_path(dir_ / "new");
+    if (in_cur && synced) synced = fsync_path(dir_ / "cur");
     // Remember the UID floor outside the index (see read_uidvalidity).
     (void)write_uidvalidity(dir_, meta.uidvalidity, meta.uidnext);
     std::vector<uint32_t> removed;
@@ -319,7 +327,7 @@ StoreResult<void> MaildirMailbox::expunge(std::span<const uint32_t> uids) {
         return std::binary_search(removed.begin(), removed.end(), mi.uid);
     });
     note_committed(before, meta.highestmodseq);
-    return {};
+    return synced;
 }
 
 }  // namespace

@@ -11,7 +11,7 @@ build_pkgs=(
 )
 # Real clients and peers the protocol tests talk to.
 test_pkgs=(
-    python3 swaks libnet-ssleay-perl curl fetchmail
+    python3 swaks libnet-ssleay-perl curl fetchmail strace
     clang-16 libclang-rt-16-dev
 )
 
