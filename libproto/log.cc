@@ -12,6 +12,7 @@ namespace {
 std::string g_ident = "postern";
 bool g_syslog = false;
 LogLevel g_level = LogLevel::info;
+LogSink g_sink;
 
 const char* level_name(LogLevel l) {
     switch (l) {
@@ -47,10 +48,16 @@ void log_setup(const std::string& ident, const std::string& target, const std::s
 
 bool log_enabled(LogLevel level) { return level >= g_level; }
 
+void log_set_sink(LogSink sink) { g_sink = std::move(sink); }
+
 void log_vmsg(LogLevel level, const char* session, const char* fmt, va_list ap) {
     if (!log_enabled(level)) return;
     char body[2048];
     vsnprintf(body, sizeof body, fmt, ap);
+    if (g_sink) {
+        g_sink(level, session ? "[" + std::string(session) + "] " + body : std::string(body));
+        return;
+    }
     if (g_syslog) {
         if (session) syslog(syslog_priority(level), "[%s] %s", session, body);
         else syslog(syslog_priority(level), "%s", body);

@@ -4,6 +4,7 @@
 // short id so one conversation can be followed through a busy log.
 
 #include <cstdarg>
+#include <functional>
 #include <string>
 
 namespace postern {
@@ -18,6 +19,12 @@ bool log_enabled(LogLevel level);
 // printf-style; a trailing newline is added.
 void log_msg(LogLevel level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_vmsg(LogLevel level, const char* session, const char* fmt, va_list ap);
+
+// Tests: lines go to `sink` ("[session] body", no time or ident) instead of stderr or
+// syslog; an empty function restores the normal target. Not thread-safe: set it while no
+// other thread logs.
+using LogSink = std::function<void(LogLevel level, const std::string& line)>;
+void log_set_sink(LogSink sink);
 
 // A session's logger: every line carries "[id]".
 class SessionLog {

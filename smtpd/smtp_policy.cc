@@ -4,6 +4,7 @@
 
 #include "libmailstore/queue_async.h"
 #include "libproto/log.h"
+#include "libproto/log_escape.h"
 
 namespace postern {
 
@@ -147,7 +148,7 @@ void SmtpPolicy::deliver(const SmtpClientInfo& c, SmtpMessage msg,
                 return;
             }
             log_msg(LogLevel::info, "queued %s from=<%s> nrcpt=%zu (commit %.1f ms)", r->c_str(),
-                    from.c_str(), rcpts, ms);
+                    log_escape(from).c_str(), rcpts, ms);
             queue_wake(run_dir, *r);
             done({SmtpVerdict::ok, *r});
         });

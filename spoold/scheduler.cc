@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "libproto/log.h"
+#include "libproto/log_escape.h"
 
 namespace postern {
 
@@ -168,8 +169,9 @@ void Scheduler::report(const AttemptReport& r, int64_t now) {
     int64_t delay = r.arrival ? now - r.arrival : 0;
     for (const auto& rc : r.rcpts)
         log_msg(rc.result == RcptResult::delivered ? LogLevel::info : LogLevel::warning,
-                "id=%s to=<%s> result=%s delay=%llds %s", r.id.c_str(), rc.address.c_str(),
-                rcpt_result_text(rc.result), static_cast<long long>(delay), rc.detail.c_str());
+                "id=%s to=<%s> result=%s delay=%llds %s", r.id.c_str(),
+                log_escape(rc.address).c_str(), rcpt_result_text(rc.result),
+                static_cast<long long>(delay), log_escape(rc.detail, 512).c_str());
     for (const auto& b : r.bounce_ids) {
         log_msg(LogLevel::info, "id=%s bounce queued as %s", r.id.c_str(), b.c_str());
         enqueue(b);
