@@ -252,6 +252,17 @@ void parse(const toml::table& root_table, const std::filesystem::path& base, Con
     imapd.num("max_connections_per_ip", i.max_connections_per_ip, 1, 1000000);
     imapd.check_unknown();
 
+    TableReader auth(section(root, "auth"), "auth");
+    auto& a = c.auth;
+    auth.num("failure_window_seconds", a.window_seconds, 1, 86400);
+    auth.num("failure_delay_ms", a.failure_delay_ms, 0, 60000);
+    auth.num("max_failure_delay_ms", a.max_failure_delay_ms, 0, 120000);
+    auth.num("ip_lockout_failures", a.ip_lockout_failures, 0, 100);
+    auth.num("login_lockout_failures", a.login_lockout_failures, 0, 100);
+    auth.num("lockout_seconds", a.lockout_seconds, 1, 86400);
+    auth.num("max_tracked", a.max_entries, 100, 1000000);
+    auth.check_unknown();
+
     TableReader spoold(section(root, "spoold"), "spoold");
     spoold.numbers("retry_schedule_seconds", c.spoold.retry_schedule_seconds, 1, 86400 * 7);
     spoold.num("max_queue_lifetime_seconds", c.spoold.max_queue_lifetime_seconds, 60, 86400 * 60);

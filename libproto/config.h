@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "libproto/auth_budget.h"
+
 namespace postern {
 
 struct SmtpdConfig {
@@ -82,6 +84,7 @@ struct Config {
     SmtpdConfig smtpd;
     Pop3dConfig pop3d;
     ImapdConfig imapd;
+    AuthBudgetConfig auth;                 // [auth]: failed-login budgets (auth_budget.h)
     SpooldConfig spoold;
     StoreConfig store;
     LogConfig log;

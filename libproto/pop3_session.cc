@@ -45,6 +45,8 @@ const CommandSpec* find_spec(Pop3Verb v) {
 enum class Pop3Error : uint8_t {
     auth_failed,
     auth_failed_closing,
+    auth_refused,
+    auth_refused_closing,
     plaintext_refused,
     in_use,
     temporary,
@@ -60,6 +62,9 @@ std::string_view error_text(Pop3Error e) {
     case Pop3Error::auth_failed: return "[AUTH] Authentication failed";
     case Pop3Error::auth_failed_closing:
         return "[AUTH] Authentication failed; too many failures, closing connection";
+    case Pop3Error::auth_refused: return "[SYS/TEMP] Too many failed logins, try again later";
+    case Pop3Error::auth_refused_closing:
+        return "[SYS/TEMP] Too many failed logins, try again later; closing connection";
     case Pop3Error::plaintext_refused:
         return "[AUTH] Plaintext authentication is not allowed without TLS: "
                "use STLS first, or connect to the POP3S port";
@@ -97,7 +102,9 @@ void wipe(std::string& s) {
 }  // namespace
 
 Pop3Session::Pop3Session(Pop3Backend& backend, Pop3SessionOptions opts, const SessionLog* log)
-    : backend_(backend), opts_(std::move(opts)), log_(log), state_(Authorization{}) {}
+    : backend_(backend), opts_(std::move(opts)), log_(log),
+      login_guard_(opts_.auth_budget, opts_.client_ip, log, opts_.auth_failure_delay_ms),
+      state_(Authorization{}) {}
 
 Pop3Session::~Pop3Session() {
     wipe(check_.password);
@@ -243,8 +250,9 @@ void Pop3Session::dispatch(std::string_view line) {
     bool too_long = line == "\n";
     if (auto* a = std::get_if<Authorization>(&state_); a && a->sasl) {
         if (too_long) {
+            // Nothing of an over-long response is verified (RFC 5034 4 as RFC 4954 4).
             a->sasl.reset();
-            bad_command("Line too long, authentication aborted");
+            bad_command("Authentication exchange line is too long, authentication aborted");
             return;
         }
         sasl_line(line);
@@ -346,6 +354,9 @@ void Pop3Session::cmd_pass(const Pop3Command& c) {
     auto user = cb.resolve_login(login);
     if (!user && user.error() == SaslLookupError::temporary)
         return err(error_text(Pop3Error::auth_temporary));
+    // Too many failures from this address or for this login: refuse without checking.
+    if (!login_guard_.admit(user ? *user : login, login, "USER"))
+        return auth_failed(login_guard_.refusal_delay_ms(), true);
     if (opts_.defer_password_check) {
         // The daemon verifies off the event loop; pipelined lines wait meanwhile.
         check_ = Pop3PasswordRequest{login, user ? *user : login, std::string(c.arg), bool(user)};
@@ -370,10 +381,9 @@ void Pop3Session::password_checked(PasswordCheck result) {
 void Pop3Session::pass_result(const std::string& login, const std::string* user,
                               PasswordCheck check) {
     if (check == PasswordCheck::temporary) return err(error_text(Pop3Error::auth_temporary));
-    if (!user || check != PasswordCheck::ok) {
-        if (log_) log_->info("USER/PASS failed for %.100s", login.c_str());
-        return auth_failed();
-    }
+    if (!user || check != PasswordCheck::ok)
+        return auth_failed(login_guard_.failed(user ? *user : login, login, "USER"));
+    login_guard_.succeeded(*user);
     login_succeeded(*user, "USER/PASS");
 }
 
@@ -394,6 +404,10 @@ void Pop3Session::cmd_auth(const Pop3Command& c) {
     }
     auto server = make_sasl_server(c.arg, backend_.sasl_callbacks(), backend_.sasl_options());
     if (!server) return bad_command("Unsupported authentication mechanism");
+    // The budget is asked once the login is known, before any password is checked.
+    server->set_admission([this, s = server.get()](std::string_view account) {
+        return login_guard_.admit(account, s->login_name(), s->mechanism());
+    });
     a.user.clear();
     a.have_user = false;
     a.sasl = std::move(server);
@@ -414,31 +428,38 @@ void Pop3Session::sasl_result(SaslStep step) {
     }
     std::string mech(a.sasl->mechanism());
     std::string login = a.sasl->login_name();
+    std::string account = a.sasl->account();
     a.sasl.reset();
     if (auto* ok = std::get_if<SaslSuccess>(&step)) {
+        login_guard_.succeeded(ok->user);
         login_succeeded(ok->user, "AUTH " + mech);
         return;
     }
     switch (std::get<SaslFailed>(step).reason) {
     case SaslFailure::cancelled: return err("Authentication cancelled");
     case SaslFailure::malformed: return bad_command("Malformed SASL response, authentication aborted");
+    case SaslFailure::too_long:
+        return bad_command("Authentication exchange line is too long, authentication aborted");
     case SaslFailure::temp_failure: return err(error_text(Pop3Error::auth_temporary));
+    case SaslFailure::refused: return auth_failed(login_guard_.refusal_delay_ms(), true);
     case SaslFailure::bad_credentials:
-        if (log_) log_->info("AUTH %s failed for %.100s", mech.c_str(), login.c_str());
-        return auth_failed();
+        return auth_failed(login_guard_.failed(account, login, mech));
     }
 }
 
-void Pop3Session::auth_failed() {
+void Pop3Session::auth_failed(uint32_t delay_ms, bool refused) {
     ++auth_failures_;
     close_after_delay_ = auth_failures_ >= opts_.max_auth_failures;
+    Pop3Error e = refused ? (close_after_delay_ ? Pop3Error::auth_refused_closing
+                                                : Pop3Error::auth_refused)
+                          : (close_after_delay_ ? Pop3Error::auth_failed_closing
+                                                : Pop3Error::auth_failed);
     delayed_ = "-ERR ";
-    delayed_.append(error_text(close_after_delay_ ? Pop3Error::auth_failed_closing
-                                                  : Pop3Error::auth_failed));
+    delayed_.append(error_text(e));
     delayed_.append("\r\n");
     // The reply waits: a password guesser gets at most one try per delay.
     wait_ = Pop3Wait::timer;
-    timer_ms_ = opts_.auth_failure_delay_ms;
+    timer_ms_ = delay_ms;
 }
 
 void Pop3Session::login_succeeded(const std::string& user, std::string_view how) {

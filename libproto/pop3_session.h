@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "libproto/log.h"
+#include "libproto/login_guard.h"
 #include "libproto/pop3_command.h"
 #include "libproto/pop3_dotstuff.h"
 #include "libproto/pop3_maildrop.h"
@@ -49,7 +50,11 @@ struct Pop3SessionOptions {
     bool plaintext_without_tls = false;
     uint32_t max_auth_failures = 3;  // then the connection is closed
     uint32_t max_bad_commands = 20;  // then the connection is closed
-    uint32_t auth_failure_delay_ms = 2000;  // the -ERR waits this long
+    uint32_t auth_failure_delay_ms = 2000;  // the -ERR waits this long (no budget)
+    // Failed-login budget across sessions (process-wide, outlives the session); null:
+    // none, every failure waits auth_failure_delay_ms.
+    AuthBudget* auth_budget = nullptr;
+    std::string client_ip;           // for the budget and the failed-login log line
     size_t chunk_size = 64 * 1024;   // RETR/TOP bytes per output_drained()
     size_t max_queued_lines = 256;   // pipelined lines held while busy
     // USER/PASS: instead of calling SaslCallbacks::verify_password inline, wait
@@ -160,7 +165,8 @@ private:
     // Authentication outcome.
     void sasl_result(SaslStep step);
     void login_succeeded(const std::string& user, std::string_view how);
-    void auth_failed();
+    // A failed or refused login: the -ERR waits delay_ms; enough of them close the session.
+    void auth_failed(uint32_t delay_ms, bool refused = false);
     void pass_result(const std::string& login, const std::string* user, PasswordCheck check);
     // A message number valid and not deleted; otherwise writes -ERR, returns null.
     const MaildropMessage* message(Transaction& t, uint32_t msg);
@@ -175,6 +181,7 @@ private:
     Pop3Backend& backend_;
     Pop3SessionOptions opts_;
     const SessionLog* log_;
+    LoginGuard login_guard_;
     std::variant<Authorization, Transaction, Closed> state_;
     std::deque<std::string> queued_;
     std::string out_;

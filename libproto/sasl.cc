@@ -67,6 +67,8 @@ std::string_view sasl_failure_text(SaslFailure f) {
     case SaslFailure::bad_credentials: return "authentication failed";
     case SaslFailure::cancelled: return "authentication cancelled";
     case SaslFailure::temp_failure: return "temporary authentication failure";
+    case SaslFailure::refused: return "too many failed logins, try again later";
+    case SaslFailure::too_long: return "authentication exchange line is too long";
     }
     return "authentication failed";
 }
@@ -89,7 +91,7 @@ SaslStep SaslServer::step(std::string_view client_line) {
 
 SaslStep SaslServer::handle(std::string_view line, bool first) {
     if (line == "*") return fail(SaslFailure::cancelled);
-    if (line.size() > opt_.max_line) return fail(SaslFailure::malformed);
+    if (line.size() > opt_.max_line) return fail(SaslFailure::too_long);
     std::optional<std::string> data;
     if (first && line == "=")
         data.emplace();
@@ -129,14 +131,25 @@ SaslStep SaslServer::succeed(std::string user, std::optional<std::string> final_
     return SaslSuccess{std::move(user), std::move(final_b64)};
 }
 
+bool SaslServer::admitted(std::string_view account) {
+    account_ = std::string(account);
+    return !admission_ || admission_(account_);
+}
+
 SaslStep SaslServer::check_password(std::string_view login, std::string_view password) {
     login_name_ = std::string(login);
+    account_ = login_name_;
     if (login.empty() || password.empty()) return fail(SaslFailure::bad_credentials);
     if (!cb_.resolve_login || !cb_.verify_password) return fail(SaslFailure::temp_failure);
     auto user = cb_.resolve_login(login);
+    if (!user && user.error() == SaslLookupError::temporary)
+        return fail(SaslFailure::temp_failure);
+    if (!admitted(user ? std::string_view(*user) : login)) return fail(SaslFailure::refused);
     if (!user) {
-        return fail(user.error() == SaslLookupError::temporary ? SaslFailure::temp_failure
-                                                               : SaslFailure::bad_credentials);
+        // Unknown users pay one hash too (the daemon's callback verifies a dummy), so the
+        // time to answer does not tell which users exist.
+        (void)cb_.verify_password(login, password);
+        return fail(SaslFailure::bad_credentials);
     }
     switch (cb_.verify_password(*user, password)) {
     case PasswordCheck::ok: return succeed(std::move(*user));

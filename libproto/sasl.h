@@ -41,7 +41,10 @@ struct SaslCallbacks {
     // spend about as long as for known ones (no user-enumeration by timing).
     std::function<std::expected<std::string, SaslLookupError>(std::string_view login)>
         resolve_login;
-    // Called with the canonical user from resolve_login.
+    // Called with the canonical user from resolve_login; and, when the login named nobody,
+    // with the login as typed, the result ignored: for a name that is no user the daemon
+    // must still spend one password hash (a dummy verification), so unknown users cost
+    // the same as known ones.
     std::function<PasswordCheck(std::string_view user, std::string_view password)> verify_password;
     // Stored SCRAM-SHA-256 keys for a canonical user.
     std::function<std::expected<ScramKeys, SaslLookupError>(std::string_view user)>
@@ -80,6 +83,8 @@ enum class SaslFailure {
     bad_credentials,  // unknown user, wrong password/proof, authzid not allowed
     cancelled,        // client sent "*"
     temp_failure,     // a lookup failed temporarily (454 4.7.0 / -ERR [SYS/TEMP] / NO [UNAVAILABLE])
+    refused,          // the admission check said no (too many failures): nothing was verified
+    too_long,         // a response or field over its limit (500 5.5.6); nothing was verified
 };
 
 std::string_view sasl_failure_text(SaslFailure f);
@@ -112,6 +117,15 @@ public:
     bool done() const { return done_; }
     // Authentication identity as sent by the client, once known (for logging).
     const std::string& login_name() const { return login_name_; }
+    // The canonical user once the login resolved, else the login as typed: the key of
+    // failed-login budgets (auth_budget.h). Empty until the login is known.
+    const std::string& account() const { return account_; }
+
+    // Asked once the login is known and before any password or proof is checked, with
+    // account(); false ends the exchange as SaslFailure::refused. Called synchronously
+    // from start()/step().
+    using Admission = std::function<bool(std::string_view account)>;
+    void set_admission(Admission admission) { admission_ = std::move(admission); }
 
 protected:
     SaslServer(std::string_view mechanism, const SaslCallbacks& cb, const SaslOptions& opt);
@@ -125,11 +139,15 @@ protected:
     SaslStep succeed(std::string user, std::optional<std::string> final_raw = {});
     // Resolve + verify a password login (PLAIN, LOGIN); wipes nothing itself.
     SaslStep check_password(std::string_view login, std::string_view password);
+    // Sets account() and asks the admission check (true when there is none).
+    bool admitted(std::string_view account);
 
     std::string mechanism_;
     SaslCallbacks cb_;
     SaslOptions opt_;
     std::string login_name_;
+    std::string account_;
+    Admission admission_;
 
 private:
     SaslStep handle(std::string_view line, bool first);

@@ -50,6 +50,7 @@ private:
             return fail(SaslFailure::temp_failure);
         }
         Wiper w(secret);
+        if (!admitted(known ? std::string_view(user) : login)) return fail(SaslFailure::refused);
         if (!known) secret = std::string(fake_secret(opt_));  // same work for unknown users
 
         unsigned char mac[EVP_MAX_MD_SIZE];

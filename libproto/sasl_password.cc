@@ -27,7 +27,7 @@ private:
         std::string_view authcid = data.substr(n1 + 1, n2 - n1 - 1);
         std::string_view passwd = data.substr(n2 + 1);
         if (authzid.size() > max_field || authcid.size() > max_field || passwd.size() > max_field)
-            return fail(SaslFailure::malformed);
+            return fail(SaslFailure::too_long);  // never hashed
         SaslStep r = check_password(authcid, passwd);
         // Acting as somebody else is not supported: authzid must name the same user.
         if (auto* ok = std::get_if<SaslSuccess>(&r); ok && !authzid.empty() &&
@@ -46,7 +46,7 @@ private:
     SaslStep on_start_without_data() override { return challenge("Username:"); }
 
     SaslStep on_data(std::string_view data, bool) override {
-        if (data.size() > max_field) return fail(SaslFailure::malformed);
+        if (data.size() > max_field) return fail(SaslFailure::too_long);  // never hashed
         if (!have_username_) {
             // Some clients send the user name as the initial response.
             have_username_ = true;

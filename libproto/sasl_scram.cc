@@ -116,6 +116,7 @@ private:
         login_name_ = *username;
 
         if (auto st = load_keys(*username); st) return *st;
+        if (!admitted(resolved_.empty() ? *username : resolved_)) return fail(SaslFailure::refused);
 
         client_first_bare_ = std::string(msg.substr(gs2_header_.size()));
         std::string snonce = server_nonce(opt_);
@@ -131,6 +132,7 @@ private:
         if (!cb_.resolve_login || !cb_.scram_credentials) return fail(SaslFailure::temp_failure);
         auto user = cb_.resolve_login(username);
         if (user) {
+            resolved_ = *user;
             auto k = cb_.scram_credentials(*user);
             if (k && k->iterations > 0) {
                 keys_ = std::move(*k);
@@ -198,6 +200,7 @@ private:
     std::string server_first_;
     std::string nonce_;
     std::string user_;
+    std::string resolved_;  // canonical user, even without SCRAM keys (the budget key)
     ScramKeys keys_;
     bool fake_ = false;
 };

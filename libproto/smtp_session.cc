@@ -43,9 +43,10 @@ SmtpReply path_reply(PathError e, bool mail) {
 }  // namespace
 
 SmtpSession::SmtpSession(SmtpSessionConfig config, SmtpClientInfo client, SmtpTransport& transport,
-                         SmtpHandler& handler)
+                         SmtpHandler& handler, const SessionLog* log)
     : config_(std::move(config)), client_(std::move(client)), transport_(transport),
-      handler_(handler) {
+      handler_(handler),
+      login_guard_(config_.auth_budget, client_.ip, log, config_.auth_failure_delay_ms) {
     client_.kind = config_.kind;
     sasl_policy_.allow_plaintext = config_.allow_plaintext_auth;
     sasl_policy_.cram_md5 = config_.cram_md5;
@@ -153,8 +154,10 @@ void SmtpSession::on_line_too_long() {
         return;
     }
     if (std::holds_alternative<AuthMode>(mode_)) {
+        // RFC 4954 4: an over-long response ends the exchange; nothing was verified.
         mode_ = CommandMode{};
-        auth_failed(smtp_reply(500, "5.5.6", "Authentication exchange line is too long"));
+        auth_failed(smtp_reply(500, "5.5.6", "Authentication exchange line is too long"),
+                    config_.auth_failure_delay_ms);
         return;
     }
     if (std::holds_alternative<CommandMode>(mode_))
@@ -564,6 +567,10 @@ void SmtpSession::cmd_auth(const SmtpCommand& cmd) {
     }
     std::optional<std::string_view> initial;
     if (!cmd.auth_initial.empty()) initial = cmd.auth_initial;
+    // The budget is asked once the login is known, before any password is checked.
+    sasl->set_admission([this, s = sasl.get()](std::string_view account) {
+        return login_guard_.admit(account, s->login_name(), s->mechanism());
+    });
     auto step = sasl->start(initial);
     mode_ = AuthMode{std::move(sasl)};
     auth_step(step);
@@ -574,21 +581,37 @@ void SmtpSession::auth_step(const SaslStep& step) {
         transport_.write("334 " + c->base64 + "\r\n");
         return;
     }
-    std::string mech;
-    if (auto* a = std::get_if<AuthMode>(&mode_)) mech = std::string(a->sasl->mechanism());
+    std::string mech, login, account;
+    if (auto* a = std::get_if<AuthMode>(&mode_)) {
+        mech = std::string(a->sasl->mechanism());
+        login = a->sasl->login_name();
+        account = a->sasl->account();
+    }
     mode_ = CommandMode{};
     if (auto* s = std::get_if<SaslSuccess>(&step)) {
         client_.auth_user = s->user;
+        login_guard_.succeeded(s->user);
         reply(235, "2.7.0", "Authentication successful");
         return;
     }
     auto reason = std::get<SaslFailed>(step).reason;
     switch (reason) {
     case SaslFailure::bad_credentials:
-        auth_failed(smtp_reply(535, "5.7.8", "Authentication credentials invalid"));
+        auth_failed(smtp_reply(535, "5.7.8", "Authentication credentials invalid"),
+                    login_guard_.failed(account, login, mech));
+        break;
+    case SaslFailure::refused:
+        // Too many failures from this address or for this login: nothing was checked.
+        auth_failed(smtp_reply(454, "4.7.0", "Too many failed logins, try again later"),
+                    login_guard_.refusal_delay_ms());
+        break;
+    case SaslFailure::too_long:
+        auth_failed(smtp_reply(500, "5.5.6", "Authentication exchange line is too long"),
+                    config_.auth_failure_delay_ms);
         break;
     case SaslFailure::malformed:
-        auth_failed(smtp_reply(501, "5.5.2", "Cannot decode authentication response"));
+        auth_failed(smtp_reply(501, "5.5.2", "Cannot decode authentication response"),
+                    config_.auth_failure_delay_ms);
         break;
     case SaslFailure::cancelled:
         reply(501, "5.0.0", "Authentication cancelled");
@@ -601,12 +624,12 @@ void SmtpSession::auth_step(const SaslStep& step) {
 
 // A failed attempt is answered after a delay (slows down password guessing);
 // reading stays paused meanwhile, so pipelined guesses wait too.
-void SmtpSession::auth_failed(SmtpReply r) {
+void SmtpSession::auth_failed(SmtpReply r, uint32_t delay_ms) {
     ++auth_failures_;
     close_after_auth_reply_ = auth_failures_ >= config_.max_auth_failures;
     pending_auth_reply_ = std::move(r);
     wait();
-    transport_.start_timer(config_.auth_failure_delay_ms);
+    transport_.start_timer(delay_ms);
 }
 
 void SmtpSession::cmd_vrfy(const SmtpCommand& cmd) {

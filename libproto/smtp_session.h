@@ -26,6 +26,8 @@
 #include <vector>
 
 #include "libproto/line_reader.h"
+#include "libproto/log.h"
+#include "libproto/login_guard.h"
 #include "libproto/sasl.h"
 #include "libproto/smtp_address.h"
 #include "libproto/smtp_command.h"
@@ -48,7 +50,10 @@ struct SmtpSessionConfig {
     uint32_t max_recipients = 100;
     uint32_t max_bad_commands = 20;
     uint32_t max_auth_failures = 3;
-    uint32_t auth_failure_delay_ms = 1000;  // before a failed AUTH is answered
+    uint32_t auth_failure_delay_ms = 1000;  // before a failed AUTH is answered (no budget)
+    // Failed-login budget across sessions (process-wide, outlives the session); null:
+    // none, every failure waits auth_failure_delay_ms.
+    AuthBudget* auth_budget = nullptr;
     bool tls_available = false;             // STARTTLS can be offered
     bool allow_plaintext_auth = false;      // AUTH without TLS
     bool cram_md5 = false;
@@ -141,8 +146,9 @@ public:
 
 class SmtpSession {
 public:
+    // `log` (may be null) carries the session id of AUTH log lines; it outlives the session.
     SmtpSession(SmtpSessionConfig config, SmtpClientInfo client, SmtpTransport& transport,
-                SmtpHandler& handler);
+                SmtpHandler& handler, const SessionLog* log = nullptr);
     ~SmtpSession();
     SmtpSession(const SmtpSession&) = delete;
     SmtpSession& operator=(const SmtpSession&) = delete;
@@ -195,7 +201,7 @@ private:
     void cmd_auth(const SmtpCommand& cmd);
     void cmd_vrfy(const SmtpCommand& cmd);
     void auth_step(const SaslStep& step);
-    void auth_failed(SmtpReply reply);
+    void auth_failed(SmtpReply reply, uint32_t delay_ms);
     void data_line(std::string_view line, LineEnd end);
     void finish_message(std::string body, bool eight_bit, bool too_big);
     void bdat_chunk_done();
@@ -222,6 +228,7 @@ private:
     Mode mode_{CommandMode{}};
     std::optional<Transaction> txn_;
     SaslPolicy sasl_policy_;
+    LoginGuard login_guard_;
     std::optional<SmtpReply> pending_auth_reply_;  // sent when the delay timer fires
     bool close_after_auth_reply_ = false;
     std::time_t data_started_ = 0;  // start_data_clock()

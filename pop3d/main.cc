@@ -7,6 +7,7 @@
 #include "libmailstore/store.h"
 #include "libproto/daemon.h"
 #include "libproto/log.h"
+#include "libproto/login_guard.h"
 #include "pop3d/pop3_connection.h"
 #include "pop3d/store_maildrop.h"
 
@@ -15,6 +16,7 @@ namespace {
 
 struct Pop3d {
     std::unique_ptr<StoreBackend> backend;
+    std::unique_ptr<AuthBudget> auth_budget;  // failed logins across sessions ([auth])
     Pop3dConfig policy;   // current pop3d settings (SIGHUP replaces)
     std::string hostname;
     const TlsServer* tls = nullptr;
@@ -35,6 +37,8 @@ Pop3SessionOptions session_options(const Connection& c, bool implicit_tls) {
         s.policy.allow_plaintext_auth ||
         (s.policy.allow_plaintext_on_loopback && is_loopback(c.peer().ip));
     o.max_auth_failures = s.policy.max_auth_failures;
+    o.auth_budget = s.auth_budget.get();
+    o.client_ip = c.peer().ip;
     return o;
 }
 
@@ -72,6 +76,7 @@ std::expected<void, std::string> setup(DaemonContext& ctx) {
     if (!store)
         return std::unexpected("cannot open the mail store in " + cfg.data_dir.string() + ": " +
                                describe(store.error()));
+    s.auth_budget = make_loop_auth_budget(ctx.loop, cfg.auth);
     s.backend = std::make_unique<StoreBackend>(std::move(*accounts), std::move(*store),
                                                cfg.hostname);
     s.backend->set_allow_concurrent(cfg.pop3d.allow_concurrent_sessions);
@@ -96,6 +101,7 @@ void reload(const Config& fresh) {
     // Policy applies to new connections; ports need a restart.
     s.policy = fresh.pop3d;
     if (s.backend) s.backend->set_allow_concurrent(fresh.pop3d.allow_concurrent_sessions);
+    if (s.auth_budget) s.auth_budget->set_config(fresh.auth);
     log_msg(LogLevel::info, "configuration reloaded");
 }
 

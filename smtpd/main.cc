@@ -11,6 +11,7 @@
 #include "libmailstore/store.h"
 #include "libproto/daemon.h"
 #include "libproto/log.h"
+#include "libproto/login_guard.h"
 #include "smtpd/smtp_connection.h"
 #include "smtpd/smtp_policy.h"
 
@@ -19,6 +20,7 @@ namespace {
 
 struct Smtpd {
     std::unique_ptr<SmtpPolicy> policy;
+    std::unique_ptr<AuthBudget> auth_budget;  // failed logins across sessions ([auth])
     SmtpdConfig settings;  // current smtpd settings (SIGHUP replaces)
     std::string hostname;
     const TlsServer* tls = nullptr;
@@ -38,6 +40,7 @@ SmtpSessionConfig session_config(SmtpListenerKind kind) {
     c.max_recipients = s.settings.max_recipients;
     c.max_bad_commands = s.settings.max_bad_commands;
     c.max_auth_failures = s.settings.max_auth_failures;
+    c.auth_budget = s.auth_budget.get();
     c.tls_available = s.tls && s.tls->available();
     c.allow_plaintext_auth = s.settings.allow_plaintext_auth;
     c.cram_md5 = false;  // needs plaintext secrets, which the store does not keep
@@ -92,6 +95,7 @@ std::expected<void, std::string> setup(DaemonContext& ctx) {
     if (!queue)
         return std::unexpected("cannot open the queue in " + cfg.queue_dir.string() + ": " +
                                queue_error_text(queue.error()));
+    s.auth_budget = make_loop_auth_budget(ctx.loop, cfg.auth);
     s.policy = std::make_unique<SmtpPolicy>(ctx.loop, std::move(*accounts), std::move(*store),
                                             std::move(*queue), std::move(*pc));
 
@@ -128,6 +132,7 @@ void reload(const Config& fresh) {
     // Policy applies to new connections; ports need a restart.
     s.settings = fresh.smtpd;
     if (s.policy) s.policy->set_config(std::move(*pc));
+    if (s.auth_budget) s.auth_budget->set_config(fresh.auth);
     log_msg(LogLevel::info, "configuration reloaded");
 }
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "libproto/log_escape.h"
+
 namespace postern {
 
 SmtpConnection::SmtpConnection(Connection& c, SmtpHandler& handler, SmtpSessionConfig config,
@@ -17,7 +19,7 @@ SmtpConnection::SmtpConnection(Connection& c, SmtpHandler& handler, SmtpSessionC
     }
     config.tls_available = config.tls_available && !client.tls;
     session_ = std::make_unique<SmtpSession>(std::move(config), std::move(client),
-                                             static_cast<SmtpTransport&>(*this), handler);
+                                             static_cast<SmtpTransport&>(*this), handler, &log_);
     log_.info("connect from [%s]:%u", c.peer().ip.c_str(), c.peer().port);
 }
 
@@ -56,10 +58,13 @@ void SmtpConnection::on_shutdown(Connection&) { session_->on_shutdown(); }
 
 void SmtpConnection::on_close(Connection&, CloseReason why) {
     timer_.stop();
-    log_.info("disconnect (%s), %llu message(s) accepted%s%s", close_reason_text(why),
+    // The HELO name is the client's text: escaped (log_escape.h) like every client string.
+    const auto& client = session_->client();
+    log_.info("disconnect (%s), %llu message(s) accepted%s%s, helo=\"%s\"",
+              close_reason_text(why),
               static_cast<unsigned long long>(session_->messages_accepted()),
-              session_->client().auth_user.empty() ? "" : ", user ",
-              session_->client().auth_user.c_str());
+              client.auth_user.empty() ? "" : ", user ", client.auth_user.c_str(),
+              log_escape(client.helo).c_str());
 }
 
 void SmtpConnection::write(std::string_view bytes) {

@@ -47,9 +47,9 @@ TEST_CASE("sasl PLAIN: table of initial responses") {
         Case{"bad base64 chars", "AGFsaWNl*HNlY3JldA==", "", SaslFailure::malformed},
         Case{"empty IR '='", "=", "", SaslFailure::malformed},
         Case{"cancel", "*", "", SaslFailure::cancelled},
-        Case{"oversize", std::string(9000, 'A'), "", SaslFailure::malformed},
+        Case{"oversize", std::string(9000, 'A'), "", SaslFailure::too_long},
         Case{"oversize field", plain("", "alice", std::string(2000, 'x')), "",
-             SaslFailure::malformed});
+             SaslFailure::too_long});
     DYNAMIC_SECTION(c.label) {
         Users users;
         auto s = make_sasl_server("PLAIN", users.callbacks());
@@ -143,6 +143,99 @@ TEST_CASE("sasl LOGIN: prompts, happy path and failures") {
         opt.max_line = 16;
         auto s = make_sasl_server("LOGIN", users.callbacks(), opt);
         s->start(std::nullopt);
-        CHECK(is_failure(s->step(b64(std::string(20, 'a'))), SaslFailure::malformed));
+        CHECK(is_failure(s->step(b64(std::string(20, 'a'))), SaslFailure::too_long));
     }
+}
+
+TEST_CASE("sasl PLAIN/LOGIN: unknown users cost one password check too") {
+    // The daemon's verify_password runs a dummy hash for names that are no user; the
+    // engine must call it for them, or unknown users answer faster than known ones.
+    struct Case {
+        const char* label;
+        const char* mech;
+        std::string login;
+        int want_calls;
+    };
+    auto c = GENERATE(Case{"PLAIN known user", "PLAIN", "alice", 1},
+                      Case{"PLAIN unknown user", "PLAIN", "mallory", 1},
+                      Case{"LOGIN known user", "LOGIN", "alice", 1},
+                      Case{"LOGIN unknown user", "LOGIN", "mallory@example.org", 1},
+                      Case{"PLAIN temporary lookup", "PLAIN", "temp", 0});
+    DYNAMIC_SECTION(c.label) {
+        Users users;
+        std::vector<std::string> verified;
+        auto cb = users.callbacks();
+        auto inner = cb.verify_password;
+        cb.verify_password = [&](std::string_view user, std::string_view pw) {
+            verified.emplace_back(user);
+            return inner(user, pw);
+        };
+        auto s = make_sasl_server(c.mech, cb);
+        SaslStep r = std::string(c.mech) == "PLAIN"
+                         ? s->start(plain("", c.login, "wrong"))
+                         : (s->start(b64(c.login)), s->step(b64("wrong")));
+        CHECK(std::holds_alternative<SaslFailed>(r));
+        INFO("verify_password calls: " << verified.size());
+        REQUIRE(int(verified.size()) == c.want_calls);
+        CHECK(s->login_name() == c.login);
+    }
+}
+
+TEST_CASE("sasl: admission is asked with the canonical user before any password check") {
+    Users users;
+    std::vector<std::string> asked;
+    bool allow = false;
+    auto admit = [&](std::string_view account) {
+        asked.emplace_back(account);
+        return allow;
+    };
+    SECTION("PLAIN refused: no verification at all") {
+        auto s = make_sasl_server("PLAIN", users.callbacks());
+        s->set_admission(admit);
+        CHECK(is_failure(s->start(plain("", "alice%example.org", "secret")), SaslFailure::refused));
+        CHECK(asked == std::vector<std::string>{"alice@example.org"});
+        CHECK(users.verify_calls == 0);
+        CHECK(s->account() == "alice@example.org");
+    }
+    SECTION("LOGIN, unknown user: the key is the name as typed") {
+        auto s = make_sasl_server("LOGIN", users.callbacks());
+        s->set_admission(admit);
+        s->start(b64("Mallory"));
+        CHECK(is_failure(s->step(b64("x")), SaslFailure::refused));
+        CHECK(asked == std::vector<std::string>{"Mallory"});
+        CHECK(users.verify_calls == 0);
+    }
+    SECTION("admitted: the exchange goes on as usual") {
+        allow = true;
+        auto s = make_sasl_server("PLAIN", users.callbacks());
+        s->set_admission(admit);
+        CHECK(success_user(s->start(plain("", "alice", "secret"))) == "alice@example.org");
+        CHECK(users.verify_calls == 1);
+    }
+    SECTION("SCRAM: asked at client-first, before the proof") {
+        auto s = make_sasl_server("SCRAM-SHA-256", users.callbacks());
+        s->set_admission(admit);
+        CHECK(is_failure(s->start(b64("n,,n=user,r=abcdef")), SaslFailure::refused));
+        CHECK(asked == std::vector<std::string>{"user@example.org"});
+    }
+}
+
+TEST_CASE("sasl PLAIN/LOGIN: an over-long password is too_long and never verified") {
+    Users users;
+    const std::string huge(5000, 'p');
+    SECTION("PLAIN") {
+        auto s = make_sasl_server("PLAIN", users.callbacks());
+        CHECK(is_failure(s->start(plain("", "alice", huge)), SaslFailure::too_long));
+    }
+    SECTION("LOGIN") {
+        auto s = make_sasl_server("LOGIN", users.callbacks());
+        s->start(b64("alice"));
+        CHECK(is_failure(s->step(b64(huge)), SaslFailure::too_long));
+    }
+    SECTION("a line over max_line") {
+        auto s = make_sasl_server("PLAIN", users.callbacks());
+        CHECK(is_failure(s->start(std::string(9000, 'A')), SaslFailure::too_long));
+    }
+    CHECK(users.verify_calls == 0);
+    CHECK(sasl_failure_text(SaslFailure::too_long) != sasl_failure_text(SaslFailure::malformed));
 }
