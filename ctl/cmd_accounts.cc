@@ -1,6 +1,11 @@
 // domain, user and alias commands, through libmailstore's Accounts.
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <memory>
 
 #include "ctl/accounts_cli.h"
@@ -24,8 +29,15 @@ struct Args {
 };
 Args args;
 
-std::shared_ptr<Accounts> open_accounts(const Config& c, int& code) {
-    auto acc = Accounts::open(c.data_dir, c.store.lmdb_map_size);
+// Opens the accounts database; a missing, empty or truncated one is one line naming the file
+// (checked before anything maps it). Only `domain add` may make it, for a new instance.
+std::shared_ptr<Accounts> open_accounts(const Config& c, int& code,
+                                        Accounts::Open mode = Accounts::Open::existing) {
+    if (auto why = Accounts::open_problem(c.data_dir, mode); !why.empty()) {
+        code = fail(exit_failed, why);
+        return nullptr;
+    }
+    auto acc = Accounts::open(c.data_dir, c.store.lmdb_map_size, mode);
     if (!acc) {
         code = store_fail(acc.error(), "cannot open the accounts in " + c.data_dir.string());
         return nullptr;
@@ -48,15 +60,41 @@ std::expected<std::string, int> checked_address(const std::string& a) {
 
 std::string domain_of(const std::string& addr) { return addr.substr(addr.rfind('@') + 1); }
 
+// DATA/<domain>/<local>: the user's directory.
+std::filesystem::path user_dir(const Config& c, const std::string& addr) {
+    auto at = addr.rfind('@');
+    return c.data_dir / addr.substr(at + 1) / addr.substr(0, at);
+}
+
+// A directory left at DATA/<domain>/<local> that add_user will not take over.
+bool leftover_dir(const Config& c, const std::string& addr) {
+    std::error_code ec;
+    auto p = user_dir(c, addr);
+    auto st = std::filesystem::symlink_status(p, ec);
+    if (st.type() == std::filesystem::file_type::not_found) return false;
+    return st.type() != std::filesystem::file_type::directory || !std::filesystem::is_empty(p, ec);
+}
+
+// " (DIR is not writable: ...)" when that is why a maildir could not be moved aside.
+std::string not_writable(const std::filesystem::path& dir) {
+    if (::access(dir.c_str(), W_OK) == 0) return "";
+    return " (" + dir.string() + " is not writable: " + std::strerror(errno) + ")";
+}
+
+int leftover_fail(const Config& c, const std::string& addr) {
+    return fail(exit_failed, user_dir(c, addr).string() + " already exists (mail of an earlier " +
+                                 addr + "?): move it away or remove it, then add the user");
+}
+
 // The optional DOMAIN argument of `user list` / `alias list`: "" for all, else checked.
 std::expected<std::string, int> domain_filter() {
     if (args.domain.empty()) return std::string();
     return checked_domain(args.domain);
 }
 
-std::string join_targets(const std::vector<std::string>& targets) {
+std::string join_targets(const std::vector<std::string>& targets, const char* sep = ",") {
     std::string joined;
-    for (const auto& t : targets) joined += (joined.empty() ? "" : ",") + t;
+    for (const auto& t : targets) joined += (joined.empty() ? "" : sep) + t;
     return joined;
 }
 
@@ -65,8 +103,10 @@ std::string join_targets(const std::vector<std::string>& targets) {
 int domain_add(const Config& c) {
     auto d = checked_domain(args.name);
     if (!d) return d.error();
+    if (const char* why = mail_domain_problem(*d))
+        return fail(exit_usage, "refusing domain " + *d + ": " + why);
     int code = exit_ok;
-    auto acc = open_accounts(c, code);
+    auto acc = open_accounts(c, code, Accounts::Open::create);
     if (!acc) return code;
     if (auto r = acc->add_domain(*d); !r) {
         if (r.error() == StoreError::exists) return fail(exit_failed, "domain " + *d + " already exists");
@@ -82,13 +122,19 @@ int domain_del(const Config& c) {
     int code = exit_ok;
     auto acc = open_accounts(c, code);
     if (!acc) return code;
-    if (auto r = acc->del_domain(*d, args.force); !r) {
+    auto r = acc->del_domain(*d, args.force);
+    if (!r) {
         if (r.error() == StoreError::not_found) return fail(exit_failed, "no such domain: " + *d);
         if (r.error() == StoreError::not_empty)
             return fail(exit_failed, "domain " + *d + " still has users or aliases (use --force)");
-        return store_fail(r.error(), "domain " + *d);
+        return fail(exit_failed, "domain " + *d + " not deleted: " + describe(r.error()) +
+                                     "; its users' mail stays in " + (c.data_dir / *d).string() +
+                                     not_writable(c.data_dir / *d));
     }
     std::printf("deleted domain %s\n", d->c_str());
+    for (const auto& m : *r)
+        if (!m.moved_to.empty())
+            std::printf("mail of %s kept in %s\n", m.address.c_str(), m.moved_to.c_str());
     return exit_ok;
 }
 
@@ -121,11 +167,13 @@ int user_add(const Config& c) {
         return fail(exit_failed, "no such domain: " + domain_of(*a) + " (add it with: mailctl domain add " +
                                      domain_of(*a) + ")");
     if (acc->get_user(*a)) return fail(exit_failed, "user " + *a + " already exists");
+    if (leftover_dir(c, *a)) return leftover_fail(c, *a);
     auto pw = new_password();
     if (!pw) return pw.error();
     auto r = acc->add_user(*a, *pw);
     wipe(*pw);
     if (!r) {
+        if (r.error() == StoreError::exists && leftover_dir(c, *a)) return leftover_fail(c, *a);
         if (r.error() == StoreError::exists)
             return fail(exit_failed, *a + " already exists (as a user or an alias)");
         if (r.error() == StoreError::not_found) return fail(exit_failed, "no such domain: " + domain_of(*a));
@@ -142,12 +190,17 @@ int user_del(const Config& c) {
     int code = exit_ok;
     auto acc = open_accounts(c, code);
     if (!acc) return code;
-    if (auto r = acc->del_user(*a); !r) {
+    auto r = acc->del_user(*a);
+    if (!r) {
         if (r.error() == StoreError::not_found) return fail(exit_failed, "no such user: " + *a);
-        return store_fail(r.error(), "user " + *a);
+        return fail(exit_failed, "user " + *a + " not deleted: " + describe(r.error()) +
+                                     "; its mail stays in " + user_dir(c, *a).string() +
+                                     not_writable(c.data_dir / domain_of(*a)));
     }
-    std::printf("deleted user %s (mail moved aside under %s)\n", a->c_str(),
-                (c.data_dir / domain_of(*a)).c_str());
+    if (r->moved_to.empty())
+        std::printf("deleted user %s (it had no mail directory)\n", a->c_str());
+    else
+        std::printf("deleted user %s (mail kept in %s)\n", a->c_str(), r->moved_to.c_str());
     return exit_ok;
 }
 
@@ -201,7 +254,14 @@ int alias_add(const Config& c) {
     int code = exit_ok;
     auto acc = open_accounts(c, code);
     if (!acc) return code;
-    if (auto r = acc->add_alias(*a, targets); !r) {
+    std::vector<std::string> loop;
+    if (auto r = acc->add_alias(*a, targets, &loop); !r) {
+        if (r.error() == StoreError::loop) {
+            bool cycle = loop.size() > 1 && loop.front() == loop.back();
+            return fail(exit_failed, "refusing alias " + *a +
+                                         (cycle ? ": it would loop: " : ": it nests too deep: ") +
+                                         join_targets(loop, " -> "));
+        }
         if (r.error() == StoreError::exists)
             return fail(exit_failed, *a + " already exists (as a user or an alias)");
         if (r.error() == StoreError::not_found) return fail(exit_failed, "no such domain: " + domain_of(*a));

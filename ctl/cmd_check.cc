@@ -9,6 +9,9 @@
 
 #include "ctl/commands.h"
 #include "ctl/ctl.h"
+#include "ctl/run_user.h"
+#include "libmailstore/store.h"
+#include "libmailstore/store_check.h"
 
 namespace postern::ctl {
 namespace fs = std::filesystem;
@@ -45,6 +48,14 @@ int cmd_check(const Config& c) {
             problems.push_back(dir.string() + ": " + what + " is not writable");
     }
     if (auto tls = check_tls(c.tls_cert, c.tls_key); !tls.empty()) problems.push_back(tls);
+    // As root: what the daemons would refuse (no run user), or what would fail once they drop.
+    for (auto& p : run_user_problems(c)) problems.push_back(std::move(p));
+    // Every LMDB database, read-only: a lost or truncated one is reported, never made anew.
+    if (std::error_code ec; fs::is_directory(c.data_dir, ec)) {
+        auto store = check_store(c.data_dir, c.store.lmdb_map_size, StoreOptions{}.index_map_size);
+        problems.insert(problems.end(), store.begin(), store.end());
+    }
+    for (const auto& w : c.warnings) std::fprintf(stderr, "mailctl: warning: %s\n", w.c_str());
     for (const auto& p : problems) std::fprintf(stderr, "mailctl: %s\n", p.c_str());
     if (!problems.empty()) return exit_failed;
     std::printf("ok: %s\n", c.file.c_str());

@@ -1,17 +1,39 @@
 // index rebuild: the LMDB index is a cache of the maildir files; this remakes it.
 
 #include <cstdio>
+#include <filesystem>
 
 #include "ctl/accounts_cli.h"
 #include "ctl/ctl.h"
 #include "ctl/store_errors.h"
 #include "libmailstore/address.h"
 #include "libmailstore/store.h"
+#include "libmailstore/store_check.h"
 
 namespace postern::ctl {
 namespace {
 
 std::string index_user;
+
+// A damaged index (empty, truncated) cannot be opened; it is only a cache, so it moves to
+// index.damaged (replacing an older one) and the rebuild makes a new one from the maildir.
+// Daemons that had the old one open keep it until they restart. false: it could not move.
+bool set_aside_damaged(const Config& c, const std::string& user) {
+    auto why = index_problem(c.data_dir, user);
+    if (why.empty()) return true;
+    auto at = user.rfind('@');
+    auto root = c.data_dir / user.substr(at + 1) / user.substr(0, at);
+    std::error_code ec;
+    std::filesystem::remove_all(root / "index.damaged", ec);
+    std::filesystem::rename(root / "index", root / "index.damaged", ec);
+    if (ec) {
+        fail(exit_failed, why + "; cannot move it aside: " + ec.message());
+        return false;
+    }
+    std::printf("%s; moved it to %s (restart the daemons after the rebuild)\n", why.c_str(),
+                (root / "index.damaged").c_str());
+    return true;
+}
 
 int index_rebuild(const Config& c) {
     std::string user;
@@ -20,6 +42,8 @@ int index_rebuild(const Config& c) {
         if (!n) return fail(exit_usage, "invalid address (want user@domain): " + index_user);
         user = *n;
     }
+    for (const auto& u : user.empty() ? users_on_disk(c.data_dir) : std::vector{user})
+        if (!set_aside_damaged(c, u)) return exit_failed;
     StoreOptions opts;
     opts.disk_reserve_bytes = c.store.disk_reserve_bytes;
     auto store = open_maildir_store(c.data_dir, opts);

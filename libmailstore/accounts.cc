@@ -1,7 +1,13 @@
 // Accounts: domains, users and aliases in DATA/accounts/ (see accounts_impl.h).
+#include <fcntl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <ctime>
 
 #include "libmailstore/accounts_impl.h"
@@ -20,15 +26,114 @@ std::unexpected<StoreError> fail(const StoreResult<T>& r) {
     return std::unexpected(r.error());
 }
 
-// Moves a deleted user's directory aside: DATA/<domain>/.deleted-<local>-<time>.
-void retire_maildir(const fs::path& data_dir, const Address& a) {
-    fs::path from = data_dir / a.domain / a.local;
-    fs::path to = data_dir / a.domain /
-                  (".deleted-" + a.local + "-" + std::to_string(std::time(nullptr)));
-    if (::rename(from.c_str(), to.c_str()) == 0) {
-        log_msg(LogLevel::info, "accounts: mail of %s kept in %s", a.str().c_str(), to.c_str());
-        (void)fsync_path(data_dir / a.domain);
+constexpr int retire_attempts = 16;
+
+std::string random_hex() {
+    uint32_t r = 0;
+    if (::getrandom(&r, sizeof r, 0) != sizeof r) r = uint32_t(::getpid()) ^ uint32_t(::clock());
+    char buf[9];
+    std::snprintf(buf, sizeof buf, "%08x", r);
+    return buf;
+}
+
+// rename() that never replaces `to` (rename(2) silently replaces an empty directory).
+int rename_noreplace(const fs::path& from, const fs::path& to) {
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return 0;
+    if (errno != EINVAL && errno != ENOSYS) return -1;
+    // A file system without RENAME_NOREPLACE: check, then rename (the random name makes
+    // the race academic).
+    struct stat st {};
+    if (::lstat(to.c_str(), &st) == 0) {
+        errno = EEXIST;
+        return -1;
     }
+    return ::rename(from.c_str(), to.c_str());
+}
+
+// Moves a deleted user's directory aside to a name nobody has used:
+// DATA/<domain>/.deleted-<local>-<unixtime>-<8 random hex digits>. An empty path when the
+// user had no directory.
+StoreResult<fs::path> retire_maildir(const fs::path& data_dir, const Address& a) {
+    fs::path from = data_dir / a.domain / a.local;
+    struct stat st {};
+    if (::lstat(from.c_str(), &st) != 0) {
+        if (errno == ENOENT) return fs::path();
+        return std::unexpected(errno_to_store_error(errno));
+    }
+    for (int i = 0; i < retire_attempts; ++i) {
+        fs::path to = data_dir / a.domain /
+                      (".deleted-" + a.local + "-" + std::to_string(std::time(nullptr)) + "-" +
+                       random_hex());
+        if (rename_noreplace(from, to) == 0) {
+            (void)fsync_path(data_dir / a.domain);
+            log_msg(LogLevel::info, "accounts: mail of %s kept in %s", a.str().c_str(), to.c_str());
+            return to;
+        }
+        if (errno == EEXIST) continue;
+        int err = errno;
+        log_msg(LogLevel::info, "accounts: cannot move %s aside: %s", from.c_str(),
+                std::strerror(err));
+        return std::unexpected(errno_to_store_error(err));
+    }
+    return std::unexpected(StoreError::exists);
+}
+
+// Undoes retire_maildir after the transaction that deletes the account failed.
+void unretire_maildir(const fs::path& data_dir, const RetiredMaildir& r) {
+    if (r.moved_to.empty()) return;
+    auto a = parse_address(r.address);
+    if (!a) return;
+    fs::path back = data_dir / a->domain / a->local;
+    if (rename_noreplace(r.moved_to, back) != 0)
+        log_msg(LogLevel::error, "accounts: cannot move %s back to %s: %s", r.moved_to.c_str(),
+                back.c_str(), std::strerror(errno));
+}
+
+// What problem Accounts::open would meet, and the error it returns for it.
+struct OpenProblem {
+    StoreError error;
+    std::string why;
+};
+
+// True when DATA holds a directory named like a domain: an instance that had accounts.
+bool has_domain_dirs(const fs::path& data_dir) {
+    auto names = list_dir(data_dir);
+    if (!names) return false;
+    for (const auto& n : *names) {
+        auto d = normalize_domain(n);
+        std::error_code ec;
+        if (d && *d == n && fs::is_directory(data_dir / n, ec)) return true;
+    }
+    return false;
+}
+
+std::optional<OpenProblem> open_problem_of(const fs::path& data_dir, Accounts::Open mode) {
+    const fs::path dir = data_dir / "accounts";
+    const bool create = mode == Accounts::Open::create;
+    std::error_code ec;
+    if (!fs::exists(dir, ec) || (create && fs::is_directory(dir, ec) && fs::is_empty(dir, ec))) {
+        if (!create)
+            return OpenProblem{StoreError::not_found,
+                               dir.string() + ": no accounts database (mailctl init makes it)"};
+        if (has_domain_dirs(data_dir))
+            return OpenProblem{StoreError::corrupt,
+                               dir.string() + ": missing, but " + data_dir.string() +
+                                   " has domains: the accounts database is lost; restore it"
+                                   " from a backup"};
+        return std::nullopt;
+    }
+    auto fc = lmdb::check_data_file(dir);
+    switch (fc.state) {
+    case lmdb::FileCheck::ok: return std::nullopt;
+    case lmdb::FileCheck::unreadable: return OpenProblem{StoreError::temporary, fc.why};
+    case lmdb::FileCheck::missing:
+    case lmdb::FileCheck::empty:
+        return OpenProblem{StoreError::corrupt,
+                           fc.why + ": the accounts database is lost; restore it from a backup"};
+    case lmdb::FileCheck::damaged: break;
+    }
+    return OpenProblem{StoreError::corrupt,
+                       fc.why + ": the accounts database is damaged; restore it from a backup"};
 }
 
 }  // namespace
@@ -108,10 +213,26 @@ Accounts::~Accounts() = default;
 
 const std::filesystem::path& Accounts::data_dir() const { return impl_->data_dir; }
 
+std::string Accounts::open_problem(const std::filesystem::path& data_dir, Open mode) {
+    auto p = open_problem_of(data_dir, mode);
+    return p ? p->why : std::string();
+}
+
 StoreResult<std::shared_ptr<Accounts>> Accounts::open(const std::filesystem::path& data_dir,
-                                                      uint64_t map_size) {
-    auto env = lmdb::Env::open(data_dir / "accounts", map_size, {"domains", "users", "aliases"},
-                               0, true);
+                                                      uint64_t map_size, Open mode) {
+    if (auto p = open_problem_of(data_dir, mode)) {
+        log_msg(LogLevel::error, "accounts: %s", p->why.c_str());
+        return std::unexpected(p->error);
+    }
+    const fs::path dir = data_dir / "accounts";
+    unsigned flags = 0;
+    auto how = mode == Open::create ? lmdb::OpenMode::create : lmdb::OpenMode::existing;
+    if (mode == Open::read_only) {
+        // Without a lock file no process has the database open, and none is made here.
+        std::error_code ec;
+        flags = MDB_RDONLY | (fs::exists(dir / "lock.mdb", ec) ? 0u : unsigned(MDB_NOLOCK));
+    }
+    auto env = lmdb::Env::open(dir, map_size, {"domains", "users", "aliases"}, flags, how);
     if (!env) return fail(env);
     auto impl = std::make_unique<Impl>();
     impl->data_dir = data_dir;
@@ -122,16 +243,22 @@ StoreResult<std::shared_ptr<Accounts>> Accounts::open(const std::filesystem::pat
 StoreResult<void> Accounts::add_domain(std::string_view domain) {
     auto d = normalize_domain(domain);
     if (!d) return fail(d);
+    if (mail_domain_problem(*d) != nullptr) return std::unexpected(StoreError::invalid);
     auto txn = lmdb::Txn::begin(*impl_->env, true);
     if (!txn) return fail(txn);
     if (auto r = txn->put(impl_->domains(), *d, "", MDB_NOOVERWRITE); !r) return r;
+    // The directory before the commit, removed again if the commit fails.
+    const fs::path dir = impl_->data_dir / *d;
     std::error_code ec;
-    fs::create_directories(impl_->data_dir / *d, ec);
+    const bool made = fs::create_directories(dir, ec);
     if (ec) return std::unexpected(StoreError::temporary);
-    return txn->commit();
+    auto c = txn->commit();
+    if (!c && made) fs::remove(dir, ec);
+    return c;
 }
 
-StoreResult<void> Accounts::del_domain(std::string_view domain, bool force) {
+StoreResult<std::vector<RetiredMaildir>> Accounts::del_domain(std::string_view domain,
+                                                              bool force) {
     auto d = normalize_domain(domain);
     if (!d) return fail(d);
     auto txn = lmdb::Txn::begin(*impl_->env, true);
@@ -148,14 +275,30 @@ StoreResult<void> Accounts::del_domain(std::string_view domain, bool force) {
             if (!force) return std::unexpected(StoreError::not_empty);
             if (dbi == impl_->users())
                 retired.push_back({std::string(cur->key().substr(prefix.size())), *d});
-            if (auto r = cur->del(); !r) return r;
+            if (auto r = cur->del(); !r) return fail(r);
             cur->next();
         }
     }
     if (auto r = txn->del(impl_->domains(), *d); !r) return fail(r);
-    if (auto r = txn->commit(); !r) return r;
-    for (const auto& a : retired) retire_maildir(impl_->data_dir, a);
-    return {};
+    // Every maildir moves aside before the commit; one failure puts the others back.
+    std::vector<RetiredMaildir> moved;
+    auto undo = [&] {
+        for (auto it = moved.rbegin(); it != moved.rend(); ++it)
+            unretire_maildir(impl_->data_dir, *it);
+    };
+    for (const auto& a : retired) {
+        auto to = retire_maildir(impl_->data_dir, a);
+        if (!to) {
+            undo();
+            return fail(to);
+        }
+        moved.push_back({a.str(), std::move(*to)});
+    }
+    if (auto r = txn->commit(); !r) {
+        undo();
+        return fail(r);
+    }
+    return moved;
 }
 
 StoreResult<std::vector<std::string>> Accounts::list_domains() {
@@ -191,8 +334,20 @@ StoreResult<void> insert_user(Accounts::Impl& impl, const Address& a, const User
     if (auto r = txn->put(impl.users(), Accounts::Impl::key(a), encode_user(info), MDB_NOOVERWRITE);
         !r)
         return r;
-    if (auto r = create_user_maildir(impl.data_dir, a.local, a.domain); !r) return r;
-    return txn->commit();
+    // A directory already there belongs to nobody now (a crash, a hand-made copy, an old
+    // account's mail): a new owner must not inherit it. An empty one may be reused.
+    const fs::path root = impl.data_dir / a.domain / a.local;
+    std::error_code ec;
+    auto st = fs::symlink_status(root, ec);
+    if (st.type() != fs::file_type::not_found &&
+        (st.type() != fs::file_type::directory || !fs::is_empty(root, ec) || ec))
+        return std::unexpected(StoreError::exists);
+    // The maildir before the commit, and removed again if anything fails, so a failed add
+    // leaves nothing for the next one.
+    auto r = create_user_maildir(impl.data_dir, a.local, a.domain);
+    if (r) r = txn->commit();
+    if (!r) fs::remove_all(root, ec);
+    return r;
 }
 
 }  // namespace
@@ -218,7 +373,7 @@ StoreResult<void> Accounts::add_user_with_hash(std::string_view address, std::st
     return insert_user(*impl_, *a, info);
 }
 
-StoreResult<void> Accounts::del_user(std::string_view address) {
+StoreResult<RetiredMaildir> Accounts::del_user(std::string_view address) {
     auto a = parse_address(address);
     if (!a) return fail(a);
     auto txn = lmdb::Txn::begin(*impl_->env, true);
@@ -226,9 +381,16 @@ StoreResult<void> Accounts::del_user(std::string_view address) {
     auto r = txn->del(impl_->users(), Impl::key(*a));
     if (!r) return fail(r);
     if (!*r) return std::unexpected(StoreError::not_found);
-    if (auto c = txn->commit(); !c) return c;
-    retire_maildir(impl_->data_dir, *a);
-    return {};
+    // Move first, commit second: if the move fails the account stays (the transaction is
+    // aborted), and if the commit fails the directory moves back.
+    auto to = retire_maildir(impl_->data_dir, *a);
+    if (!to) return fail(to);
+    RetiredMaildir done{a->str(), std::move(*to)};
+    if (auto c = txn->commit(); !c) {
+        unretire_maildir(impl_->data_dir, done);
+        return fail(c);
+    }
+    return done;
 }
 
 StoreResult<std::vector<std::string>> Accounts::list_users(std::string_view domain) {
@@ -299,7 +461,8 @@ StoreResult<UserInfo> Accounts::get_user(std::string_view address) {
 }
 
 StoreResult<void> Accounts::add_alias(std::string_view address,
-                                      const std::vector<std::string>& targets) {
+                                      const std::vector<std::string>& targets,
+                                      std::vector<std::string>* loop) {
     auto a = parse_address(address);
     if (!a) return fail(a);
     if (targets.empty()) return std::unexpected(StoreError::invalid);
@@ -320,6 +483,14 @@ StoreResult<void> Accounts::add_alias(std::string_view address,
     if (auto r = txn->put(impl_->aliases(), Impl::key(*a), encode_targets(norm), MDB_NOOVERWRITE);
         !r)
         return r;
+    // Expand it as delivery would, with the new alias in place (the transaction sees its own
+    // put): a loop found now is refused instead of bouncing every message later.
+    auto chain = find_alias_loop(*impl_, *txn, a->str());
+    if (!chain) return fail(chain);
+    if (!chain->empty()) {
+        if (loop) *loop = std::move(*chain);
+        return std::unexpected(StoreError::loop);
+    }
     return txn->commit();
 }
 
@@ -354,6 +525,36 @@ StoreResult<std::vector<AliasInfo>> Accounts::list_aliases(std::string_view doma
         auto slash = k.find('/');
         out.push_back({std::string(k.substr(slash + 1)) + "@" + std::string(k.substr(0, slash)),
                        decode_targets(cur->value())});
+    }
+    return out;
+}
+
+std::vector<std::string> Accounts::verify() {
+    std::vector<std::string> out;
+    const std::string where = (impl_->data_dir / "accounts").string() + ": ";
+    if (auto e = impl_->env->verify(); !e.empty()) {
+        out.push_back(where + e);
+        return out;
+    }
+    auto txn = lmdb::Txn::begin(*impl_->env, false);
+    if (!txn) return {where + describe(txn.error())};
+    auto cur = lmdb::Cursor::open(*txn, impl_->users());
+    if (!cur) return {where + describe(cur.error())};
+    for (cur->first(); cur->valid(); cur->next()) {
+        std::string_view k = cur->key();
+        auto slash = k.find('/');
+        std::string addr = std::string(k);
+        if (slash != std::string_view::npos)
+            addr = std::string(k.substr(slash + 1)) + "@" + std::string(k.substr(0, slash));
+        auto a = parse_address(addr);
+        if (!a || Impl::key(*a) != k || !decode_user(cur->value(), addr)) {
+            out.push_back(where + "user record " + std::string(k) + " is unreadable");
+            continue;
+        }
+        std::error_code ec;
+        auto md = impl_->data_dir / a->domain / a->local / "Maildir";
+        if (!fs::is_directory(md, ec))
+            out.push_back(md.string() + ": missing (user " + addr + " has no maildir)");
     }
     return out;
 }

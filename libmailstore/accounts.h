@@ -5,9 +5,11 @@
 // one Accounts object per process per data dir is enough (it may be shared by threads).
 //
 // Users' mail lives in DATA/<domain>/<local>/ (Maildir/ and index/, see store.h).
-// add_user creates that directory with INBOX, Drafts, Sent, Trash and Junk.
-// del_user removes the account and MOVES the user's directory to
-// DATA/<domain>/.deleted-<local>-<unixtime> (mail is kept for the admin to remove).
+// add_user creates that directory with INBOX, Drafts, Sent, Trash and Junk, and refuses one
+// that is already there and not empty (an earlier account's mail must never reach a new
+// owner). del_user MOVES the user's directory to DATA/<domain>/.deleted-<local>-<unixtime>-
+// <random> (mail is kept for the admin to remove) in the same transaction that removes the
+// account: when the move fails, the account stays.
 // A user named `nobody@D` is domain D's catch-all.
 
 #include <cstdint>
@@ -43,6 +45,12 @@ enum class RecipientKind {
     not_local,      // domain is not ours: relay decision belongs to the caller
 };
 
+// Where a deleted user's directory went.
+struct RetiredMaildir {
+    std::string address;             // canonical "local@domain"
+    std::filesystem::path moved_to;  // DATA/<domain>/.deleted-...; empty: there was none
+};
+
 struct RecipientExpansion {
     std::vector<std::string> local_mailboxes;  // users to deliver to, "user@domain", deduplicated
     std::vector<std::string> remote;           // non-local addresses to relay to, deduplicated
@@ -50,29 +58,51 @@ struct RecipientExpansion {
 
 class Accounts {
 public:
-    // Opens (creating if needed) DATA/accounts/. map_size is the LMDB map size in bytes.
+    // What open may do with DATA/accounts/. The database is made once, for a new instance;
+    // after that a missing, empty or truncated one is an error, never a new empty database
+    // (which would silently lose every account).
+    enum class Open {
+        existing,   // daemons and mailctl: not_found when DATA/accounts/ is not there,
+                    // corrupt when its data.mdb is missing, empty, truncated or damaged
+        create,     // mailctl init and domain add: as existing, but a new instance (neither
+                    // DATA/accounts/ nor any domain directory under DATA) gets an empty one
+        read_only,  // mailctl check: as existing, opened MDB_RDONLY (without a lock file
+                    // when there is none, so nothing is created)
+    };
+
+    // Opens DATA/accounts/. map_size is the LMDB map size in bytes.
     static StoreResult<std::shared_ptr<Accounts>> open(const std::filesystem::path& data_dir,
-                                                       uint64_t map_size = 1ull << 30);
+                                                       uint64_t map_size = 1ull << 30,
+                                                       Open mode = Open::existing);
+    // Why open(data_dir, ..., mode) would fail, found from the files without mapping them:
+    // one line naming the file and what to do, or "" (for mailctl's one-line errors).
+    static std::string open_problem(const std::filesystem::path& data_dir, Open mode);
     ~Accounts();
     Accounts(const Accounts&) = delete;
     Accounts& operator=(const Accounts&) = delete;
 
-    // Domains. del_domain refuses with not_empty while users or aliases remain, unless force
-    // (then they are deleted too, their mail moved aside as for del_user).
+    // Domains. add_domain refuses (invalid) what cannot be a mail domain of ours: see
+    // mail_domain_problem in address.h. del_domain refuses with not_empty while users or
+    // aliases remain, unless force (then they are deleted too, their mail moved aside as for
+    // del_user; if one move fails, the others are moved back and nothing is deleted).
     StoreResult<void> add_domain(std::string_view domain);
-    StoreResult<void> del_domain(std::string_view domain, bool force = false);
+    StoreResult<std::vector<RetiredMaildir>> del_domain(std::string_view domain,
+                                                        bool force = false);
     StoreResult<std::vector<std::string>> list_domains();
     bool has_domain(std::string_view domain);
 
-    // Users. add_user fails with exists (user or alias of that name), not_found (domain
-    // unknown), invalid (bad name, empty password).
+    // Users. add_user fails with exists (user or alias of that name, or a non-empty
+    // DATA/<domain>/<local> left from an earlier account), not_found (domain unknown),
+    // invalid (bad name, empty password). Nothing is left behind when it fails.
     StoreResult<void> add_user(std::string_view address, std::string_view password,
                                uint64_t quota_bytes = 0);
     // Imports an existing hash (any form password.h verifies); SCRAM is then unavailable
     // for the user until set_password.
     StoreResult<void> add_user_with_hash(std::string_view address, std::string_view hash,
                                          uint64_t quota_bytes = 0);
-    StoreResult<void> del_user(std::string_view address);
+    // not_found for an unknown user; the error of the move when the directory could not be
+    // moved aside (the account is then kept).
+    StoreResult<RetiredMaildir> del_user(std::string_view address);
     // Sorted "user@domain" list; domain empty: all domains (not_found if domain unknown).
     StoreResult<std::vector<std::string>> list_users(std::string_view domain = {});
     StoreResult<void> set_password(std::string_view address, std::string_view password);
@@ -80,8 +110,13 @@ public:
     StoreResult<UserInfo> get_user(std::string_view address);
 
     // Aliases: address must be in a local domain and not be a user; targets are non-empty
-    // valid addresses (local or remote). add_alias on an existing alias fails with exists.
-    StoreResult<void> add_alias(std::string_view address, const std::vector<std::string>& targets);
+    // valid addresses (local or remote). add_alias on an existing alias fails with exists,
+    // and with loop when, with it in place, expanding it or any alias that reaches it
+    // (through other aliases and catch-alls) would loop or nest deeper than expand_recipient
+    // allows, so delivery would bounce; then *loop (if given) gets the chain through it, e.g.
+    // {a, b, a} (a cycle starts and ends alike).
+    StoreResult<void> add_alias(std::string_view address, const std::vector<std::string>& targets,
+                                std::vector<std::string>* loop = nullptr);
     StoreResult<void> del_alias(std::string_view address);
     // All aliases, or one domain's (not_found for an unknown domain), sorted by address.
     StoreResult<std::vector<AliasInfo>> list_aliases(std::string_view domain = {});
@@ -106,6 +141,10 @@ public:
     StoreResult<RecipientExpansion> expand_recipient(std::string_view address);
 
     const std::filesystem::path& data_dir() const;
+
+    // Reads every record (for mailctl check): one line per problem (an unreadable database
+    // or record, a user without a maildir); empty when all is well.
+    std::vector<std::string> verify();
 
     struct Impl;
 

@@ -25,6 +25,13 @@ struct Accounts::Impl {
     StoreResult<std::optional<std::vector<std::string>>> alias(lmdb::Txn& txn, const Address& a);
 };
 
+// The alias chain, through address, that makes an expansion loop or nest too deep ({a, b, a}
+// for a cycle, which starts and ends alike; the chain down to the limit otherwise), or empty.
+// Expands address and every other alias, reading through txn, so a write transaction's own
+// puts count. Logs nothing (accounts_resolve.cc).
+StoreResult<std::vector<std::string>> find_alias_loop(Accounts::Impl& impl, lmdb::Txn& txn,
+                                                      const std::string& address);
+
 std::string encode_user(const UserInfo& u);
 std::optional<UserInfo> decode_user(std::string_view v, std::string address);
 std::string encode_targets(const std::vector<std::string>& targets);

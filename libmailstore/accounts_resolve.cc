@@ -24,6 +24,8 @@ struct Expander {
     lmdb::Txn& txn;
     RecipientExpansion out;
     std::vector<std::string> path;  // aliases being expanded, for loop detection
+    bool quiet = false;             // no warnings (checking an alias at add time)
+    std::vector<std::string> loop;  // set when expand fails with loop
 
     StoreResult<bool> expand(const std::string& addr, int depth);
 };
@@ -52,8 +54,12 @@ StoreResult<bool> Expander::expand(const std::string& addr, int depth) {
     if (!al) return std::unexpected(al.error());
     if (*al) {
         std::string me = a->str();
-        if (std::find(path.begin(), path.end(), me) != path.end() || depth >= max_alias_depth)
+        auto seen = std::find(path.begin(), path.end(), me);
+        if (seen != path.end() || depth >= max_alias_depth) {
+            loop.assign(seen != path.end() ? seen : path.begin(), path.end());
+            loop.push_back(me);
             return std::unexpected(StoreError::loop);
+        }
         path.push_back(me);
         bool any = false;
         for (const auto& t : **al) {
@@ -72,11 +78,42 @@ StoreResult<bool> Expander::expand(const std::string& addr, int depth) {
         if (!ca) return std::unexpected(ca.error());
         if (*cu || *ca) return expand(catch_all.str(), depth + 1);
     }
-    if (depth > 0) log_msg(LogLevel::warning, "accounts: alias target %s does not exist", addr.c_str());
+    if (depth > 0 && !quiet)
+        log_msg(LogLevel::warning, "accounts: alias target %s does not exist", addr.c_str());
     return false;
 }
 
 }  // namespace
+
+StoreResult<std::vector<std::string>> find_alias_loop(Accounts::Impl& impl, lmdb::Txn& txn,
+                                                      const std::string& address) {
+    // The new alias itself first (every new cycle runs through it), then every other alias,
+    // whose chain the new one may have made too deep or turned into a loop (a target that
+    // went to the catch-all is now this alias). Problems not involving it are not its fault.
+    std::vector<std::string> starts{address};
+    {
+        auto cur = lmdb::Cursor::open(txn, impl.aliases());
+        if (!cur) return std::unexpected(cur.error());
+        for (cur->first(); cur->valid(); cur->next()) {
+            std::string_view k = cur->key();
+            auto slash = k.find('/');
+            if (slash == std::string_view::npos) continue;
+            std::string a = std::string(k.substr(slash + 1)) + "@" +
+                            std::string(k.substr(0, slash));
+            if (a != address) starts.push_back(std::move(a));
+        }
+        if (cur->error() != 0) return std::unexpected(lmdb::to_store_error(cur->error()));
+    }
+    for (const auto& start : starts) {
+        Expander ex{impl, txn, {}, {}, true, {}};
+        auto r = ex.expand(start, 0);
+        if (r) continue;
+        if (r.error() != StoreError::loop) return std::unexpected(r.error());
+        if (std::find(ex.loop.begin(), ex.loop.end(), address) != ex.loop.end())
+            return std::move(ex.loop);
+    }
+    return std::vector<std::string>{};
+}
 
 StoreResult<std::string> Accounts::resolve_login(std::string_view login) {
     std::string addr;
@@ -156,7 +193,7 @@ StoreResult<RecipientExpansion> Accounts::expand_recipient(std::string_view addr
     if (!a) return std::unexpected(a.error());
     auto txn = lmdb::Txn::begin(*impl_->env, false);
     if (!txn) return std::unexpected(txn.error());
-    Expander ex{*impl_, *txn, {}, {}};
+    Expander ex{*impl_, *txn, {}, {}, false, {}};
     auto r = ex.expand(*a, 0);
     if (!r) return std::unexpected(r.error());
     if (!*r) return std::unexpected(StoreError::not_found);

@@ -52,6 +52,18 @@ StoreResult<std::string> normalize_domain(std::string_view domain) {
     return out;
 }
 
+const char* mail_domain_problem(std::string_view domain) {
+    auto dot = domain.rfind('.');
+    if (dot == std::string_view::npos) return "a mail domain needs at least two labels";
+    std::string_view last = domain.substr(dot + 1);
+    bool numeric = !last.empty();
+    for (char c : last) numeric = numeric && c >= '0' && c <= '9';
+    if (numeric) return "an IP address is not a mail domain";
+    if (last == "localhost" || domain == "localhost.localdomain")
+        return "localhost names are loopback names, not mail domains";
+    return nullptr;
+}
+
 StoreResult<std::string> normalize_local_part(std::string_view local) {
     if (local.empty() || local.size() > 64) return std::unexpected(StoreError::invalid);
     if (local.front() == '.' || local.back() == '.') return std::unexpected(StoreError::invalid);

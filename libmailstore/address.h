@@ -14,6 +14,13 @@ namespace postern {
 // '-' in a label, no empty label (so no leading/trailing/double dots). invalid otherwise.
 StoreResult<std::string> normalize_domain(std::string_view domain);
 
+// Why a normalized domain cannot be one we host (Accounts::add_domain), or nullptr: an IP
+// address ("1.2.3.4": an all-numeric last label, RFC 3696 2), a single label ("localhost",
+// "example"), or a loopback name (localhost.localdomain, anything under .localhost, RFC 6761).
+// Punycode (xn--) labels are fine. Addresses elsewhere (alias targets, senders) are not
+// held to this.
+const char* mail_domain_problem(std::string_view domain);
+
 // Dot-atom local part, 1..64 octets, lowercased. Rejects '@', '%', '/', '\\', spaces,
 // control characters, leading/trailing/double dots. invalid otherwise.
 StoreResult<std::string> normalize_local_part(std::string_view local);

@@ -1,12 +1,17 @@
 #include "libmailstore/lmdb_env.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <system_error>
 #include <utility>
+
+#include "libmailstore/unique_fd.h"
 
 #include "libproto/log.h"
 
@@ -39,13 +44,20 @@ StoreError to_store_error(int rc) {
 
 StoreResult<std::shared_ptr<Env>> Env::open(const std::filesystem::path& dir, uint64_t map_size,
                                             const std::vector<std::string>& dbs, unsigned flags,
-                                            bool create) {
+                                            OpenMode mode) {
+    const bool read_only = (flags & MDB_RDONLY) != 0;
     std::error_code ec;
-    if (create) {
+    bool fresh = false;  // no environment was ever made here
+    if (!std::filesystem::exists(dir, ec)) {
+        if (mode == OpenMode::existing || read_only) return std::unexpected(StoreError::not_found);
         std::filesystem::create_directories(dir, ec);
         if (ec) return std::unexpected(StoreError::temporary);
+        fresh = true;
     } else if (!std::filesystem::is_directory(dir, ec)) {
-        return std::unexpected(StoreError::not_found);
+        log_msg(LogLevel::error, "lmdb: %s is not a directory", dir.c_str());
+        return std::unexpected(StoreError::corrupt);
+    } else {
+        fresh = std::filesystem::is_empty(dir, ec) && !ec;
     }
     auto canon = std::filesystem::canonical(dir, ec);
     if (ec) return std::unexpected(StoreError::temporary);
@@ -53,7 +65,38 @@ StoreResult<std::shared_ptr<Env>> Env::open(const std::filesystem::path& dir, ui
 
     std::lock_guard lock(cache_mutex);
     if (auto it = cache().find(key); it != cache().end()) {
-        if (auto env = it->second.lock()) return env;
+        if (auto env = it->second.lock()) {
+            if (auto s = env->check_size(); !s) return std::unexpected(s.error());
+            return env;
+        }
+    }
+
+    // Look at the file before LMDB maps it (see the header).
+    FileCheck fc = check_data_file(canon);
+    switch (fc.state) {
+    case FileCheck::ok: break;
+    case FileCheck::missing:
+        // The directory is there, so an environment was made here once: the file is lost.
+        if (read_only || mode == OpenMode::existing || (mode == OpenMode::create && !fresh)) {
+            log_msg(LogLevel::error,
+                    "lmdb: %s (the directory was used before: not making a new one)",
+                    fc.why.c_str());
+            return std::unexpected(StoreError::corrupt);
+        }
+        break;
+    case FileCheck::empty:
+        if (mode == OpenMode::cache && !read_only) {
+            log_msg(LogLevel::warning, "lmdb: %s: making it anew", fc.why.c_str());
+            break;
+        }
+        log_msg(LogLevel::error, "lmdb: %s", fc.why.c_str());
+        return std::unexpected(StoreError::corrupt);
+    case FileCheck::damaged:
+        log_msg(LogLevel::error, "lmdb: %s", fc.why.c_str());
+        return std::unexpected(StoreError::corrupt);
+    case FileCheck::unreadable:
+        log_msg(LogLevel::error, "lmdb: %s", fc.why.c_str());
+        return std::unexpected(StoreError::temporary);
     }
 
     std::shared_ptr<Env> env(new Env);
@@ -69,15 +112,21 @@ StoreResult<std::shared_ptr<Env>> Env::open(const std::filesystem::path& dir, ui
         log_msg(LogLevel::error, "lmdb: cannot open %s: %s", canon.c_str(), mdb_strerror(rc));
         return std::unexpected(to_store_error(rc));
     }
+    MDB_stat mst{};
+    mdb_env_stat(env->env_, &mst);
+    env->psize_ = mst.ms_psize;
+    mdb_filehandle_t fd = -1;
+    mdb_env_get_fd(env->env_, &fd);
+    env->fd_ = fd;
     int dead = 0;
     mdb_reader_check(env->env_, &dead);
     if (dead > 0) log_msg(LogLevel::info, "lmdb: cleared %d stale readers in %s", dead, canon.c_str());
 
-    auto txn = Txn::begin(*env, true);
+    auto txn = Txn::begin(*env, !read_only);
     if (!txn) return std::unexpected(txn.error());
     for (const auto& name : dbs) {
         MDB_dbi dbi;
-        rc = mdb_dbi_open(txn->get(), name.c_str(), MDB_CREATE, &dbi);
+        rc = mdb_dbi_open(txn->get(), name.c_str(), read_only ? 0 : MDB_CREATE, &dbi);
         if (rc != 0) return std::unexpected(to_store_error(rc));
         env->dbis_.push_back(dbi);
     }
@@ -98,7 +147,48 @@ StoreResult<void> Env::sync() {
     return {};
 }
 
+StoreResult<void> Env::check_size() {
+    if (fd_ < 0 || psize_ == 0) return {};
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) return std::unexpected(StoreError::temporary);
+    const uint64_t size = uint64_t(st.st_size);
+    std::string why;
+    if (size < 2 * psize_) {
+        why = "truncated (" + std::to_string(size) + " bytes, less than its meta pages)";
+    } else {
+        MDB_envinfo info{};
+        mdb_env_info(env_, &info);  // reads the meta pages, which are inside the file
+        if ((uint64_t(info.me_last_pgno) + 1) * psize_ <= size) return {};
+        // Shorter than the high-water mark: walk the pages in use (once per snapshot).
+        if (walked_txnid_.load() == info.me_last_txnid) return {};
+        uint64_t txnid = 0;
+        why = check_data_fd(fd_, &txnid);
+        if (why.empty()) {
+            walked_txnid_.store(txnid);
+            return {};
+        }
+    }
+    if (!size_reported_.exchange(true))
+        log_msg(LogLevel::error, "lmdb: %s/data.mdb: changed while open: %s", dir_.c_str(),
+                why.c_str());
+    return std::unexpected(StoreError::corrupt);
+}
+
+std::string Env::verify() {
+    auto txn = Txn::begin(*this, false);
+    if (!txn) return std::string("cannot read: ") + describe(txn.error());
+    for (MDB_dbi dbi : dbis_) {
+        auto cur = Cursor::open(*txn, dbi);
+        if (!cur) return std::string("cannot read: ") + describe(cur.error());
+        for (cur->first(); cur->valid(); cur->next()) {
+        }
+        if (cur->error() != 0) return std::string("unreadable: ") + mdb_strerror(cur->error());
+    }
+    return "";
+}
+
 StoreResult<Txn> Txn::begin(Env& env, bool write) {
+    if (auto s = env.check_size(); !s) return std::unexpected(s.error());
     MDB_txn* t = nullptr;
     int rc = mdb_txn_begin(env.get(), nullptr, write ? 0 : MDB_RDONLY, &t);
     if (rc == MDB_MAP_RESIZED) {

@@ -2,10 +2,18 @@
 // RAII wrappers for LMDB: a process-wide cache of environments (LMDB forbids opening the
 // same environment twice in one process), transactions that abort unless committed, and
 // cursors. LMDB return codes become StoreError (MDB_MAP_FULL -> no_space).
+//
+// LMDB maps data.mdb and trusts it: a truncated file crashes the process with SIGBUS on the
+// first read past the end, and a zero-length file is silently initialised as a new, empty
+// environment. So every open first checks the file with pread (check_data_file, in
+// lmdb_check.h), and every transaction first compares the file size (fstat) with what the
+// newest meta page records. A file truncated between that check and a read still raises
+// SIGBUS (a mapping cannot be made safe); docs/security.md says so.
 
 #include <lmdb.h>
 #include <sys/types.h>
 
+#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -13,21 +21,32 @@
 #include <string_view>
 #include <vector>
 
+#include "libmailstore/lmdb_check.h"
 #include "libmailstore/store_error.h"
 
 namespace postern::lmdb {
 
 StoreError to_store_error(int rc);
 
+// What Env::open may do when DIR/data.mdb is not there.
+enum class OpenMode {
+    existing,  // nothing: a missing file is not_found, an empty or damaged one corrupt
+    create,    // make a new environment when DIR is missing or empty (never over a lost one:
+               // DIR holding lock.mdb without data.mdb, or a zero-length data.mdb, is corrupt)
+    cache,     // for rebuildable caches: a missing or zero-length data.mdb is made anew
+};
+
 class Env {
 public:
-    // Opens (creating the directory if create is set) an environment with the named
-    // databases `dbs` (all created on first open). The same directory opened again in
-    // the same process returns the same Env. Runs mdb_reader_check to clear stale readers.
+    // Opens an environment with the named databases `dbs` (created on first open unless
+    // flags has MDB_RDONLY; then a missing one is not_found). The file is checked first
+    // (check_data_file): damaged is corrupt, whatever the mode. The same directory opened
+    // again in the same process returns the same Env. Runs mdb_reader_check to clear
+    // stale readers. Problems are logged at error level with the reason.
     static StoreResult<std::shared_ptr<Env>> open(const std::filesystem::path& dir,
                                                   uint64_t map_size,
                                                   const std::vector<std::string>& dbs,
-                                                  unsigned flags, bool create);
+                                                  unsigned flags, OpenMode mode);
     ~Env();
     Env(const Env&) = delete;
     Env& operator=(const Env&) = delete;
@@ -35,8 +54,15 @@ public:
     MDB_env* get() const { return env_; }
     MDB_dbi dbi(size_t i) const { return dbis_.at(i); }
     const std::filesystem::path& dir() const { return dir_; }
+    size_t db_count() const { return dbis_.size(); }
     // Forces data and meta pages to disk (for environments opened with MDB_NOMETASYNC).
     StoreResult<void> sync();
+    // corrupt when data.mdb is now shorter than the newest meta page needs (it was truncated
+    // under us): one fstat, no access to the map beyond the meta pages. Txn::begin calls it.
+    StoreResult<void> check_size();
+    // Reads every entry of every named database: "" when all of it is readable, else one
+    // line saying what failed (for `mailctl check`).
+    std::string verify();
 
 private:
     Env() = default;
@@ -44,10 +70,15 @@ private:
     std::vector<MDB_dbi> dbis_;
     std::filesystem::path dir_;
     pid_t pid_ = 0;
+    int fd_ = -1;          // data.mdb, owned by LMDB
+    uint64_t psize_ = 0;
+    std::atomic<uint64_t> walked_txnid_{0};   // snapshot a page walk found whole (check_size)
+    std::atomic<bool> size_reported_{false};  // log a truncation once, not per transaction
 };
 
 class Txn {
 public:
+    // corrupt (without touching the map) when the file was truncated; see Env::check_size.
     static StoreResult<Txn> begin(Env& env, bool write);
     Txn(Txn&& o) noexcept;
     Txn& operator=(Txn&& o) noexcept;

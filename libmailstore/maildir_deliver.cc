@@ -82,11 +82,12 @@ StoreResult<MaildirStore::TmpFile> MaildirStore::write_tmp(const MessageSource& 
     TmpFile tmp;
     tmp.internal_date = internal_date != 0 ? internal_date : int64_t(std::time(nullptr));
     fs::path p = tmp_dir_ / maildir_unique_part();
-    UniqueFd fd(::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640));
+    constexpr int how = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW;
+    UniqueFd fd(::open(p.c_str(), how, 0640));
     if (!fd) {
         if (errno == ENOENT) {  // DATA/tmp removed under us: recreate once
             ::mkdir(tmp_dir_.c_str(), 0750);
-            fd.reset(::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640));
+            fd.reset(::open(p.c_str(), how, 0640));
         }
         if (!fd) return std::unexpected(errno_to_store_error(errno));
     }

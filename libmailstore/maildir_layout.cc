@@ -21,6 +21,7 @@ StoreError errno_to_store_error(int err) {
     case ENOSPC: return StoreError::no_space;
     case EDQUOT: return StoreError::over_quota;
     case EINVAL: case ENAMETOOLONG: return StoreError::invalid;
+    case ELOOP: return StoreError::corrupt;  // O_NOFOLLOW met a symlink planted in a maildir
     default: return StoreError::temporary;
     }
 }
@@ -106,7 +107,8 @@ StoreResult<void> fsync_path(const fs::path& p) {
 
 uint32_t read_uidvalidity(const fs::path& folder_dir, uint32_t* uidnext) {
     if (uidnext) *uidnext = 0;
-    UniqueFd fd(::open((folder_dir / "postern-uidvalidity").c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd fd(::open((folder_dir / "postern-uidvalidity").c_str(),
+                       O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
     if (!fd) return 0;
     char buf[64] = {};
     ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
@@ -121,7 +123,8 @@ uint32_t read_uidvalidity(const fs::path& folder_dir, uint32_t* uidnext) {
 StoreResult<void> write_uidvalidity(const fs::path& folder_dir, uint32_t uidvalidity,
                                     uint32_t uidnext) {
     auto tmp = folder_dir / "postern-uidvalidity.tmp";
-    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+                       0640));
     if (!fd) return std::unexpected(errno_to_store_error(errno));
     std::string s = std::to_string(uidvalidity) + " " + std::to_string(uidnext) + "\n";
     if (::write(fd.get(), s.data(), s.size()) != ssize_t(s.size()) || ::fsync(fd.get()) != 0)
@@ -140,7 +143,8 @@ StoreResult<void> create_maildir_folder(const fs::path& dir, uint32_t uidvalidit
     }
     if (!is_inbox) {
         // Maildir++ marks folders with an empty "maildirfolder" file.
-        UniqueFd f(::open((dir / "maildirfolder").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0640));
+        UniqueFd f(::open((dir / "maildirfolder").c_str(),
+                          O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640));
     }
     if (auto r = write_uidvalidity(dir, uidvalidity); !r) return r;
     if (auto r = fsync_path(dir); !r) return r;

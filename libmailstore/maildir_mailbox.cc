@@ -185,16 +185,20 @@ StoreResult<MessageFile> MaildirMailbox::open_message(uint32_t uid) {
     if (!*rec) return std::unexpected(StoreError::expunged);
     txn->abort();
     fs::path p = dir_ / ((*rec)->in_new ? "new" : "cur") / (*rec)->file_name();
-    UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+    // Never through a symlink planted in the maildir, and never blocking on a FIFO: only a
+    // regular file is a message (O_NONBLOCK does nothing to a regular file's reads).
+    constexpr int how = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+    UniqueFd fd(::open(p.c_str(), how));
     if (!fd && errno == ENOENT) {
         std::string name = find_by_stem((*rec)->stem);
         if (name.empty()) return std::unexpected(StoreError::expunged);
-        fd.reset(::open((dir_ / "cur" / name).c_str(), O_RDONLY | O_CLOEXEC));
+        fd.reset(::open((dir_ / "cur" / name).c_str(), how));
         if (!fd && errno == ENOENT) return std::unexpected(StoreError::expunged);
     }
     if (!fd) return std::unexpected(errno_to_store_error(errno));
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) return std::unexpected(StoreError::temporary);
+    if (!S_ISREG(st.st_mode)) return std::unexpected(StoreError::corrupt);
     return MessageFile{std::move(fd), uint64_t(st.st_size)};
 }
 

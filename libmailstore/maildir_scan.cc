@@ -75,10 +75,11 @@ uint64_t now_micros() {
                         .count());
 }
 
-// Fills size (if not in the name) and internal date from the file.
+// Fills size (if not in the name) and internal date from the file. false (skip it) for
+// anything but a regular file: a symlink planted in a maildir is not a message.
 bool stat_file(const fs::path& p, MsgRecord& rec, bool need_size) {
     struct stat st {};
-    if (::stat(p.c_str(), &st) != 0) return false;
+    if (::lstat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
     if (need_size) rec.size = uint64_t(st.st_size);
     if (rec.internal_date == 0) rec.internal_date = st.st_mtime;
     return true;

@@ -89,7 +89,7 @@ StoreResult<MaildropLock> MaildirStore::try_lock_maildrop(std::string_view user)
     auto paths = user_paths(data_, user);
     if (!paths) return std::unexpected(paths.error());
     UniqueFd fd(::open((paths->root / "maildrop.lock").c_str(),
-                       O_RDWR | O_CREAT | O_CLOEXEC, 0640));
+                       O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640));
     if (!fd) return std::unexpected(errno_to_store_error(errno));
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
         if (errno == EWOULDBLOCK) return std::unexpected(StoreError::in_use);

@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
     const char* pw = std::getenv("BENCH_PASS");
     std::string password = pw ? pw : "pass";
 
-    auto accounts = Accounts::open(data);
+    auto accounts = Accounts::open(data, 1ull << 30, Accounts::Open::create);
     if (!accounts) {
         std::fprintf(stderr, "accounts: %s\n", std::string(describe(accounts.error())).c_str());
         return 1;

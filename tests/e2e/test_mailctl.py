@@ -333,7 +333,7 @@ class ConfigErrorTest(CtlTestCase):
                     self.assertIn("postern.toml:%d:" % line, msg, args)
                 self.assertEqual(os.listdir(inst.path("run")), [])
                 self.assertEqual(os.listdir(inst.path("log")), [])
-                self.assertEqual(os.listdir(inst.data_dir), [])
+                self.assertEqual(os.listdir(inst.data_dir), ["accounts"])  # made by init
 
 
 if __name__ == "__main__":

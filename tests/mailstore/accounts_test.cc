@@ -2,6 +2,7 @@
 
 #include "libmailstore/accounts.h"
 #include "libmailstore/password.h"
+#include "tests/mailstore/raw_alias.h"
 #include "tests/mailstore/test_util.h"
 
 using namespace postern;
@@ -12,7 +13,7 @@ struct Fixture {
     test::TempDir dir;
     std::shared_ptr<Accounts> acc;
     Fixture() {
-        auto a = Accounts::open(dir.path(), 64ull << 20);
+        auto a = Accounts::open(dir.path(), 64ull << 20, Accounts::Open::create);
         REQUIRE(a);
         acc = *a;
     }
@@ -171,9 +172,11 @@ TEST_CASE("aliases and recipient resolution", "[accounts]") {
     REQUIRE(f.acc->add_alias("all@example.com", {"team@example.com", "bob@example.com",
                                                  "ext@remote.net"}));
     REQUIRE(f.acc->add_alias("loop1@example.com", {"loop2@example.com"}));
-    REQUIRE(f.acc->add_alias("loop2@example.com", {"bob@example.com", "loop1@example.com"}));
-    REQUIRE(f.acc->add_alias("self@example.com", {"self@example.com"}));
     REQUIRE(f.acc->add_alias("dangling@example.com", {"ghost@example.com"}));
+    // add_alias refuses loops (alias_loop_test.cc); an old database may still hold them.
+    test::put_raw_alias(f.dir.path(), "loop2", "example.com",
+                        {"bob@example.com", "loop1@example.com"});
+    test::put_raw_alias(f.dir.path(), "self", "example.com", {"self@example.com"});
 
     CHECK(f.acc->add_alias("bob@example.com", {"x@y.com"}).error() == StoreError::exists);
     CHECK(f.acc->add_alias("team@example.com", {"x@y.com"}).error() == StoreError::exists);
@@ -236,11 +239,12 @@ TEST_CASE("a deep alias chain is cut off", "[accounts]") {
     Fixture f;
     REQUIRE(f.acc->add_domain("example.com"));
     REQUIRE(f.acc->add_user("end@example.com", "pw"));
+    // a11 -> a10 -> ... -> a0 -> end; add_alias refuses to make it (alias_loop_test.cc),
+    // an old database may hold it.
     std::string next = "end@example.com";
     for (int i = 0; i < 12; ++i) {
-        std::string name = "a" + std::to_string(i) + "@example.com";
-        REQUIRE(f.acc->add_alias(name, {next}));
-        next = name;
+        test::put_raw_alias(f.dir.path(), "a" + std::to_string(i), "example.com", {next});
+        next = "a" + std::to_string(i) + "@example.com";
     }
     CHECK(f.acc->expand_recipient("a5@example.com")->local_mailboxes.size() == 1);
     CHECK(f.acc->expand_recipient("a11@example.com").error() == StoreError::loop);

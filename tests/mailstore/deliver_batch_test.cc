@@ -15,7 +15,7 @@ struct BatchFixture {
     std::shared_ptr<Accounts> acc;
     std::unique_ptr<MailStore> store;
     BatchFixture() {
-        auto a = Accounts::open(dir.path(), 64ull << 20);
+        auto a = Accounts::open(dir.path(), 64ull << 20, Accounts::Open::create);
         REQUIRE(a);
         acc = *a;
         REQUIRE(acc->add_domain("example.com"));

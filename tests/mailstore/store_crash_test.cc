@@ -25,7 +25,7 @@ struct Instance {
     test::TempDir dir;
     StoreOptions opts;
     Instance() {
-        auto a = Accounts::open(dir.path(), 64ull << 20);
+        auto a = Accounts::open(dir.path(), 64ull << 20, Accounts::Open::create);
         REQUIRE(a);
         REQUIRE((*a)->add_domain("example.com"));
         REQUIRE((*a)->add_user("bob@example.com", "pw"));

@@ -17,7 +17,7 @@ struct StoreFixture {
     std::shared_ptr<Accounts> acc;
     std::unique_ptr<MailStore> store;
     StoreFixture(uint64_t reserve = 0) {
-        auto a = Accounts::open(dir.path(), 64ull << 20);
+        auto a = Accounts::open(dir.path(), 64ull << 20, Accounts::Open::create);
         REQUIRE(a);
         acc = *a;
         REQUIRE(acc->add_domain("example.com"));

@@ -14,7 +14,7 @@ struct TempStore {
     TempStore() {
         char tmpl[] = "/tmp/postern-smtpd-XXXXXX";
         dir = mkdtemp(tmpl);
-        auto acc = Accounts::open(dir / "data");
+        auto acc = Accounts::open(dir / "data", 1ull << 30, Accounts::Open::create);
         REQUIRE(acc.has_value());
         REQUIRE((*acc)->add_domain("example.test"));
         REQUIRE((*acc)->add_domain("catchall.test"));

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "spoold/delivery.h"
+#include "tests/mailstore/raw_alias.h"
 
 namespace postern::test {
 
@@ -24,7 +25,7 @@ struct Fixture {
     Fixture() {
         char tmpl[] = "/tmp/postern-spoold-XXXXXX";
         dir = mkdtemp(tmpl);
-        auto a = Accounts::open(dir / "data", 64ull << 20);
+        auto a = Accounts::open(dir / "data", 64ull << 20, Accounts::Open::create);
         REQUIRE(a);
         accounts = *a;
         REQUIRE(accounts->add_domain("example.test"));
@@ -36,7 +37,8 @@ struct Fixture {
         REQUIRE(accounts->add_alias("all@example.test", {"team@example.test", "carol@example.test"}));
         REQUIRE(accounts->add_alias("mixed@example.test", {"carol@example.test", "far@remote.example"}));
         REQUIRE(accounts->add_alias("loop1@example.test", {"loop2@example.test"}));
-        REQUIRE(accounts->add_alias("loop2@example.test", {"loop1@example.test"}));
+        // add_alias refuses loops; an old database may hold one.
+        test::put_raw_alias(dir / "data", "loop2", "example.test", {"loop1@example.test"});
         StoreOptions so;
         so.disk_reserve_bytes = 0;
         auto s = open_maildir_store(dir / "data", so);
