@@ -116,4 +116,17 @@ std::string check_access_as(const RunUser& user, const std::vector<Access>& want
     return msg;
 }
 
+std::vector<std::string> run_user_problems(const Config& c) {
+    auto who = run_user_for(c);
+    if (!who) return {c.file.string() + ": " + who.error()};
+    if (!*who) return {};
+    std::vector<Access> wanted{{c.file, R_OK}};  // SIGHUP re-reads it as the run user
+    for (const auto& dir : {c.data_dir, c.queue_dir, c.run_dir}) {
+        std::error_code ec;
+        if (std::filesystem::is_directory(dir, ec)) wanted.push_back({dir, R_OK | W_OK | X_OK});
+    }
+    if (auto why = check_access_as(**who, wanted); !why.empty()) return {why};
+    return {};
+}
+
 }  // namespace postern::ctl

@@ -28,4 +28,9 @@ using Access = std::pair<std::filesystem::path, int>;
 // are allowed, else one line naming the first path `user` cannot use.
 std::string check_access_as(const RunUser& user, const std::vector<Access>& wanted);
 
+// For `mailctl check` run as root: the refusal a daemon would give (no unprivileged
+// server.user and no allow_root), or the first instance directory (or the config) the run
+// user cannot use. Empty when all is well, or when not root.
+std::vector<std::string> run_user_problems(const Config& config);
+
 }  // namespace postern::ctl

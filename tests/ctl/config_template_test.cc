@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "ctl/config_template.h"
+#include "libproto/config.h"
 
 using namespace postern::ctl;
 
@@ -67,4 +68,32 @@ TEST_CASE("the compiled-in template is etc/postern.toml") {
     ss << f.rdbuf();
     INFO("rebuild mailctl after editing etc/postern.toml");
     CHECK(std::string(config_template()) == ss.str());
+}
+
+TEST_CASE("etc/postern.toml loads as the system config: run user postern, no root, no warnings") {
+    auto c = postern::load_config(POSTERN_SOURCE_DIR "/etc/postern.toml");
+    REQUIRE(c.has_value());
+    CHECK(c->run_user == "postern");
+    CHECK_FALSE(c->allow_root);
+    CHECK(c->warnings.empty());
+}
+
+TEST_CASE("the template cut short anywhere before its last required line is refused") {
+    const std::string text(config_template());
+    const auto last = text.find("\nkey = ");  // tls.key, the last required setting
+    REQUIRE(last != std::string::npos);
+    char tmpl[] = "/tmp/postern-ctl-test-XXXXXX";
+    const std::filesystem::path dir = ::mkdtemp(tmpl);
+    const auto file = dir / "postern.toml";
+    int cuts = 0;
+    for (size_t cut = 0; cut <= last; cut = text.find('\n', cut) + 1) {
+        std::ofstream(file, std::ios::trunc) << text.substr(0, cut);
+        auto c = postern::load_config(file);
+        INFO("cut after " << cut << " bytes");
+        CHECK_FALSE(c.has_value());
+        if (!c) CHECK(c.error().starts_with(file.string() + ":"));
+        ++cuts;
+    }
+    CHECK(cuts > 30);
+    std::filesystem::remove_all(dir);
 }

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -92,5 +93,34 @@ TEST_CASE("probe_pid_file") {
         ::close(other);
         ::close(fd);
         CHECK_FALSE(probe_pid_file(file).running);
+    }
+    SECTION("the lock holder is verified: a file naming another process is not") {
+        int fd = ::open(file.c_str(), O_RDWR | O_CREAT, 0644);
+        REQUIRE(fd >= 0);
+        REQUIRE(::flock(fd, LOCK_EX | LOCK_NB) == 0);
+        write_file(file, std::to_string(::getpid()) + "\n");
+        CHECK(probe_pid_file(file).pid_verified);
+        // What a compromised daemon could write: its lock, but someone else's pid (init's).
+        write_file(file, "1\n");
+        auto st = probe_pid_file(file);
+        CHECK(st.running);
+        CHECK(st.pid == 1);
+        CHECK_FALSE(st.pid_verified);
+        ::close(fd);
+    }
+    SECTION("a symlink or a FIFO is neither followed nor opened") {
+        const auto victim = dir.path / "victim";
+        write_file(victim, std::to_string(::getpid()) + "\n");
+        fs::create_symlink(victim, file);
+        auto st = probe_pid_file(file);
+        CHECK_FALSE(st.running);
+        CHECK(st.pid == 0);
+        CHECK(st.problem == "is a symbolic link");
+        CHECK_FALSE(remove_stale_pid_file(file));
+        fs::remove(file);
+        REQUIRE(::mkfifo(file.c_str(), 0644) == 0);
+        st = probe_pid_file(file);  // returns at once: no writer needed
+        CHECK_FALSE(st.running);
+        CHECK(st.problem == "is not a plain file");
     }
 }
