@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -48,7 +49,11 @@ std::shared_ptr<Accounts> open_accounts(const Config& c, int& code,
 // Validated forms of what was typed, so errors name the input and nothing is opened for it.
 std::expected<std::string, int> checked_domain(const std::string& d) {
     auto n = normalize_domain(d);
-    if (!n) return std::unexpected(fail(exit_usage, "invalid domain name: " + d));
+    if (!n) {
+        bool idn = std::any_of(d.begin(), d.end(), [](char c) { return (c & 0x80) != 0; });
+        return std::unexpected(fail(exit_usage, "invalid domain name: " + d +
+                                                    (idn ? " (give it in its xn-- form)" : "")));
+    }
     return *n;
 }
 

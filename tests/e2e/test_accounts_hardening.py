@@ -238,6 +238,8 @@ class NamesTest(HardeningCase):
         for d in ("localhost.", "[1.2.3.4]"):
             with self.subTest(d):
                 self.assertOneLineFailure(self.inst.ctl("domain", "add", d, check=False), code=2)
+        p = self.inst.ctl("domain", "add", "bücher.example", check=False)
+        self.assertOneLineFailure(p, code=2, contains="xn--")
         self.inst.add_domain("xn--bcher-kva.example")
         self.assertEqual(self.inst.ctl("domain", "list").stdout.split(),
                          [DOMAIN, "xn--bcher-kva.example"])
