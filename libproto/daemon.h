@@ -105,8 +105,6 @@ int run_daemon(int argc, char** argv, const DaemonSpec& spec);
 // "already running (pid N)" / an error line.
 std::expected<int, std::string> acquire_pid_file(const std::string& path);
 
-// initgroups/setgid/setuid to `user` if running as root and `user` is set;
-// otherwise does nothing. Error: one line.
-std::expected<void, std::string> drop_privileges(const std::string& user);
+// (Who to become and how: libproto/privileges.h.)
 
 }  // namespace postern

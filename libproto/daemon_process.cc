@@ -1,4 +1,5 @@
-// Process-level pieces of the daemon scaffold: pid file lock, privilege drop.
+// Process-level pieces of the daemon scaffold: the pid file lock (the privilege drop is
+// libproto/privileges.cc).
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -8,7 +9,6 @@
 #include <unistd.h>
 
 #include "libproto/daemon.h"
-#include "libproto/privileges.h"
 #include "libproto/safe_files.h"
 
 namespace postern {
@@ -52,13 +52,6 @@ std::expected<int, std::string> acquire_pid_file(const std::string& path) {
                                (err == EXDEV ? "replaced while opening it" : std::strerror(err)));
     }
     return *fd;
-}
-
-std::expected<void, std::string> drop_privileges(const std::string& user) {
-    if (user.empty() || geteuid() != 0) return {};
-    auto u = find_user(user);
-    if (!u) return std::unexpected("server.user: " + u.error());
-    return drop_to(*u);
 }
 
 }  // namespace postern

@@ -127,6 +127,35 @@ class RunUserTest(unittest.TestCase):
             inst.start("smtpd")
             self.assertEqual(proc_ids(inst.pid("smtpd"))["Uid"], [0, 0, 0, 0])
 
+    def test_init_user_option(self):
+        tmp = tempfile.mkdtemp(prefix="postern-user-")
+        try:
+            os.chmod(tmp, 0o755)
+            init = lambda name, *extra: subprocess.run(
+                [mailctl_path(), "init", os.path.join(tmp, name), "--hostname", "mail.test",
+                 "--listen", LOOPBACK, *extra], capture_output=True, text=True, timeout=60)
+            if ROOT:
+                p = init("nobody", "--user", "nobody")
+                self.assertEqual(p.returncode, 0, p.stderr)
+                with open(os.path.join(tmp, "nobody", "postern.toml"), "rb") as f:
+                    self.assertEqual(tomllib.load(f)["server"]["user"], "nobody")
+                self.assertEqual(os.stat(os.path.join(tmp, "nobody", "data")).st_uid,
+                                 pwd.getpwnam("nobody").pw_uid)
+                refused = [("root", ["--user", "root"], "--user root is root: the daemons would "
+                            "serve clients as root (name an unprivileged user)"),
+                           ("ghost", ["--user", "no-such-user-x"], "--user: no such user: no-such-user-x")]
+            else:
+                other = "root"
+                refused = [("other", ["--user", other], "--user root needs root (the instance's "
+                            "files would have to belong to root)")]
+            for name, extra, want in refused:
+                with self.subTest(name):
+                    p = init(name, *extra)
+                    self.assertEqual((p.returncode, one_line(self, p.stderr)), (2, "mailctl: " + want))
+                    self.assertFalse(os.path.exists(os.path.join(tmp, name)))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
     def test_init_modes_do_not_follow_the_umask(self):
         tmp = tempfile.mkdtemp(prefix="postern-umask-")
         try:
