@@ -16,7 +16,8 @@ std::expected<bool, std::string> make_dir(const fs::path& dir, mode_t mode, uid_
     std::error_code ec;
     if (fs::is_directory(dir, ec)) return false;
     std::vector<fs::path> missing;  // deepest first
-    for (fs::path p = dir; !p.empty() && !fs::exists(fs::symlink_status(p, ec)); p = p.parent_path()) {
+    for (fs::path p = dir; !p.empty() && !fs::exists(fs::symlink_status(p, ec));
+         p = p.parent_path()) {
         missing.push_back(p);
         if (p == p.parent_path()) break;
     }
@@ -29,10 +30,12 @@ std::expected<bool, std::string> make_dir(const fs::path& dir, mode_t mode, uid_
         // Exact modes and the owner through a descriptor of what we made, never a symlink.
         int fd = ::open(it->c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) return std::unexpected(it->string() + ": cannot open: " + std::strerror(errno));
-        bool ok = ::fchmod(fd, m) == 0 && (!last || uid == static_cast<uid_t>(-1) || ::fchown(fd, uid, gid) == 0);
+        bool ok = ::fchmod(fd, m) == 0 &&
+                  (!last || uid == static_cast<uid_t>(-1) || ::fchown(fd, uid, gid) == 0);
         int err = errno;
         ::close(fd);
-        if (!ok) return std::unexpected(it->string() + ": cannot set owner or mode: " + std::strerror(err));
+        if (!ok)
+            return std::unexpected(it->string() + ": cannot set owner or mode: " + std::strerror(err));
     }
     return true;
 }
@@ -49,7 +52,8 @@ std::expected<int, std::string> open_plain_file(const fs::path& path, int flags,
     if (fd < 0 && (!(flags & O_CREAT) || (errno == EEXIST && !(flags & O_EXCL))))
         fd = ::open(path.c_str(), base);
     if (fd < 0) {
-        if (errno == ELOOP) return std::unexpected(path.string() + ": is a symbolic link (not following it)");
+        if (errno == ELOOP)
+            return std::unexpected(path.string() + ": is a symbolic link (not following it)");
         return std::unexpected(path.string() + ": cannot open: " + std::strerror(errno));
     }
     struct stat st {};

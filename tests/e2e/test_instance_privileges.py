@@ -17,7 +17,7 @@ import tomllib
 import unittest
 
 from postern_instance import (ALL_SERVICES, LOOPBACK, Instance, bin_dir, daemon_exists,
-                              mailctl_path, wait_for)
+                              free_port_base, mailctl_path, wait_for)
 
 ROOT = os.geteuid() == 0
 REFUSAL = ("refusing to run as root: server.user is %s (name an unprivileged user, or set "
@@ -161,7 +161,8 @@ class RunUserTest(unittest.TestCase):
         try:
             os.chmod(tmp, 0o755)
             d = os.path.join(tmp, "a", "inst")  # its missing parent is made too
-            p = subprocess.run([mailctl_path(), "init", d, "--port-base", "30000", "--hostname",
+            base = free_port_base()
+            p = subprocess.run([mailctl_path(), "init", d, "--port-base", str(base), "--hostname",
                                 "mail.test", "--listen", LOOPBACK], capture_output=True, text=True,
                                timeout=60, umask=0)
             self.assertEqual(p.returncode, 0, p.stderr)
@@ -182,8 +183,8 @@ class RunUserTest(unittest.TestCase):
                     self.assertEqual(st.st_uid, owner, name)
             self.assertEqual(os.stat(os.path.join(d, "postern.toml")).st_gid, run_gid)
 
-            # Store commands and a delivery under umask 000: nothing writable by others,
-            # nothing in the store readable by others.
+            # Store commands, daemons and a delivery under umask 000: nothing writable by
+            # others, nothing in the store readable by others.
             env = dict(os.environ)
             ctl = lambda *a, **kw: subprocess.run([mailctl_path(), "-c", os.path.join(d, "postern.toml"),
                                                    *a], capture_output=True, text=True, timeout=60,
@@ -191,6 +192,15 @@ class RunUserTest(unittest.TestCase):
             self.assertEqual(ctl("domain", "add", "example.test").returncode, 0)
             self.assertEqual(ctl("user", "add", "dave@example.test", "--password-stdin",
                                  input="dave-pw-1\n").returncode, 0)
+            if daemon_exists("smtpd") and daemon_exists("spoold"):
+                try:
+                    self.assertEqual(ctl("start", "smtpd", "spoold").returncode, 0)
+                    with smtplib.SMTP(LOOPBACK, base + 25, timeout=10) as s:
+                        s.sendmail("x@remote.example", ["dave@example.test"], b"Subject: u\r\n\r\nhi\r\n")
+                    new = os.path.join(d, "data", "example.test", "dave", "Maildir", "new")
+                    self.assertTrue(wait_for(lambda: os.listdir(new), 20), "delivered")
+                finally:
+                    ctl("stop")
             for top, dirs, files in os.walk(d):
                 for name in dirs + files:
                     p = os.path.join(top, name)
