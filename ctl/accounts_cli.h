@@ -7,7 +7,7 @@
 
 #include <functional>
 
-#include "libproto/config.h"
+#include "libproto/config/config.h"
 
 namespace postern::ctl {
 

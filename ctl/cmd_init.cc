@@ -21,7 +21,7 @@
 #include "ctl/run_user.h"
 #include "ctl/validate.h"
 #include "libmailstore/accounts.h"
-#include "libproto/safe_files.h"
+#include "libproto/core/safe_files.h"
 
 namespace postern::ctl {
 namespace fs = std::filesystem;

@@ -5,7 +5,7 @@
 
 #include "ctl/accounts_cli.h"
 #include "ctl/ctl.h"
-#include "libmailstore/queue.h"
+#include "libmailstore/queue/queue.h"
 
 namespace postern::ctl {
 namespace {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "libproto/config.h"
+#include "libproto/config/config.h"
 
 namespace postern::ctl {
 

@@ -11,8 +11,8 @@
 #include "ctl/accounts_cli.h"
 #include "ctl/commands.h"
 #include "ctl/ctl.h"
-#include "libproto/log.h"
-#include "libproto/privileges.h"
+#include "libproto/core/log.h"
+#include "libproto/net/privileges.h"
 
 using namespace postern;
 using namespace postern::ctl;

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "libproto/privileges.h"
+#include "libproto/net/privileges.h"
 
 namespace postern::ctl {
 

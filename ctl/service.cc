@@ -21,8 +21,8 @@
 #include "ctl/ctl.h"
 #include "ctl/pidfile.h"
 #include "ctl/services.h"
-#include "libproto/privileges.h"
-#include "libproto/safe_files.h"
+#include "libproto/net/privileges.h"
+#include "libproto/core/safe_files.h"
 
 namespace postern::ctl {
 namespace fs = std::filesystem;

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "libproto/config.h"
+#include "libproto/config/config.h"
 
 namespace postern::ctl {
 

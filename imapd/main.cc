@@ -6,17 +6,12 @@
 #include <string>
 #include <string_view>
 
-#include "libproto/daemon.h"
-#include "libproto/log.h"
+#include "libproto/net/daemon.h"
+#include "libproto/core/log.h"
+#include "libproto/core/ascii.h"
 
 namespace postern {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-        return std::toupper(static_cast<unsigned char>(x)) == std::toupper(static_cast<unsigned char>(y));
-    });
-}
 
 class ImapStubSession final : public ConnectionHandler {
 public:

@@ -14,7 +14,7 @@
 #include "libmailstore/bytes.h"
 #include "libmailstore/maildir_layout.h"
 #include "libmailstore/password.h"
-#include "libproto/log.h"
+#include "libproto/core/log.h"
 
 namespace postern {
 namespace {

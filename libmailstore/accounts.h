@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "libmailstore/store_error.h"
-#include "libproto/scram_keys.h"
+#include "libproto/core/scram_keys.h"
 
 namespace postern {
 

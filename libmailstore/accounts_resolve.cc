@@ -5,7 +5,7 @@
 
 #include "libmailstore/accounts_impl.h"
 #include "libmailstore/password.h"
-#include "libproto/log.h"
+#include "libproto/core/log.h"
 
 namespace postern {
 namespace {

@@ -13,7 +13,7 @@
 
 #include "libmailstore/unique_fd.h"
 
-#include "libproto/log.h"
+#include "libproto/core/log.h"
 
 namespace postern::lmdb {
 namespace {

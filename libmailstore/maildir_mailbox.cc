@@ -10,13 +10,12 @@
 #include "libmailstore/bytes.h"
 #include "libmailstore/maildir_name.h"
 #include "libmailstore/maildir_store.h"
+#include "libproto/core/ascii.h"
 
 namespace postern {
 namespace {
 
-bool same_keyword(const std::string& a, const std::string& b) {
-    return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
+bool same_keyword(const std::string& a, const std::string& b) { return iequals(a, b); }
 
 bool has_keyword(const std::vector<std::string>& ks, const std::string& k) {
     return std::any_of(ks.begin(), ks.end(), [&](const auto& x) { return same_keyword(x, k); });

@@ -11,7 +11,7 @@
 
 #include "libmailstore/address.h"
 #include "libmailstore/bytes.h"
-#include "libproto/log.h"
+#include "libproto/core/log.h"
 
 namespace postern {
 

@@ -5,9 +5,10 @@
 
 #include "libmailstore/accounts.h"
 #include "libmailstore/store.h"
-#include "libproto/daemon.h"
-#include "libproto/log.h"
-#include "libproto/login_guard.h"
+#include "libproto/net/daemon.h"
+#include "libproto/core/log.h"
+#include "libproto/auth/login_guard.h"
+#include "libproto/net/loop.h"
 #include "pop3d/pop3_connection.h"
 #include "pop3d/store_maildrop.h"
 
@@ -76,7 +77,7 @@ std::expected<void, std::string> setup(DaemonContext& ctx) {
     if (!store)
         return std::unexpected("cannot open the mail store in " + cfg.data_dir.string() + ": " +
                                describe(store.error()));
-    s.auth_budget = make_loop_auth_budget(ctx.loop, cfg.auth);
+    s.auth_budget = std::make_unique<AuthBudget>(cfg.auth, loop_clock(ctx.loop));
     s.backend = std::make_unique<StoreBackend>(std::move(*accounts), std::move(*store),
                                                cfg.hostname);
     s.backend->set_allow_concurrent(cfg.pop3d.allow_concurrent_sessions);

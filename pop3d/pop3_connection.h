@@ -1,15 +1,15 @@
 #pragma once
-// Glue between one Connection (libproto/connection.h) and one Pop3Session:
+// Glue between one Connection (libproto/net/connection.h) and one Pop3Session:
 // lines in, replies out, and the session's waits turned into libuv actions
 // (backpressure for RETR, the failed-login timer, STLS, close).
 
 #include <functional>
 #include <memory>
 
-#include "libproto/connection.h"
-#include "libproto/log.h"
-#include "libproto/pop3_session.h"
-#include "libproto/uv_handle.h"
+#include "libproto/net/connection.h"
+#include "libproto/core/log.h"
+#include "libproto/pop3/pop3_session.h"
+#include "libproto/net/uv_handle.h"
 #include "pop3d/store_maildrop.h"
 
 namespace postern {

@@ -1,5 +1,5 @@
 #pragma once
-// The POP3 Maildrop (libproto/pop3_maildrop.h) over libmailstore: an INBOX
+// The POP3 Maildrop (libproto/pop3/pop3_maildrop.h) over libmailstore: an INBOX
 // snapshot, the POP3 maildrop lock, message files read with pread, \Seen and
 // expunge through the shared index. Also the backend pop3d gives every
 // session: Accounts for logins, MailStore for maildrops.
@@ -9,7 +9,7 @@
 
 #include "libmailstore/accounts.h"
 #include "libmailstore/store.h"
-#include "libproto/pop3_session.h"
+#include "libproto/pop3/pop3_session.h"
 #include "pop3d/password_check.h"
 
 namespace postern {

@@ -7,11 +7,12 @@
 #include <memory>
 
 #include "libmailstore/accounts.h"
-#include "libmailstore/queue.h"
+#include "libmailstore/queue/queue.h"
 #include "libmailstore/store.h"
-#include "libproto/daemon.h"
-#include "libproto/log.h"
-#include "libproto/login_guard.h"
+#include "libproto/net/daemon.h"
+#include "libproto/core/log.h"
+#include "libproto/auth/login_guard.h"
+#include "libproto/net/loop.h"
 #include "smtpd/smtp_connection.h"
 #include "smtpd/smtp_policy.h"
 
@@ -95,7 +96,7 @@ std::expected<void, std::string> setup(DaemonContext& ctx) {
     if (!queue)
         return std::unexpected("cannot open the queue in " + cfg.queue_dir.string() + ": " +
                                queue_error_text(queue.error()));
-    s.auth_budget = make_loop_auth_budget(ctx.loop, cfg.auth);
+    s.auth_budget = std::make_unique<AuthBudget>(cfg.auth, loop_clock(ctx.loop));
     s.policy = std::make_unique<SmtpPolicy>(ctx.loop, std::move(*accounts), std::move(*store),
                                             std::move(*queue), std::move(*pc));
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "libproto/log_escape.h"
+#include "libproto/core/log_escape.h"
 
 namespace postern {
 

@@ -1,5 +1,5 @@
 #pragma once
-// Glue between one Connection (libproto/connection.h) and one SmtpSession:
+// Glue between one Connection (libproto/net/connection.h) and one SmtpSession:
 // the Connection's events go to the session; the session's transport calls
 // (write, STARTTLS, pause, raw reads, the auth-delay timer) go to the
 // Connection.
@@ -7,10 +7,10 @@
 #include <functional>
 #include <memory>
 
-#include "libproto/connection.h"
-#include "libproto/log.h"
-#include "libproto/smtp_session.h"
-#include "libproto/uv_handle.h"
+#include "libproto/net/connection.h"
+#include "libproto/core/log.h"
+#include "libproto/smtp/smtp_session.h"
+#include "libproto/net/uv_handle.h"
 
 namespace postern {
 

@@ -2,9 +2,9 @@
 
 #include <chrono>
 
-#include "libmailstore/queue_async.h"
-#include "libproto/log.h"
-#include "libproto/log_escape.h"
+#include "libmailstore/queue/queue_async.h"
+#include "libproto/core/log.h"
+#include "libproto/core/log_escape.h"
 
 namespace postern {
 

@@ -13,10 +13,10 @@
 #include <uv.h>
 
 #include "libmailstore/accounts.h"
-#include "libmailstore/queue.h"
+#include "libmailstore/queue/queue.h"
 #include "libmailstore/store.h"
-#include "libproto/smtp_session.h"
-#include "libproto/cidr.h"
+#include "libproto/smtp/smtp_session.h"
+#include "libproto/config/cidr.h"
 
 namespace postern {
 

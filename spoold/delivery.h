@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "libmailstore/accounts.h"
-#include "libmailstore/queue.h"
+#include "libmailstore/queue/queue.h"
 #include "libmailstore/store.h"
 
 namespace postern {

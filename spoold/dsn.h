@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "libmailstore/queue.h"
+#include "libmailstore/queue/queue.h"
 
 namespace postern {
 

@@ -6,10 +6,10 @@
 #include <string>
 
 #include "libmailstore/accounts.h"
-#include "libmailstore/queue.h"
+#include "libmailstore/queue/queue.h"
 #include "libmailstore/store.h"
-#include "libproto/daemon.h"
-#include "libproto/log.h"
+#include "libproto/net/daemon.h"
+#include "libproto/core/log.h"
 #include "spoold/queue_watch.h"
 #include "spoold/scheduler.h"
 #include "spoold/wake_socket.h"

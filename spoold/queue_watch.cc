@@ -1,7 +1,7 @@
 #include "spoold/queue_watch.h"
 
-#include "libproto/log.h"
-#include "libproto/uv_handle.h"
+#include "libproto/core/log.h"
+#include "libproto/net/uv_handle.h"
 
 namespace postern {
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "libproto/log.h"
-#include "libproto/log_escape.h"
+#include "libproto/core/log.h"
+#include "libproto/core/log_escape.h"
 
 namespace postern {
 

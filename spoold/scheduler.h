@@ -12,7 +12,7 @@
 #include <vector>
 #include <uv.h>
 
-#include "libproto/uv_handle.h"
+#include "libproto/net/uv_handle.h"
 #include "spoold/delivery.h"
 
 namespace postern {

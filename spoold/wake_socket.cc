@@ -6,8 +6,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "libmailstore/queue.h"
-#include "libproto/uv_handle.h"
+#include "libmailstore/queue/queue.h"
+#include "libproto/net/uv_handle.h"
 
 namespace postern {
 

@@ -1,6 +1,6 @@
 #pragma once
 // RUN/spoold.sock: a unix datagram socket on which smtpd ("w<ID>") and mailctl ("f")
-// poke spoold (see queue_wake in libmailstore/queue.h). Closed with the object.
+// poke spoold (see queue_wake in libmailstore/queue/queue.h). Closed with the object.
 
 #include <expected>
 #include <filesystem>

@@ -1,7 +1,7 @@
 // parse_cidr (smtpd.relay_networks, checked by load_config) on arbitrary text.
 // Invariants: an accepted entry has a prefix within its family's bits, matches its own
 // address, and an entry that covers a /0 also counts as wider than any private network.
-#include "libproto/cidr.h"
+#include "libproto/config/cidr.h"
 
 #include <arpa/inet.h>
 #include <sys/socket.h>

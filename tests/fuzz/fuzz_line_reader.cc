@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "libproto/line_reader.h"
+#include "libproto/core/line_reader.h"
 
 namespace {
 

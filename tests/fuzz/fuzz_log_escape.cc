@@ -1,7 +1,7 @@
 // log_escape on arbitrary bytes: the result never holds a control byte (C0, DEL, or a C1
 // control as a raw byte or as UTF-8), an unescaped quote, or a dangling backslash, and it
 // never keeps more than max_len input bytes. Byte 0 picks max_len.
-#include "libproto/log_escape.h"
+#include "libproto/core/log_escape.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -5,8 +5,8 @@
 #include <string>
 #include <string_view>
 
-#include "libproto/pop3_command.h"
-#include "libproto/pop3_dotstuff.h"
+#include "libproto/pop3/pop3_command.h"
+#include "libproto/pop3/pop3_dotstuff.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view in(reinterpret_cast<const char*>(data), size);

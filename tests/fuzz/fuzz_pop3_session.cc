@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <string>
 
-#include "libproto/line_reader.h"
-#include "libproto/pop3_maildrop_memory.h"
-#include "libproto/pop3_session.h"
+#include "libproto/core/line_reader.h"
+#include "tests/support/pop3_maildrop_memory.h"
+#include "libproto/pop3/pop3_session.h"
 
 namespace {
 

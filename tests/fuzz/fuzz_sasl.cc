@@ -2,9 +2,9 @@
 // Input: byte 0 picks the mechanism and options; the rest is split on '\n' into
 // client lines. A line starting with '!' is sent raw (so "*", "=", bad base64 are
 // reachable); any other line is base64-encoded first (so mechanisms see real data).
-#include "libproto/base64.h"
-#include "libproto/sasl.h"
-#include "libproto/scram_keys.h"
+#include "libproto/core/base64.h"
+#include "libproto/sasl/sasl.h"
+#include "libproto/core/scram_keys.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,6 +1,6 @@
 // parse_smtp_path on arbitrary text. Byte 0: bit 0 = RCPT (else MAIL), bit 1 = SMTPUTF8.
 // Invariant checked: an accepted path formats to text that parses to the same address.
-#include "libproto/smtp_address.h"
+#include "libproto/smtp/smtp_address.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "libproto/smtp_command.h"
-#include "libproto/smtp_reply.h"
+#include "libproto/smtp/smtp_command.h"
+#include "libproto/smtp/smtp_reply.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view in(reinterpret_cast<const char*>(data), size);

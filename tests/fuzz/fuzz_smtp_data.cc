@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "libproto/smtp_data.h"
+#include "libproto/smtp/smtp_data.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size < 1) return 0;

@@ -1,5 +1,5 @@
-#include "libmailstore/queue.h"
-#include "libmailstore/queue_async.h"
+#include "libmailstore/queue/queue.h"
+#include "libmailstore/queue/queue_async.h"
 
 #include <catch2/catch.hpp>
 #include <csignal>

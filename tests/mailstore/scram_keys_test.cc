@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <string>
 
-#include "libproto/scram_keys.h"
+#include "libproto/core/scram_keys.h"
 
 using namespace postern;
 

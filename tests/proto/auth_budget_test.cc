@@ -1,5 +1,5 @@
 // AuthBudget: failed-login budgets across sessions, on a fake clock.
-#include "libproto/auth_budget.h"
+#include "libproto/auth/auth_budget.h"
 
 #include <catch2/catch.hpp>
 

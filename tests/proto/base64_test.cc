@@ -1,4 +1,4 @@
-#include "libproto/base64.h"
+#include "libproto/core/base64.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "libproto/config.h"
+#include "libproto/config/config.h"
 
 #include <catch2/catch.hpp>
 #include <fstream>

@@ -1,4 +1,4 @@
-#include "libproto/daemon.h"
+#include "libproto/net/daemon.h"
 
 #include <catch2/catch.hpp>
 #include <chrono>

@@ -1,4 +1,4 @@
-#include "libproto/line_reader.h"
+#include "libproto/core/line_reader.h"
 
 #include <catch2/catch.hpp>
 #include <string>

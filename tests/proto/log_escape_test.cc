@@ -1,5 +1,5 @@
 // log_escape: client strings made safe for one log line.
-#include "libproto/log_escape.h"
+#include "libproto/core/log_escape.h"
 
 #include <catch2/catch.hpp>
 

@@ -7,9 +7,9 @@
 #include <string>
 #include <thread>
 
-#include "libproto/listener.h"
-#include "libproto/loop.h"
-#include "libproto/tls.h"
+#include "libproto/net/listener.h"
+#include "libproto/net/loop.h"
+#include "libproto/net/tls.h"
 
 namespace nettest {
 

@@ -1,6 +1,6 @@
 // acquire_pid_file: never through a symlink, only a plain file of ours, and the descriptor
 // it keeps (for the lock) cannot write.
-#include "libproto/daemon.h"
+#include "libproto/net/daemon.h"
 
 #include <catch2/catch.hpp>
 #include <fcntl.h>

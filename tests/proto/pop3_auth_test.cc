@@ -1,10 +1,10 @@
 // POP3 logins and the failed-login budget: USER/PASS and SASL over a fake backend, a fake
 // clock and a captured log (the other session tests are in pop3_session_test.cc).
-#include "libproto/auth_budget.h"
-#include "libproto/base64.h"
-#include "libproto/log.h"
-#include "libproto/pop3_maildrop_memory.h"
-#include "libproto/pop3_session.h"
+#include "libproto/auth/auth_budget.h"
+#include "libproto/core/base64.h"
+#include "libproto/core/log.h"
+#include "tests/support/pop3_maildrop_memory.h"
+#include "libproto/pop3/pop3_session.h"
 
 #include <catch2/catch.hpp>
 

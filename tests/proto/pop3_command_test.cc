@@ -1,9 +1,9 @@
-#include "libproto/pop3_command.h"
+#include "libproto/pop3/pop3_command.h"
 
 #include <catch2/catch.hpp>
 
-#include "libproto/line_reader.h"
-#include "libproto/pop3_dotstuff.h"
+#include "libproto/core/line_reader.h"
+#include "libproto/pop3/pop3_dotstuff.h"
 
 using namespace postern;
 

@@ -3,8 +3,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "libproto/pop3_maildrop_memory.h"
-#include "libproto/pop3_session.h"
+#include "tests/support/pop3_maildrop_memory.h"
+#include "libproto/pop3/pop3_session.h"
 
 using namespace postern;
 

@@ -1,11 +1,11 @@
-#include "libproto/pop3_session.h"
+#include "libproto/pop3/pop3_session.h"
 
 #include <catch2/catch.hpp>
 #include <map>
 
-#include "libproto/base64.h"
-#include "libproto/line_reader.h"
-#include "libproto/pop3_maildrop_memory.h"
+#include "libproto/core/base64.h"
+#include "libproto/core/line_reader.h"
+#include "tests/support/pop3_maildrop_memory.h"
 
 using namespace postern;
 

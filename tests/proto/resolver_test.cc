@@ -1,10 +1,11 @@
-#include "libproto/resolver.h"
+#include "libproto/dns/resolver.h"
+#include "tests/support/fake_resolver.h"
 
 #include <arpa/inet.h>
 #include <catch2/catch.hpp>
 #include <map>
 
-#include "libproto/loop.h"
+#include "libproto/net/loop.h"
 
 using postern::DnsError;
 using postern::MxRecord;

@@ -2,9 +2,9 @@
 // Shared fixture for the SASL tests: an in-memory user table behind SaslCallbacks.
 // (Header only, not a *_test.cc, so it is not compiled on its own.)
 
-#include "libproto/base64.h"
-#include "libproto/sasl.h"
-#include "libproto/scram_keys.h"
+#include "libproto/core/base64.h"
+#include "libproto/sasl/sasl.h"
+#include "libproto/core/scram_keys.h"
 
 #include <map>
 #include <string>

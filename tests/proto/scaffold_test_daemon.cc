@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "libproto/daemon.h"
+#include "libproto/net/daemon.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "libproto/smtp_address.h"
+#include "libproto/smtp/smtp_address.h"
 
 #include <catch2/catch.hpp>
 

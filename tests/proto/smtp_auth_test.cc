@@ -1,9 +1,9 @@
 // SMTP AUTH and the failed-login budget: the engine over an in-memory transport, a fake
 // clock and a captured log (the other session tests are in smtp_session_test.cc).
-#include "libproto/auth_budget.h"
-#include "libproto/base64.h"
-#include "libproto/log.h"
-#include "libproto/smtp_session.h"
+#include "libproto/auth/auth_budget.h"
+#include "libproto/core/base64.h"
+#include "libproto/core/log.h"
+#include "libproto/smtp/smtp_session.h"
 
 #include <catch2/catch.hpp>
 

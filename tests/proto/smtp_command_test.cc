@@ -1,4 +1,4 @@
-#include "libproto/smtp_command.h"
+#include "libproto/smtp/smtp_command.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "libproto/smtp_data.h"
+#include "libproto/smtp/smtp_data.h"
 
 #include <catch2/catch.hpp>
 

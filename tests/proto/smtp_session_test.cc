@@ -1,7 +1,7 @@
 // Session tests: the SMTP engine over an in-memory transport (a LineReader,
 // like the real Connection) and a fake policy handler.
-#include "libproto/base64.h"
-#include "libproto/smtp_session.h"
+#include "libproto/core/base64.h"
+#include "libproto/smtp/smtp_session.h"
 
 #include <catch2/catch.hpp>
 #include <deque>

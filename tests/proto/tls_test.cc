@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "libproto/tls.h"
+#include "libproto/net/tls.h"
 #include "tests/proto/net_echo.h"
 #include "tests/proto/net_test_util.h"
 

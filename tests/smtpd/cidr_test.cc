@@ -1,4 +1,4 @@
-#include "libproto/cidr.h"
+#include "libproto/config/cidr.h"
 
 #include <catch2/catch.hpp>
 

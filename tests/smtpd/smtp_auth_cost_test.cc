@@ -9,7 +9,7 @@
 #include <chrono>
 #include <unistd.h>
 
-#include "libproto/base64.h"
+#include "libproto/core/base64.h"
 
 using namespace postern;
 

@@ -1,0 +1,577 @@
+// The file-per-message queue. An entry is one file: the message bytes, the envelope text,
+// then a fixed-size footer naming both lengths. It is written in incoming/, fdatasync'ed,
+// renamed into active/, and active/ is fsync'ed; that last fsync is shared by every commit
+// that renamed before it started (group commit). See docs/queue.md.
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "libmailstore/queue/queue.h"
+
+namespace postern {
+
+namespace {
+
+constexpr size_t kFlushAt = 256 * 1024;  // writer buffer size before a write()
+constexpr char kMagic[] = "POSTERN-QUEUE-1 ";
+constexpr size_t kMagicLen = sizeof(kMagic) - 1;
+constexpr size_t kFooterLen = kMagicLen + 16 + 1 + 8 + 1;  // magic, size, ' ', envlen, '\n'
+constexpr size_t kIdLen = 18;
+
+QueueError from_errno(int e) {
+    if (e == ENOSPC || e == EDQUOT) return QueueError::no_space;
+    if (e == ENOENT) return QueueError::not_found;
+    return QueueError::io;
+}
+
+bool write_all(int fd, const char* p, size_t n) {
+    while (n > 0) {
+        ssize_t w = ::write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        p += w;
+        n -= static_cast<size_t>(w);
+    }
+    return true;
+}
+
+bool pread_all(int fd, char* p, size_t n, uint64_t off) {
+    while (n > 0) {
+        ssize_t r = ::pread(fd, p, n, static_cast<off_t>(off));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return false;
+        p += r;
+        n -= static_cast<size_t>(r);
+        off += static_cast<uint64_t>(r);
+    }
+    return true;
+}
+
+int64_t now_seconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+class Fd {
+public:
+    explicit Fd(int fd = -1) : fd_(fd) {}
+    ~Fd() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    int get() const { return fd_; }
+
+private:
+    int fd_;
+};
+
+// The largest envelope trailer we read: far above any real one (100,000
+// recipients of a few hundred bytes), and a bound on what a crafted footer can
+// make us allocate.
+constexpr uint32_t kMaxEnvelopeLen = 64u << 20;
+
+// Parses the footer of a file of `fsize` bytes; on success sets msg_size and
+// env_len. The lengths must add up to the file exactly (without wrapping), so
+// a crafted footer can never make a reader allocate or read beyond the file.
+bool parse_footer(const char* f, uint64_t fsize, uint64_t& msg_size, uint32_t& env_len) {
+    if (fsize < kFooterLen) return false;
+    if (std::memcmp(f, kMagic, kMagicLen) != 0) return false;
+    if (f[kMagicLen + 16] != ' ' || f[kFooterLen - 1] != '\n') return false;
+    std::string a(f + kMagicLen, 16), b(f + kMagicLen + 17, 8);
+    char* end = nullptr;
+    msg_size = std::strtoull(a.c_str(), &end, 16);
+    if (*end) return false;
+    unsigned long e = std::strtoul(b.c_str(), &end, 16);
+    if (*end || e > kMaxEnvelopeLen) return false;
+    env_len = static_cast<uint32_t>(e);
+    const uint64_t body = fsize - kFooterLen;
+    return env_len <= body && msg_size == body - env_len;
+}
+
+}  // namespace
+
+namespace detail {
+
+struct QueueCore {
+    std::filesystem::path dir;
+    int incoming_fd = -1, active_fd = -1, state_fd = -1;
+    std::mutex m;
+    std::condition_variable cv;
+    uint64_t requested = 0, synced = 0;
+    bool syncing = false;
+    std::atomic<uint32_t> counter{0};
+
+    ~QueueCore() {
+        for (int fd : {incoming_fd, active_fd, state_fd})
+            if (fd >= 0) ::close(fd);
+    }
+
+    // fsync(active/) covering every rename made before the call (group commit): one
+    // thread syncs, the others that arrived meanwhile wait for it or for the next round.
+    int sync_active() {
+        std::unique_lock lk(m);
+        uint64_t ticket = ++requested;
+        while (synced < ticket) {
+            if (syncing) {
+                cv.wait(lk);
+                continue;
+            }
+            syncing = true;
+            uint64_t target = requested;
+            lk.unlock();
+            int rc = ::fsync(active_fd) == 0 ? 0 : errno;
+            lk.lock();
+            syncing = false;
+            if (rc == 0) synced = std::max(synced, target);
+            cv.notify_all();
+            if (rc != 0) return rc;
+        }
+        return 0;
+    }
+
+    std::string new_id() {
+        static const uint32_t salt = std::random_device{}();
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+        uint32_t n = (salt + counter.fetch_add(1, std::memory_order_relaxed) * 40503u) & 0xfffff;
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%013llX%05X", static_cast<unsigned long long>(us) &
+                                                          0xfffffffffffffull, n);
+        return buf;
+    }
+};
+
+}  // namespace detail
+
+// ---- QueueWriter ------------------------------------------------------------------------
+
+QueueWriter::QueueWriter(std::shared_ptr<detail::QueueCore> core, std::string id, int fd)
+    : core_(std::move(core)), id_(std::move(id)), fd_(fd) {}
+
+QueueWriter::QueueWriter(QueueWriter&& o) noexcept
+    : core_(std::move(o.core_)), id_(std::move(o.id_)), fd_(o.fd_), size_(o.size_),
+      buf_(std::move(o.buf_)), failed_(o.failed_) {
+    o.fd_ = -1;
+}
+
+QueueWriter& QueueWriter::operator=(QueueWriter&& o) noexcept {
+    if (this != &o) {
+        abort();
+        core_ = std::move(o.core_);
+        id_ = std::move(o.id_);
+        fd_ = o.fd_;
+        size_ = o.size_;
+        buf_ = std::move(o.buf_);
+        failed_ = o.failed_;
+        o.fd_ = -1;
+    }
+    return *this;
+}
+
+QueueWriter::~QueueWriter() { abort(); }
+
+void QueueWriter::abort() {
+    if (fd_ < 0) return;
+    ::close(fd_);
+    fd_ = -1;
+    ::unlinkat(core_->incoming_fd, id_.c_str(), 0);
+    buf_.clear();
+}
+
+std::expected<void, QueueError> QueueWriter::flush_buffer() {
+    if (buf_.empty()) return {};
+    if (!write_all(fd_, buf_.data(), buf_.size())) {
+        failed_ = true;
+        return std::unexpected(from_errno(errno));
+    }
+    buf_.clear();
+    return {};
+}
+
+std::expected<void, QueueError> QueueWriter::append(std::string_view bytes) {
+    if (fd_ < 0 || failed_) return std::unexpected(QueueError::io);
+    buf_.append(bytes);
+    size_ += bytes.size();
+    if (buf_.size() >= kFlushAt) return flush_buffer();
+    return {};
+}
+
+std::expected<std::string, QueueError> QueueWriter::commit(Envelope env) {
+    if (fd_ < 0 || failed_) {
+        abort();
+        return std::unexpected(QueueError::io);
+    }
+    env.id = id_;
+    if (env.arrival == 0) env.arrival = now_seconds();
+    std::string text = encode_envelope(env);
+    char footer[kFooterLen + 1];
+    std::snprintf(footer, sizeof footer, "%s%016llX %08X\n", kMagic,
+                  static_cast<unsigned long long>(size_), static_cast<unsigned>(text.size()));
+    buf_ += text;
+    buf_.append(footer, kFooterLen);
+    auto fail = [this](int e) -> std::expected<std::string, QueueError> {
+        abort();
+        return std::unexpected(from_errno(e));
+    };
+    if (!flush_buffer()) return fail(errno);
+    if (::fdatasync(fd_) != 0) return fail(errno);
+    if (::renameat(core_->incoming_fd, id_.c_str(), core_->active_fd, id_.c_str()) != 0)
+        return fail(errno);
+    ::close(fd_);
+    fd_ = -1;
+    if (int rc = core_->sync_active(); rc != 0) {
+        // The rename may or may not survive a crash; the caller must not reply 250.
+        ::unlinkat(core_->active_fd, id_.c_str(), 0);
+        return std::unexpected(from_errno(rc));
+    }
+    return id_;
+}
+
+// ---- Queue --------------------------------------------------------------------------------
+
+std::expected<Queue, QueueError> Queue::open(const std::filesystem::path& dir) {
+    auto core = std::make_shared<detail::QueueCore>();
+    core->dir = dir;
+    std::error_code ec;
+    for (const char* sub : {"incoming", "active", "state"}) {
+        std::filesystem::create_directories(dir / sub, ec);
+        if (ec) return std::unexpected(from_errno(ec.value()));
+    }
+    core->incoming_fd = ::open((dir / "incoming").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    core->active_fd = ::open((dir / "active").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    core->state_fd = ::open((dir / "state").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (core->incoming_fd < 0 || core->active_fd < 0 || core->state_fd < 0)
+        return std::unexpected(from_errno(errno));
+    return Queue(std::move(core));
+}
+
+const std::filesystem::path& Queue::dir() const { return core_->dir; }
+
+bool Queue::valid_id(std::string_view id) {
+    if (id.size() != kIdLen) return false;
+    return std::all_of(id.begin(), id.end(),
+                       [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); });
+}
+
+std::expected<QueueWriter, QueueError> Queue::create() {
+    for (int tries = 0; tries < 16; ++tries) {
+        std::string id = core_->new_id();
+        int fd = ::openat(core_->incoming_fd, id.c_str(),
+                          O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0) return QueueWriter(core_, std::move(id), fd);
+        if (errno != EEXIST) return std::unexpected(from_errno(errno));
+    }
+    return std::unexpected(QueueError::io);
+}
+
+namespace {
+
+std::vector<std::string> list_dir(int dirfd) {
+    std::vector<std::string> out;
+    int fd = ::dup(dirfd);
+    if (fd < 0) return out;
+    DIR* d = ::fdopendir(fd);
+    if (!d) {
+        ::close(fd);
+        return out;
+    }
+    ::rewinddir(d);
+    while (dirent* e = ::readdir(d)) {
+        if (e->d_name[0] == '.') continue;
+        out.emplace_back(e->d_name);
+    }
+    ::closedir(d);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// State log framing: every record is one line "<payload> #<8 hex digits>\n", the
+// digits an FNV-1a hash of the payload. A record torn by a crash fails the check and
+// is skipped, and append_state() starts a fresh line after a torn tail, so a torn
+// record can never merge with the next one ("D 12" torn to "D 1", then "A 2 ..."
+// must not read as "recipient 1 delivered").
+constexpr size_t kCheckLen = 10;  // " #" + 8 hex digits
+
+uint32_t record_check(std::string_view payload) {
+    uint32_t h = 2166136261u;
+    for (unsigned char c : payload) h = (h ^ c) * 16777619u;
+    return h;
+}
+
+void frame_record(std::string& out, std::string_view payload) {
+    char check[kCheckLen + 1];
+    std::snprintf(check, sizeof check, " #%08x", record_check(payload));
+    out.append(payload);
+    out.append(check, kCheckLen);
+    out += '\n';
+}
+
+// The payload of a framed line, or nullopt when the line is torn or damaged.
+std::optional<std::string_view> unframe_record(std::string_view ln) {
+    if (ln.size() < kCheckLen || ln[ln.size() - kCheckLen] != ' ' ||
+        ln[ln.size() - kCheckLen + 1] != '#')
+        return std::nullopt;
+    std::string_view payload = ln.substr(0, ln.size() - kCheckLen);
+    uint32_t want = 0;
+    std::string_view hex = ln.substr(ln.size() - 8);
+    auto [p, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), want, 16);
+    if (ec != std::errc() || p != hex.data() + hex.size() || want != record_check(payload))
+        return std::nullopt;
+    return payload;
+}
+
+void apply_state(std::string_view log, Envelope& env) {
+    auto decode = [](std::string_view v) {
+        // Reuses the envelope decoder's escaping via a one-field envelope.
+        std::string text = "from ";
+        text.append(v);
+        text += "\nend\n";
+        auto e = decode_envelope(text);
+        return e ? e->reverse_path : std::string(v);
+    };
+    while (!log.empty()) {
+        size_t nl = log.find('\n');
+        if (nl == std::string_view::npos) break;  // torn last record: ignore
+        auto framed = unframe_record(log.substr(0, nl));
+        log.remove_prefix(nl + 1);
+        if (!framed || framed->empty()) continue;  // torn or damaged: skipped
+        std::string_view ln = *framed;
+        char kind = ln[0];
+        std::string_view rest = ln.size() > 2 ? ln.substr(2) : std::string_view{};
+        if (kind == 'N') {
+            env.next_attempt = 0;
+            continue;
+        }
+        size_t sp = rest.find(' ');
+        std::string_view a = rest.substr(0, sp);
+        std::string_view b = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp + 1);
+        if (kind == 'A') {
+            env.attempts = static_cast<uint32_t>(std::strtoul(std::string(a).c_str(), nullptr, 10));
+            env.next_attempt = std::strtoll(std::string(b).c_str(), nullptr, 10);
+            continue;
+        }
+        size_t idx = std::strtoul(std::string(a).c_str(), nullptr, 10);
+        if (idx >= env.recipients.size()) continue;
+        Recipient& r = env.recipients[idx];
+        if (kind == 'D') {
+            r.status = RcptStatus::delivered;
+            r.last_error.clear();
+        } else if (kind == 'F') {
+            r.status = RcptStatus::failed;
+            r.last_error = decode(b);
+        } else if (kind == 'L') {
+            r.local_done = true;
+        } else if (kind == 'T') {
+            r.last_error = decode(b);
+        }
+    }
+}
+
+}  // namespace
+
+std::expected<std::vector<std::string>, QueueError> Queue::ids() const {
+    std::vector<std::string> out;
+    for (auto& n : list_dir(core_->active_fd))
+        if (valid_id(n)) out.push_back(std::move(n));
+    return out;
+}
+
+std::expected<std::vector<Envelope>, QueueError> Queue::list() const {
+    auto ids_or = ids();
+    if (!ids_or) return std::unexpected(ids_or.error());
+    std::vector<Envelope> out;
+    for (const auto& id : *ids_or) {
+        auto env = read(id);
+        if (env) out.push_back(std::move(*env));
+    }
+    return out;
+}
+
+std::expected<Envelope, QueueError> Queue::read(std::string_view id_sv) const {
+    if (!valid_id(id_sv)) return std::unexpected(QueueError::not_found);
+    std::string id(id_sv);
+    Fd fd(::openat(core_->active_fd, id.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) return std::unexpected(from_errno(errno));
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) return std::unexpected(QueueError::io);
+    uint64_t fsize = static_cast<uint64_t>(st.st_size);
+    if (fsize < kFooterLen) return std::unexpected(QueueError::invalid);
+    char footer[kFooterLen];
+    if (!pread_all(fd.get(), footer, kFooterLen, fsize - kFooterLen))
+        return std::unexpected(QueueError::io);
+    uint64_t msg_size = 0;
+    uint32_t env_len = 0;
+    if (!parse_footer(footer, fsize, msg_size, env_len)) return std::unexpected(QueueError::invalid);
+    std::string text(env_len, '\0');
+    if (!pread_all(fd.get(), text.data(), env_len, msg_size))
+        return std::unexpected(QueueError::io);
+    auto env = decode_envelope(text);
+    if (!env) return env;
+    env->id = id;
+    env->size = msg_size;
+    Fd sfd(::openat(core_->state_fd, id.c_str(), O_RDONLY | O_CLOEXEC));
+    if (sfd.get() >= 0) {
+        std::string log;
+        char buf[8192];
+        ssize_t r;
+        while ((r = ::read(sfd.get(), buf, sizeof buf)) > 0) log.append(buf, static_cast<size_t>(r));
+        apply_state(log, *env);
+    }
+    return env;
+}
+
+std::expected<size_t, QueueError> Queue::read_message(std::string_view id_sv, uint64_t offset,
+                                                      size_t len, std::string& out) const {
+    if (!valid_id(id_sv)) return std::unexpected(QueueError::not_found);
+    std::string id(id_sv);
+    Fd fd(::openat(core_->active_fd, id.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) return std::unexpected(from_errno(errno));
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) return std::unexpected(QueueError::io);
+    uint64_t fsize = static_cast<uint64_t>(st.st_size);
+    char footer[kFooterLen];
+    uint64_t msg_size = 0;
+    uint32_t env_len = 0;
+    if (fsize < kFooterLen || !pread_all(fd.get(), footer, kFooterLen, fsize - kFooterLen) ||
+        !parse_footer(footer, fsize, msg_size, env_len))
+        return std::unexpected(QueueError::invalid);
+    if (offset >= msg_size) return 0;
+    size_t n = static_cast<size_t>(std::min<uint64_t>(len, msg_size - offset));
+    size_t old = out.size();
+    out.resize(old + n);
+    if (!pread_all(fd.get(), out.data() + old, n, offset)) {
+        out.resize(old);
+        return std::unexpected(QueueError::io);
+    }
+    return n;
+}
+
+std::expected<void, QueueError> Queue::remove(std::string_view id_sv) {
+    if (!valid_id(id_sv)) return std::unexpected(QueueError::not_found);
+    std::string id(id_sv);
+    if (::unlinkat(core_->active_fd, id.c_str(), 0) != 0) return std::unexpected(from_errno(errno));
+    ::unlinkat(core_->state_fd, id.c_str(), 0);
+    return {};
+}
+
+std::expected<void, QueueError> Queue::append_state(std::string_view id_sv,
+                                                    const std::vector<StateRecord>& recs,
+                                                    bool sync) {
+    if (!valid_id(id_sv)) return std::unexpected(QueueError::not_found);
+    std::string id(id_sv);
+    std::string text, payload;
+    for (const auto& r : recs) {
+        payload.clear();
+        switch (r.kind) {
+        case StateRecord::Kind::attempt:
+            payload = "A " + std::to_string(r.attempts) + ' ' + std::to_string(r.next_attempt);
+            break;
+        case StateRecord::Kind::done: payload = "D " + std::to_string(r.rcpt); break;
+        case StateRecord::Kind::fail:
+        case StateRecord::Kind::defer: {
+            payload = r.kind == StateRecord::Kind::fail ? "F " : "T ";
+            payload += std::to_string(r.rcpt) + ' ';
+            // Same escaping as the envelope: take the encoded "from" value.
+            Envelope tmp;
+            tmp.reverse_path = r.error;
+            std::string enc = encode_envelope(tmp);
+            size_t a = enc.find("\nfrom ") + 6;
+            payload += enc.substr(a, enc.find('\n', a) - a);
+            break;
+        }
+        case StateRecord::Kind::flush: payload = "N"; break;
+        case StateRecord::Kind::local_done: payload = "L " + std::to_string(r.rcpt); break;
+        }
+        frame_record(text, payload);
+    }
+    Fd fd(::openat(core_->state_fd, id.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+    if (fd.get() < 0) return std::unexpected(from_errno(errno));
+    // After a torn tail (a crash mid-append) start a fresh line. spoold is the only writer.
+    struct stat st {};
+    char last = '\n';
+    if (::fstat(fd.get(), &st) == 0 && st.st_size > 0 &&
+        ::pread(fd.get(), &last, 1, st.st_size - 1) == 1 && last != '\n')
+        text.insert(text.begin(), '\n');
+    if (!write_all(fd.get(), text.data(), text.size())) return std::unexpected(from_errno(errno));
+    if (sync && ::fdatasync(fd.get()) != 0) return std::unexpected(from_errno(errno));
+    return {};
+}
+
+std::expected<size_t, QueueError> Queue::flush() {
+    auto ids_or = ids();
+    if (!ids_or) return std::unexpected(ids_or.error());
+    size_t n = 0;
+    for (const auto& id : *ids_or) {
+        auto env = read(id);
+        if (!env || env->next_attempt == 0) continue;
+        StateRecord rec;
+        rec.kind = StateRecord::Kind::flush;
+        if (append_state(id, {rec}, false)) ++n;
+    }
+    return n;
+}
+
+size_t Queue::clean_incoming() {
+    size_t n = 0;
+    for (const auto& name : list_dir(core_->incoming_fd))
+        if (::unlinkat(core_->incoming_fd, name.c_str(), 0) == 0) ++n;
+    for (const auto& name : list_dir(core_->state_fd)) {
+        struct stat st {};
+        if (::fstatat(core_->active_fd, name.c_str(), &st, 0) != 0 && errno == ENOENT &&
+            ::unlinkat(core_->state_fd, name.c_str(), 0) == 0)
+            ++n;
+    }
+    return n;
+}
+
+// ---- wake-up ------------------------------------------------------------------------------
+
+std::filesystem::path queue_wake_socket(const std::filesystem::path& run_dir) {
+    return run_dir / "spoold.sock";
+}
+
+namespace {
+
+bool send_wake(const std::filesystem::path& run_dir, std::string_view msg) {
+    std::string path = queue_wake_socket(run_dir).string();
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    if (path.size() >= sizeof sa.sun_path) return false;
+    std::memcpy(sa.sun_path, path.data(), path.size());
+    Fd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (fd.get() < 0) return false;
+    return ::sendto(fd.get(), msg.data(), msg.size(), MSG_NOSIGNAL,
+                    reinterpret_cast<sockaddr*>(&sa), sizeof sa) == ssize_t(msg.size());
+}
+
+}  // namespace
+
+bool queue_wake(const std::filesystem::path& run_dir, std::string_view id) {
+    std::string msg = "w";
+    msg.append(id);
+    return send_wake(run_dir, msg);
+}
+
+bool queue_wake_rescan(const std::filesystem::path& run_dir) { return send_wake(run_dir, "f"); }
+
+}  // namespace postern

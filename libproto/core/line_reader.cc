@@ -1,0 +1,101 @@
+#include "libproto/core/line_reader.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace postern {
+
+LineReader::LineReader(LineReaderLimits limits) : limits_(limits) {}
+
+bool LineReader::feed(std::string_view bytes) {
+    if (bytes.empty()) return true;
+    if (buffered() + bytes.size() > limits_.max_buffer) return false;
+    // Compact only here: views handed out by next() are dead by contract.
+    if (pos_ == buf_.size()) {
+        buf_.clear();
+        pos_ = 0;
+    } else if (pos_ > 0 && (pos_ >= buf_.size() / 2 || buf_.size() + bytes.size() > buf_.capacity())) {
+        buf_.erase(0, pos_);
+        pos_ = 0;
+    }
+    buf_.append(bytes);
+    return true;
+}
+
+std::optional<LineEvent> LineReader::next() {
+    if (raw_left_ > 0) {
+        size_t avail = buffered();
+        if (avail == 0) return std::nullopt;
+        size_t n = static_cast<size_t>(std::min<uint64_t>(avail, raw_left_));
+        LineEvent ev;
+        ev.kind = LineEvent::Kind::raw;
+        ev.data = std::string_view(buf_).substr(pos_, n);
+        pos_ += n;
+        raw_left_ -= n;
+        ev.raw_last = raw_left_ == 0;
+        return ev;
+    }
+    const char* base = buf_.data();
+    const size_t end = buf_.size();
+    if (skipping_) {
+        const void* lf = pos_ < end ? std::memchr(base + pos_, '\n', end - pos_) : nullptr;
+        if (!lf) {
+            pos_ = end;  // drop the rest of the over-long line
+            return std::nullopt;
+        }
+        pos_ = static_cast<size_t>(static_cast<const char*>(lf) - base) + 1;
+        skipping_ = false;
+        scanned_ = 0;
+    }
+    size_t from = pos_ + scanned_;
+    const void* lf = from < end ? std::memchr(base + from, '\n', end - from) : nullptr;
+    if (!lf) {
+        scanned_ = end - pos_;
+        // +1: the CR of a line of exactly max_line bytes may already be here.
+        if (scanned_ > limits_.max_line + 1) {
+            pos_ = end;
+            scanned_ = 0;
+            skipping_ = true;
+            return LineEvent{LineEvent::Kind::too_long, {}, LineEnd::crlf, false};
+        }
+        return std::nullopt;
+    }
+    size_t i = static_cast<size_t>(static_cast<const char*>(lf) - base);
+    size_t len = i - pos_;
+    LineEvent ev;
+    ev.end = LineEnd::bare_lf;
+    if (len > 0 && base[i - 1] == '\r') {
+        ev.end = LineEnd::crlf;
+        --len;
+    }
+    if (len > limits_.max_line) {
+        ev.kind = LineEvent::Kind::too_long;
+    } else {
+        ev.kind = LineEvent::Kind::line;
+        ev.data = std::string_view(base + pos_, len);
+    }
+    pos_ = i + 1;
+    scanned_ = 0;
+    return ev;
+}
+
+void LineReader::read_raw(uint64_t count) {
+    raw_left_ = count;
+    scanned_ = 0;
+}
+
+size_t LineReader::discard() {
+    size_t n = buffered();
+    buf_.clear();
+    pos_ = 0;
+    scanned_ = 0;
+    return n;
+}
+
+void LineReader::reset() {
+    discard();
+    raw_left_ = 0;
+    skipping_ = false;
+}
+
+}  // namespace postern

@@ -1,0 +1,126 @@
+"""Fails when an include or a link crosses a layer it must not (docs/architecture.md,
+"Targets and layers"). Folders alone enforce nothing when every header is reachable from the
+source root, so this test is the rule: run by CTest as `layering`.
+
+    python3 tests/layering/check_layering.py [REPO]
+"""
+
+import os
+import re
+import sys
+
+REPO = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", ".."))
+
+DAEMONS = ("smtpd", "pop3d", "imapd", "spoold")
+# What each libproto library may include from libproto (itself always).
+PROTO_ALLOWED = {
+    "core": set(),
+    "auth": {"core"},
+    "sasl": {"core"},
+    "config": {"core", "auth"},
+    "net": {"core", "config"},
+    "dns": {"core", "net"},
+    "smtp": {"core", "auth", "sasl"},
+    "pop3": {"core", "auth", "sasl"},
+    "imap": {"core", "auth", "sasl", "mime"},
+    "mime": {"core"},
+}
+# Pure libraries: parsers, engines and policy. No event loop, so a fuzzer links only them.
+NO_LIBUV = {"core", "auth", "sasl", "config", "smtp", "pop3", "imap", "mime"}
+
+INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
+
+
+def sources(top):
+    for root, _, files in os.walk(os.path.join(REPO, top)):
+        for f in files:
+            if f.endswith((".h", ".cc", ".in")):
+                path = os.path.join(root, f)
+                yield os.path.relpath(path, REPO), open(path, errors="replace").read()
+
+
+def includes(text):
+    return [(kind == "<", name) for kind, name in INCLUDE.findall(text)]
+
+
+def check():
+    problems = []
+
+    def bad(path, what):
+        problems.append("%s: %s" % (path, what))
+
+    # libproto: no store, no daemons, no tests; only the libproto layers below it.
+    for lib in sorted(PROTO_ALLOWED):
+        for path, text in sources(os.path.join("libproto", lib)):
+            for system, name in includes(text):
+                if system:
+                    if name == "uv.h" and lib in NO_LIBUV:
+                        bad(path, "includes <uv.h>, but libproto/%s is a pure library" % lib)
+                    continue
+                top = name.split("/")[0]
+                if top in ("libmailstore", "ctl", "tests") + DAEMONS:
+                    bad(path, "includes %s: libproto never includes %s code" % (name, top))
+                elif top == "libproto":
+                    sub = name.split("/")[1]
+                    if sub != lib and sub not in PROTO_ALLOWED[lib]:
+                        bad(path, "includes %s: libproto/%s may use only %s" %
+                            (name, lib, ", ".join(sorted(PROTO_ALLOWED[lib])) or "itself"))
+    # libmailstore: only proto_core below it; the queue and the Maildir store share nothing.
+    for path, text in sources("libmailstore"):
+        in_queue = path.startswith("libmailstore/queue/")
+        for system, name in includes(text):
+            if system:
+                if name == "uv.h" and not in_queue:
+                    bad(path, "includes <uv.h>: the store is not tied to an event loop")
+                continue
+            parts = name.split("/")
+            if parts[0] in ("ctl", "tests") + DAEMONS:
+                bad(path, "includes %s: libmailstore never includes %s code" % (name, parts[0]))
+            elif parts[0] == "libproto" and parts[1] != "core":
+                bad(path, "includes %s: libmailstore uses only libproto/core" % name)
+            elif parts[0] == "libmailstore" and len(parts) > 1:
+                other_is_queue = parts[1] == "queue"
+                if in_queue != other_is_queue:
+                    bad(path, "includes %s: the queue and the Maildir store share nothing" % name)
+    # Daemons include no other daemon; ctl includes no daemon.
+    for d in DAEMONS + ("ctl",):
+        for path, text in sources(d):
+            for system, name in includes(text):
+                top = name.split("/")[0]
+                if not system and top in DAEMONS + ("ctl",) and top != d:
+                    bad(path, "includes %s: %s never includes %s code" % (name, d, top))
+                if not system and top == "tests":
+                    bad(path, "includes %s: production code never includes tests" % name)
+
+    # Links, from the CMake files.
+    def links(cmake):
+        text = open(os.path.join(REPO, cmake)).read()
+        out = {}
+        for m in re.finditer(r"postern_library\((\w+)\s+\w+\s+([^)]*)\)", text):
+            out[m.group(1)] = m.group(2).split()
+        for m in re.finditer(r"target_link_libraries\((\w+)\s+([^)]*)\)", text):
+            out.setdefault(m.group(1), []).extend(m.group(2).split())
+        return out
+    for target, deps in links("libproto/CMakeLists.txt").items():
+        lib = target.replace("proto_", "")
+        if any(d.startswith("mailstore") for d in deps):
+            bad("libproto/CMakeLists.txt", "%s links the store" % target)
+        if lib in NO_LIBUV and any(d in ("PkgConfig::LIBUV", "proto_net", "proto_dns") for d in deps):
+            bad("libproto/CMakeLists.txt", "%s is pure but links libuv" % target)
+    for target, deps in links("libmailstore/CMakeLists.txt").items():
+        for d in deps:
+            if d.startswith("proto_") and d != "proto_core":
+                bad("libmailstore/CMakeLists.txt", "%s links %s (only proto_core)" % (target, d))
+    for target, deps in links("ctl/CMakeLists.txt").items():
+        for d in deps:
+            if d in DAEMONS or d.endswith("_core") and d != "proto_core":
+                bad("ctl/CMakeLists.txt", "%s links daemon code (%s)" % (target, d))
+    return problems
+
+
+if __name__ == "__main__":
+    found = check()
+    for p in found:
+        print("layering: " + p)
+    print("layering: %d problem(s)" % len(found))
+    sys.exit(1 if found else 0)
