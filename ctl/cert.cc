@@ -22,7 +22,9 @@ namespace {
 template <auto Fn>
 struct Deleter {
     template <typename T>
-    void operator()(T* p) const { Fn(p); }
+    void operator()(T* p) const {
+        Fn(p);
+    }
 };
 using PKey = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
 using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
@@ -77,7 +79,8 @@ std::expected<X509Ptr, std::string> build_cert(const std::string& hostname, EVP_
 
     X509_NAME* name = X509_get_subject_name(cert.get());
     if (!X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                                    reinterpret_cast<const unsigned char*>(hostname.c_str()), -1, -1, 0))
+                                    reinterpret_cast<const unsigned char*>(hostname.c_str()), -1,
+                                    -1, 0))
         return std::unexpected(ssl_error("subject"));
     X509_set_issuer_name(cert.get(), name);
     X509_set_pubkey(cert.get(), key);
@@ -92,7 +95,8 @@ std::expected<X509Ptr, std::string> build_cert(const std::string& hostname, EVP_
         !add_ext(cert.get(), NID_subject_alt_name, "DNS:" + hostname))
         return std::unexpected(ssl_error("certificate extensions"));
 
-    if (X509_sign(cert.get(), key, EVP_sha256()) <= 0) return std::unexpected(ssl_error("X509_sign"));
+    if (X509_sign(cert.get(), key, EVP_sha256()) <= 0)
+        return std::unexpected(ssl_error("X509_sign"));
     return cert;
 }
 
@@ -114,7 +118,8 @@ std::expected<void, std::string> make_self_signed_cert(const std::string& hostna
     {
         auto kf = create_file(key_file, 0600);
         if (!kf) return std::unexpected(kf.error());
-        if (PEM_write_PrivateKey(kf->get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1 ||
+        if (PEM_write_PrivateKey(kf->get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) !=
+                1 ||
             std::fflush(kf->get()) != 0 || ::fsync(::fileno(kf->get())) != 0) {
             auto why = ssl_error(key_file.c_str());
             kf->reset();

@@ -51,8 +51,8 @@ std::expected<std::string, int> checked_domain(const std::string& d) {
     auto n = normalize_domain(d);
     if (!n) {
         bool idn = std::any_of(d.begin(), d.end(), [](char c) { return (c & 0x80) != 0; });
-        return std::unexpected(fail(exit_usage, "invalid domain name: " + d +
-                                                    (idn ? " (give it in its xn-- form)" : "")));
+        return std::unexpected(fail(
+            exit_usage, "invalid domain name: " + d + (idn ? " (give it in its xn-- form)" : "")));
     }
     return *n;
 }
@@ -114,7 +114,8 @@ int domain_add(const Config& c) {
     auto acc = open_accounts(c, code, Accounts::Open::create);
     if (!acc) return code;
     if (auto r = acc->add_domain(*d); !r) {
-        if (r.error() == StoreError::exists) return fail(exit_failed, "domain " + *d + " already exists");
+        if (r.error() == StoreError::exists)
+            return fail(exit_failed, "domain " + *d + " already exists");
         return store_fail(r.error(), "domain " + *d);
     }
     std::printf("added domain %s\n", d->c_str());
@@ -169,8 +170,8 @@ int user_add(const Config& c) {
     if (!acc) return code;
     // Check what we can before asking for a password.
     if (!acc->has_domain(domain_of(*a)))
-        return fail(exit_failed, "no such domain: " + domain_of(*a) + " (add it with: mailctl domain add " +
-                                     domain_of(*a) + ")");
+        return fail(exit_failed, "no such domain: " + domain_of(*a) +
+                                     " (add it with: mailctl domain add " + domain_of(*a) + ")");
     if (acc->get_user(*a)) return fail(exit_failed, "user " + *a + " already exists");
     if (leftover_dir(c, *a)) return leftover_fail(c, *a);
     auto pw = new_password();
@@ -181,7 +182,8 @@ int user_add(const Config& c) {
         if (r.error() == StoreError::exists && leftover_dir(c, *a)) return leftover_fail(c, *a);
         if (r.error() == StoreError::exists)
             return fail(exit_failed, *a + " already exists (as a user or an alias)");
-        if (r.error() == StoreError::not_found) return fail(exit_failed, "no such domain: " + domain_of(*a));
+        if (r.error() == StoreError::not_found)
+            return fail(exit_failed, "no such domain: " + domain_of(*a));
         return store_fail(r.error(), "user " + *a);
     }
     std::printf("added user %s%s\n", a->c_str(),
@@ -217,7 +219,8 @@ int user_list(const Config& c) {
     if (!acc) return code;
     auto list = acc->list_users(*filter);
     if (!list) {
-        if (list.error() == StoreError::not_found) return fail(exit_failed, "no such domain: " + *filter);
+        if (list.error() == StoreError::not_found)
+            return fail(exit_failed, "no such domain: " + *filter);
         return store_fail(list.error(), "listing users");
     }
     for (const auto& u : *list) std::printf("%s\n", u.c_str());
@@ -269,7 +272,8 @@ int alias_add(const Config& c) {
         }
         if (r.error() == StoreError::exists)
             return fail(exit_failed, *a + " already exists (as a user or an alias)");
-        if (r.error() == StoreError::not_found) return fail(exit_failed, "no such domain: " + domain_of(*a));
+        if (r.error() == StoreError::not_found)
+            return fail(exit_failed, "no such domain: " + domain_of(*a));
         return store_fail(r.error(), "alias " + *a);
     }
     std::printf("added alias %s -> %s\n", a->c_str(), join_targets(targets).c_str());
@@ -298,7 +302,8 @@ int alias_list(const Config& c) {
     if (!acc) return code;
     auto list = acc->list_aliases(*filter);
     if (!list) {
-        if (list.error() == StoreError::not_found) return fail(exit_failed, "no such domain: " + *filter);
+        if (list.error() == StoreError::not_found)
+            return fail(exit_failed, "no such domain: " + *filter);
         return store_fail(list.error(), "listing aliases");
     }
     for (const auto& al : *list)
@@ -316,17 +321,21 @@ void add_account_commands(CLI::App& app, const WithConfig& with_config) {
     with_config(dadd, domain_add);
     auto* ddel = domain->add_subcommand("del", "delete a domain (must be empty unless --force)");
     ddel->add_option("DOMAIN", args.name)->required();
-    ddel->add_flag("--force", args.force, "also delete its users (mail is moved aside) and aliases");
+    ddel->add_flag("--force", args.force,
+                   "also delete its users (mail is moved aside) and aliases");
     with_config(ddel, domain_del);
     with_config(domain->add_subcommand("list", "list domains"), domain_list);
 
     auto* user = app.add_subcommand("user", "add, delete, list users or set a password");
     user->require_subcommand(1);
-    auto* uadd = user->add_subcommand("add", "add a user (nobody@DOMAIN is the domain's catch-all)");
+    auto* uadd =
+        user->add_subcommand("add", "add a user (nobody@DOMAIN is the domain's catch-all)");
     uadd->add_option("ADDRESS", args.name, "user@domain")->required();
-    uadd->add_flag("--password-stdin", args.password_stdin, "read the password from stdin (one line)");
+    uadd->add_flag("--password-stdin", args.password_stdin,
+                   "read the password from stdin (one line)");
     with_config(uadd, user_add);
-    auto* udel = user->add_subcommand("del", "delete a user (the mail is moved aside, not removed)");
+    auto* udel =
+        user->add_subcommand("del", "delete a user (the mail is moved aside, not removed)");
     udel->add_option("ADDRESS", args.name, "user@domain")->required();
     with_config(udel, user_del);
     auto* ulist = user->add_subcommand("list", "list users (of one domain)");
@@ -334,7 +343,8 @@ void add_account_commands(CLI::App& app, const WithConfig& with_config) {
     with_config(ulist, user_list);
     auto* upw = user->add_subcommand("passwd", "set a user's password");
     upw->add_option("ADDRESS", args.name, "user@domain")->required();
-    upw->add_flag("--password-stdin", args.password_stdin, "read the password from stdin (one line)");
+    upw->add_flag("--password-stdin", args.password_stdin,
+                  "read the password from stdin (one line)");
     with_config(upw, user_passwd);
 
     auto* alias = app.add_subcommand("alias", "add, delete or list aliases");

@@ -21,7 +21,8 @@ namespace {
 std::string check_tls(const fs::path& cert_file, const fs::path& key_file) {
     std::unique_ptr<FILE, int (*)(FILE*)> cf(std::fopen(cert_file.c_str(), "re"), std::fclose);
     if (!cf) return cert_file.string() + ": cannot read TLS certificate";
-    std::unique_ptr<X509, void (*)(X509*)> cert(PEM_read_X509(cf.get(), nullptr, nullptr, nullptr), X509_free);
+    std::unique_ptr<X509, void (*)(X509*)> cert(PEM_read_X509(cf.get(), nullptr, nullptr, nullptr),
+                                                X509_free);
     if (!cert) return cert_file.string() + ": not a PEM certificate";
     std::unique_ptr<FILE, int (*)(FILE*)> kf(std::fopen(key_file.c_str(), "re"), std::fclose);
     if (!kf) return key_file.string() + ": cannot read TLS key";
@@ -39,8 +40,9 @@ std::string check_tls(const fs::path& cert_file, const fs::path& key_file) {
 
 int cmd_check(const Config& c) {
     std::vector<std::string> problems;
-    for (const auto& [what, dir] : {std::pair{"paths.data", c.data_dir}, std::pair{"paths.queue", c.queue_dir},
-                                    std::pair{"paths.run", c.run_dir}, std::pair{"paths.log", c.log_dir}}) {
+    for (const auto& [what, dir] :
+         {std::pair{"paths.data", c.data_dir}, std::pair{"paths.queue", c.queue_dir},
+          std::pair{"paths.run", c.run_dir}, std::pair{"paths.log", c.log_dir}}) {
         std::error_code ec;
         if (!fs::is_directory(dir, ec))
             problems.push_back(dir.string() + ": " + what + " is not a directory");

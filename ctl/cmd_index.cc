@@ -50,8 +50,10 @@ int index_rebuild(const Config& c) {
     if (!store) return store_fail(store.error(), "cannot open the store in " + c.data_dir.string());
     auto stats = user.empty() ? (*store)->rebuild_all() : (*store)->rebuild_index(user);
     if (!stats) {
-        if (stats.error() == StoreError::not_found) return fail(exit_failed, "no such user: " + user);
-        return store_fail(stats.error(), "rebuilding the index of " + (user.empty() ? "all users" : user));
+        if (stats.error() == StoreError::not_found)
+            return fail(exit_failed, "no such user: " + user);
+        return store_fail(stats.error(),
+                          "rebuilding the index of " + (user.empty() ? "all users" : user));
     }
     std::printf("rebuilt %s: %u folders, %u messages, %u new UIDs, %u stale tmp files removed\n",
                 user.empty() ? "all users" : user.c_str(), stats->folders, stats->messages,
@@ -64,7 +66,8 @@ int index_rebuild(const Config& c) {
 void add_index_commands(CLI::App& app, const WithConfig& with_config) {
     auto* index = app.add_subcommand("index", "maintain the mailbox indexes");
     index->require_subcommand(1);
-    auto* rebuild = index->add_subcommand("rebuild", "rebuild a user's index from the maildir files");
+    auto* rebuild =
+        index->add_subcommand("rebuild", "rebuild a user's index from the maildir files");
     rebuild->add_option("ADDRESS", index_user, "user@domain (default: every user)");
     with_config(rebuild, index_rebuild);
 }

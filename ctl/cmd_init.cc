@@ -66,17 +66,22 @@ std::expected<Owners, int> choose_owners(const std::string& wanted) {
         // Not root: the daemons will run as the caller; naming anyone else cannot work.
         auto me = find_user(wanted);
         if (!wanted.empty() && (!me || me->uid != ::geteuid()))
-            return std::unexpected(fail(exit_usage, "--user " + wanted + " needs root (the instance's "
-                                                    "files would have to belong to " + wanted + ")"));
+            return std::unexpected(fail(exit_usage, "--user " + wanted +
+                                                        " needs root (the instance's "
+                                                        "files would have to belong to " +
+                                                        wanted + ")"));
         o.config_user = wanted;
         return o;
     }
     auto u = wanted.empty() ? find_or_create_system_user(kDefaultRunUser) : find_user(wanted);
-    if (!u) return std::unexpected(fail(wanted.empty() ? exit_failed : exit_usage,
-                                        (wanted.empty() ? "" : "--user: ") + u.error()));
+    if (!u)
+        return std::unexpected(fail(wanted.empty() ? exit_failed : exit_usage,
+                                    (wanted.empty() ? "" : "--user: ") + u.error()));
     if (u->uid == 0)
-        return std::unexpected(fail(exit_usage, "--user " + wanted + " is root: the daemons would "
-                                    "serve clients as root (name an unprivileged user)"));
+        return std::unexpected(
+            fail(exit_usage, "--user " + wanted +
+                                 " is root: the daemons would "
+                                 "serve clients as root (name an unprivileged user)"));
     o.run = *u;
     o.config_user = u->name;
     return o;
@@ -85,14 +90,15 @@ std::expected<Owners, int> choose_owners(const std::string& wanted) {
 // Gives `p` (no symlink) exactly `mode` and, unless uid is -1, that owner.
 bool set_mode_owner(const fs::path& p, mode_t mode, uid_t uid, gid_t gid, std::string& err) {
     int fd = ::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-    bool ok = fd >= 0 && ::fchmod(fd, mode) == 0 &&
-              (uid == uid_t(-1) || ::fchown(fd, uid, gid) == 0);
+    bool ok =
+        fd >= 0 && ::fchmod(fd, mode) == 0 && (uid == uid_t(-1) || ::fchown(fd, uid, gid) == 0);
     if (!ok) err = p.string() + ": cannot set its mode or owner: " + std::strerror(errno);
     if (fd >= 0) ::close(fd);
     return ok;
 }
 
-bool make_subdir(const fs::path& p, mode_t mode, uid_t uid, gid_t gid, Rollback& rb, std::string& err) {
+bool make_subdir(const fs::path& p, mode_t mode, uid_t uid, gid_t gid, Rollback& rb,
+                 std::string& err) {
     std::error_code ec;
     if (fs::is_symlink(p, ec)) {
         err = p.string() + ": is a symbolic link (refusing to use it)";
@@ -113,7 +119,8 @@ bool hand_over(const fs::path& top, const RunUser& u, std::string& err) {
     std::error_code ec;
     for (fs::recursive_directory_iterator it(top, ec), end; !ec && it != end; it.increment(ec)) {
         if (::lchown(it->path().c_str(), u.uid, u.gid) != 0) {
-            err = it->path().string() + ": cannot give it to " + u.name + ": " + std::strerror(errno);
+            err =
+                it->path().string() + ": cannot give it to " + u.name + ": " + std::strerror(errno);
             return false;
         }
     }
@@ -132,7 +139,8 @@ bool write_new_file(const fs::path& path, const std::string& text, mode_t mode, 
         err = tmp.string() + ": " + std::strerror(errno);
         return false;
     }
-    bool ok = ::fchmod(fd, mode) == 0 && (gid == gid_t(-1) || ::fchown(fd, ::geteuid(), gid) == 0) &&
+    bool ok = ::fchmod(fd, mode) == 0 &&
+              (gid == gid_t(-1) || ::fchown(fd, ::geteuid(), gid) == 0) &&
               ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
               ::fsync(fd) == 0;
     int saved = errno;
@@ -154,7 +162,8 @@ int cmd_init(const InitOptions& opts) {
     if (!valid_hostname(hostname)) return fail(exit_usage, "invalid host name: " + hostname);
     uint32_t base = opts.port_base.value_or(0);
     if (base > kMaxPortBase)
-        return fail(exit_usage, "--port-base must be between 0 and " + std::to_string(kMaxPortBase));
+        return fail(exit_usage,
+                    "--port-base must be between 0 and " + std::to_string(kMaxPortBase));
     auto addrs = split_list(opts.listen);
     if (addrs.empty()) return fail(exit_usage, "--listen needs at least one address");
     std::string listen = "[";
@@ -176,24 +185,25 @@ int cmd_init(const InitOptions& opts) {
     if (!owners) return owners.error();
 
     auto port = [&](uint32_t standard) { return std::to_string(base + standard); };
-    auto text = render_config(config_template(), {
-        {"server.hostname", toml_string(hostname)},
-        {"server.user", toml_string(owners->config_user)},
-        {"server.listen", listen},
-        {"paths.data", toml_string("data")},
-        {"paths.queue", toml_string("queue")},
-        {"paths.run", toml_string("run")},
-        {"paths.log", toml_string("log")},
-        {"tls.cert", toml_string("tls/cert.pem")},
-        {"tls.key", toml_string("tls/key.pem")},
-        {"smtpd.mx_port", port(25)},
-        {"smtpd.submission_port", port(587)},
-        {"smtpd.smtps_port", port(465)},
-        {"pop3d.port", port(110)},
-        {"pop3d.tls_port", port(995)},
-        {"imapd.port", port(143)},
-        {"imapd.tls_port", port(993)},
-    });
+    auto text =
+        render_config(config_template(), {
+                                             {"server.hostname", toml_string(hostname)},
+                                             {"server.user", toml_string(owners->config_user)},
+                                             {"server.listen", listen},
+                                             {"paths.data", toml_string("data")},
+                                             {"paths.queue", toml_string("queue")},
+                                             {"paths.run", toml_string("run")},
+                                             {"paths.log", toml_string("log")},
+                                             {"tls.cert", toml_string("tls/cert.pem")},
+                                             {"tls.key", toml_string("tls/key.pem")},
+                                             {"smtpd.mx_port", port(25)},
+                                             {"smtpd.submission_port", port(587)},
+                                             {"smtpd.smtps_port", port(465)},
+                                             {"pop3d.port", port(110)},
+                                             {"pop3d.tls_port", port(995)},
+                                             {"imapd.port", port(143)},
+                                             {"imapd.tls_port", port(993)},
+                                         });
     if (!text) return fail(exit_failed, text.error());
     const std::string header =
         "# Made by `mailctl init`. Paths are relative to this file's directory, so the instance\n"
@@ -204,7 +214,8 @@ int cmd_init(const InitOptions& opts) {
     if (!fs::exists(dir, ec)) {
         // Only the missing tail of DIR is ours to remove on failure.
         fs::path top = dir;
-        while (top.has_parent_path() && top.parent_path() != top && !fs::exists(top.parent_path(), ec))
+        while (top.has_parent_path() && top.parent_path() != top &&
+               !fs::exists(top.parent_path(), ec))
             top = top.parent_path();
         if (auto made = make_dir(dir, 0755); !made) return fail(exit_failed, made.error());
         rb.created(top);
@@ -214,7 +225,8 @@ int cmd_init(const InitOptions& opts) {
     const gid_t my_gid = ::getegid();
     const uid_t run_uid = owners->run_uid();
     const gid_t run_gid = owners->run_gid();
-    if (!set_mode_owner(dir, 0755, owners->run ? me : uid_t(-1), my_gid, err)) return fail(exit_failed, err);
+    if (!set_mode_owner(dir, 0755, owners->run ? me : uid_t(-1), my_gid, err))
+        return fail(exit_failed, err);
     for (const char* sub : {"data", "queue", "run"})
         if (!make_subdir(dir / sub, 0750, run_uid, run_gid, rb, err)) return fail(exit_failed, err);
     // Only mailctl writes log/ (the daemons get their log as an open file): root's.
@@ -228,7 +240,8 @@ int cmd_init(const InitOptions& opts) {
     if (have_cert != have_key)
         return fail(exit_failed, (have_cert ? cert : key).string() + " exists without its pair");
     if (!have_cert) {
-        if (auto r = make_self_signed_cert(hostname, cert, key); !r) return fail(exit_failed, r.error());
+        if (auto r = make_self_signed_cert(hostname, cert, key); !r)
+            return fail(exit_failed, r.error());
         rb.created(cert);
         rb.created(key);
     }
@@ -255,8 +268,9 @@ int cmd_init(const InitOptions& opts) {
         for (const char* sub : {"data", "queue", "run"})
             if (!hand_over(dir / sub, *owners->run, err)) return fail(exit_failed, err);
         const int rwx = R_OK | W_OK | X_OK;
-        if (auto why = check_access_as(*owners->run, {{dir / "data", rwx}, {dir / "queue", rwx},
-                                                      {dir / "run", rwx}, {config, R_OK}});
+        if (auto why = check_access_as(
+                *owners->run,
+                {{dir / "data", rwx}, {dir / "queue", rwx}, {dir / "run", rwx}, {config, R_OK}});
             !why.empty())
             return fail(exit_failed, why);
     }
@@ -267,7 +281,8 @@ int cmd_init(const InitOptions& opts) {
     std::printf("ports: smtp %s, submission %s, smtps %s, pop3 %s, pop3s %s, imap %s, imaps %s\n",
                 port(25).c_str(), port(587).c_str(), port(465).c_str(), port(110).c_str(),
                 port(995).c_str(), port(143).c_str(), port(993).c_str());
-    std::printf("next: mailctl -c %s domain add DOMAIN; user add USER@DOMAIN; start\n", config.c_str());
+    std::printf("next: mailctl -c %s domain add DOMAIN; user add USER@DOMAIN; start\n",
+                config.c_str());
     return exit_ok;
 }
 

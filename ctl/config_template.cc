@@ -10,7 +10,8 @@ namespace {
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+        s.remove_suffix(1);
     return s;
 }
 
@@ -40,7 +41,10 @@ std::expected<std::string, std::string> render_config(std::string_view tmpl,
                 std::string key = section + "." + std::string(trim(t.substr(0, eq)));
                 if (auto it = pending.find(key); it != pending.end()) {
                     auto indent = line.substr(0, line.find_first_not_of(" \t"));
-                    out.append(indent).append(trim(t.substr(0, eq))).append(" = ").append(it->second);
+                    out.append(indent)
+                        .append(trim(t.substr(0, eq)))
+                        .append(" = ")
+                        .append(it->second);
                     if (had_newline) out.push_back('\n');
                     pending.erase(it);
                     continue;
@@ -59,19 +63,19 @@ std::string toml_string(std::string_view s) {
     std::string out = "\"";
     for (unsigned char c : s) {
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\t': out += "\\t"; break;
-            case '\r': out += "\\r"; break;
-            default:
-                if (c < 0x20 || c == 0x7f) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out.push_back(static_cast<char>(c));
-                }
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\t': out += "\\t"; break;
+        case '\r': out += "\\r"; break;
+        default:
+            if (c < 0x20 || c == 0x7f) {
+                char buf[8];
+                std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                out += buf;
+            } else {
+                out.push_back(static_cast<char>(c));
+            }
         }
     }
     out += "\"";

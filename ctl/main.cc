@@ -28,7 +28,8 @@ struct Cli {
     // exit 2) before `run` is called, and nothing else happens on error. A store command
     // (as_run_user) run as root then drops to server.user for good, so that everything it
     // creates is the run user's; start/stop/status/check stay root (daemons bind as root).
-    void with_config(CLI::App* sub, std::function<int(const Config&)> run, bool as_run_user) {
+    void with_config(CLI::App* sub, const std::function<int(const Config&)>& run,
+                     bool as_run_user) {
         sub->callback([this, run, as_run_user] {
             action = [this, run, as_run_user] {
                 auto cfg = load_config(default_config_path(config_flag));
@@ -51,9 +52,11 @@ void add_init(Cli& cli) {
     static uint32_t base = 0;
     auto* sub = cli.app.add_subcommand("init", "create a self-contained instance in DIR");
     sub->add_option("DIR", opts.dir, "instance directory (created if missing)")->required();
-    auto* pb = sub->add_option("--port-base", base, "ports become P+25, P+587, P+465, P+110, P+995, P+143, P+993");
+    auto* pb = sub->add_option("--port-base", base,
+                               "ports become P+25, P+587, P+465, P+110, P+995, P+143, P+993");
     sub->add_option("--hostname", opts.hostname, "server host name (greeting, certificate)");
-    sub->add_option("--listen", opts.listen, "addresses to listen on, comma-separated (default 0.0.0.0,::)");
+    sub->add_option("--listen", opts.listen,
+                    "addresses to listen on, comma-separated (default 0.0.0.0,::)");
     sub->add_option("--user", opts.user,
                     "run user owning the data (root only; default postern, created if missing)");
     sub->callback([&cli, pb] {
@@ -80,20 +83,23 @@ void add_services(Cli& cli) {
     for (const auto& v : verbs) {
         auto* sub = cli.app.add_subcommand(v.name, v.help);
         sub->add_option("SERVICE", names, "smtpd, pop3d, imapd, spoold (default: all)");
-        cli.with_config(sub, [&v](const Config& c) { return v.run(c, names); }, false);
+        cli.with_config(
+            sub, [&v](const Config& c) { return v.run(c, names); }, false);
     }
 }
 
 void add_check(Cli& cli) {
     auto* sub = cli.app.add_subcommand("check", "validate the config, TLS files and directories");
-    cli.with_config(sub, [](const Config& c) { return cmd_check(c); }, false);
+    cli.with_config(
+        sub, [](const Config& c) { return cmd_check(c); }, false);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
     std::setvbuf(stdout, nullptr, _IOLBF, 0);  // keep stdout and stderr lines in order
-    ::umask(027);  // the store's files and directories are never for everyone, whatever the caller's
+    ::umask(
+        027);  // the store's files and directories are never for everyone, whatever the caller's
     // The store logs what it does; mailctl says it itself, so only warnings get through.
     log_setup("mailctl", "stderr", "warning");
     Cli cli;
@@ -104,8 +110,9 @@ int main(int argc, char** argv) {
     add_init(cli);
     add_check(cli);
     add_services(cli);
-    const WithConfig with_config = [&cli](CLI::App* sub, std::function<int(const Config&)> run) {
-        cli.with_config(sub, std::move(run), true);
+    const WithConfig with_config = [&cli](CLI::App* sub,
+                                          const std::function<int(const Config&)>& run) {
+        cli.with_config(sub, run, true);
     };
     add_account_commands(cli.app, with_config);
     add_index_commands(cli.app, with_config);

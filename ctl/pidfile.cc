@@ -71,8 +71,8 @@ Holder lock_holder_is(pid_t pid, const struct stat& st) {
         unsigned maj = 0, min = 0;
         uintmax_t ino = 0;
         if (line.find("->") != std::string::npos) continue;  // a waiter, not the holder
-        if (std::sscanf(line.c_str(), "%*d: %15s %15s %15s %ld %x:%x:%ju", kind, type, mode, &holder,
-                        &maj, &min, &ino) != 7)
+        if (std::sscanf(line.c_str(), "%*d: %15s %15s %15s %ld %x:%x:%ju", kind, type, mode,
+                        &holder, &maj, &min, &ino) != 7)
             continue;
         if (std::strcmp(kind, "FLOCK") != 0 || maj != major(st.st_dev) || min != minor(st.st_dev) ||
             ino != static_cast<uintmax_t>(st.st_ino))
@@ -104,9 +104,9 @@ bool verified_holder(pid_t pid, int fd) {
     struct stat st {};
     if (pid <= 0 || ::fstat(fd, &st) != 0) return false;
     switch (lock_holder_is(pid, st)) {
-        case Holder::yes: return true;
-        case Holder::no: return false;
-        case Holder::unknown: return has_open(pid, st);
+    case Holder::yes: return true;
+    case Holder::no: return false;
+    case Holder::unknown: return has_open(pid, st);
     }
     return false;
 }
@@ -117,8 +117,10 @@ PidState probe_pid_file(const std::filesystem::path& file) {
     PidState st;
     Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK));
     if (fd.get() < 0) {
-        if (errno == ELOOP) st.problem = "is a symbolic link";
-        else if (errno != ENOENT) st.problem = std::strerror(errno);
+        if (errno == ELOOP)
+            st.problem = "is a symbolic link";
+        else if (errno != ENOENT)
+            st.problem = std::strerror(errno);
         return st;
     }
     struct stat sb {};

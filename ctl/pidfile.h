@@ -16,7 +16,7 @@ struct PidState {
     // running: the lock on the file is held by `pid` itself. False when the file names a
     // process that does not hold it (a daemon that rewrote its pid file): never signal it.
     bool pid_verified = false;
-    std::string problem;      // the path is there but is no plain file (a symlink, a FIFO...)
+    std::string problem;  // the path is there but is no plain file (a symlink, a FIFO...)
 };
 
 // Looks at the pid file without disturbing a daemon that holds it. Never follows a

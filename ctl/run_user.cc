@@ -28,6 +28,7 @@ int run_capture(const std::vector<std::string>& argv, std::string& output) {
         ::dup2(p[1], 1);
         ::dup2(p[1], 2);
         std::vector<char*> args;
+        args.reserve(argv.size() + 1);
         for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
         args.push_back(nullptr);
         ::execvp(args[0], args.data());

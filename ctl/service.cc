@@ -147,7 +147,8 @@ bool start_one(const Config& c, const Service& s) {
     }
     const fs::path bin = libexec_dir() / s.name;
     if (::access(bin.c_str(), X_OK) != 0) {
-        std::fprintf(stderr, "%s: cannot start: %s: %s\n", name.c_str(), bin.c_str(), std::strerror(errno));
+        std::fprintf(stderr, "%s: cannot start: %s: %s\n", name.c_str(), bin.c_str(),
+                     std::strerror(errno));
         return false;
     }
     // A run directory made here is the run user's (the daemons create files there after
@@ -262,7 +263,8 @@ int cmd_stop(const Config& c, const std::vector<std::string>& names) {
         auto st = probe_pid_file(pidf);
         if (!st.running) {
             bool removed = remove_stale_pid_file(pidf);
-            std::printf("%s: not running%s\n", name_of(*s).c_str(), removed ? " (removed stale pid file)" : "");
+            std::printf("%s: not running%s\n", name_of(*s).c_str(),
+                        removed ? " (removed stale pid file)" : "");
             continue;
         }
         // A daemon that holds the lock but has not written its pid yet: give it a moment.
@@ -273,7 +275,8 @@ int cmd_stop(const Config& c, const std::vector<std::string>& names) {
         // The pid comes from a file the daemon's user could rewrite: signal it only if that
         // process holds the lock itself.
         if (st.pid != 0 && !st.pid_verified) {
-            std::fprintf(stderr, "%s: pid %d named in %s does not hold its lock; not signalling it\n",
+            std::fprintf(stderr,
+                         "%s: pid %d named in %s does not hold its lock; not signalling it\n",
                          name_of(*s).c_str(), st.pid, pidf.c_str());
             ok = false;
             continue;
@@ -315,7 +318,8 @@ int cmd_stop(const Config& c, const std::vector<std::string>& names) {
         if (!wait_all(Clock::now() + std::chrono::seconds(5))) {
             for (auto& st : stopping)
                 if (!st.done)
-                    std::fprintf(stderr, "%s: could not stop pid %d\n", name_of(*st.svc).c_str(), st.pid);
+                    std::fprintf(stderr, "%s: could not stop pid %d\n", name_of(*st.svc).c_str(),
+                                 st.pid);
             ok = false;
         }
     }

@@ -32,8 +32,10 @@ std::vector<std::string> split_list(std::string_view s) {
     while (true) {
         auto comma = s.find(',');
         auto item = s.substr(0, comma);
-        while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front()))) item.remove_prefix(1);
-        while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back()))) item.remove_suffix(1);
+        while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front())))
+            item.remove_prefix(1);
+        while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back())))
+            item.remove_suffix(1);
         if (!item.empty()) out.emplace_back(item);
         if (comma == std::string_view::npos) break;
         s.remove_prefix(comma + 1);

@@ -28,7 +28,8 @@ public:
     void on_line(Connection& c, std::string_view line, LineEnd) override {
         size_t sp = line.find(' ');
         std::string_view tag = line.substr(0, sp);
-        std::string_view cmd = sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1);
+        std::string_view cmd =
+            sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1);
         cmd = cmd.substr(0, cmd.find(' '));
         if (tag.empty() || cmd.empty()) {
             c.write("* BAD missing tag or command\r\n");
@@ -36,7 +37,8 @@ public:
         }
         std::string t(tag);
         if (iequals(cmd, "CAPABILITY")) {
-            c.write("* CAPABILITY " + capabilities(c) + "\r\n" + t + " OK CAPABILITY completed\r\n");
+            c.write("* CAPABILITY " + capabilities(c) + "\r\n" + t +
+                    " OK CAPABILITY completed\r\n");
         } else if (iequals(cmd, "NOOP")) {
             c.write(t + " OK NOOP completed\r\n");
         } else if (iequals(cmd, "LOGOUT")) {
@@ -77,7 +79,8 @@ public:
 
 private:
     std::string capabilities(const Connection& c) const {
-        return c.is_tls() || !tls_.available() ? "IMAP4rev1 LOGINDISABLED" : "IMAP4rev1 STARTTLS LOGINDISABLED";
+        return c.is_tls() || !tls_.available() ? "IMAP4rev1 LOGINDISABLED"
+                                               : "IMAP4rev1 STARTTLS LOGINDISABLED";
     }
 
     const Config& config_;

@@ -61,9 +61,9 @@ StoreResult<fs::path> retire_maildir(const fs::path& data_dir, const Address& a)
         return std::unexpected(errno_to_store_error(errno));
     }
     for (int i = 0; i < retire_attempts; ++i) {
-        fs::path to = data_dir / a.domain /
-                      (".deleted-" + a.local + "-" + std::to_string(std::time(nullptr)) + "-" +
-                       random_hex());
+        fs::path to =
+            data_dir / a.domain /
+            (".deleted-" + a.local + "-" + std::to_string(std::time(nullptr)) + "-" + random_hex());
         if (rename_noreplace(from, to) == 0) {
             (void)fsync_path(data_dir / a.domain);
             log_msg(LogLevel::info, "accounts: mail of %s kept in %s", a.str().c_str(), to.c_str());
@@ -201,7 +201,7 @@ StoreResult<std::optional<UserInfo>> Accounts::Impl::user(lmdb::Txn& txn, const 
 }
 
 StoreResult<std::optional<std::vector<std::string>>> Accounts::Impl::alias(lmdb::Txn& txn,
-                                                                            const Address& a) {
+                                                                           const Address& a) {
     auto v = txn.get(aliases(), key(a));
     if (!v) return fail(v);
     if (!*v) return std::optional<std::vector<std::string>>{};
@@ -257,8 +257,7 @@ StoreResult<void> Accounts::add_domain(std::string_view domain) {
     return c;
 }
 
-StoreResult<std::vector<RetiredMaildir>> Accounts::del_domain(std::string_view domain,
-                                                              bool force) {
+StoreResult<std::vector<RetiredMaildir>> Accounts::del_domain(std::string_view domain, bool force) {
     auto d = normalize_domain(domain);
     if (!d) return fail(d);
     auto txn = lmdb::Txn::begin(*impl_->env, true);

@@ -98,8 +98,8 @@ StoreResult<std::vector<std::string>> find_alias_loop(Accounts::Impl& impl, lmdb
             std::string_view k = cur->key();
             auto slash = k.find('/');
             if (slash == std::string_view::npos) continue;
-            std::string a = std::string(k.substr(slash + 1)) + "@" +
-                            std::string(k.substr(0, slash));
+            std::string a =
+                std::string(k.substr(slash + 1)) + "@" + std::string(k.substr(0, slash));
             if (a != address) starts.push_back(std::move(a));
         }
         if (cur->error() != 0) return std::unexpected(lmdb::to_store_error(cur->error()));

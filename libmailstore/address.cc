@@ -16,12 +16,25 @@ bool is_alnum(char c) {
 bool is_local_char(char c) {
     if (is_alnum(c)) return true;
     switch (c) {
-    case '!': case '#': case '$': case '&': case '\'': case '*': case '+': case '-':
-    case '=': case '?': case '^': case '_': case '`': case '{': case '|': case '}':
-    case '~': case '.':
-        return true;
-    default:
-        return false;
+    case '!':
+    case '#':
+    case '$':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '=':
+    case '?':
+    case '^':
+    case '_':
+    case '`':
+    case '{':
+    case '|':
+    case '}':
+    case '~':
+    case '.': return true;
+    default: return false;
     }
 }
 

@@ -32,13 +32,32 @@ private:
 class ByteReader {
 public:
     explicit ByteReader(std::string_view in) : in_(in) {}
-    uint8_t u8() { uint8_t v = 0; raw(&v, sizeof v); return v; }
-    uint32_t u32() { uint32_t v = 0; raw(&v, sizeof v); return v; }
-    uint64_t u64() { uint64_t v = 0; raw(&v, sizeof v); return v; }
-    int64_t i64() { int64_t v = 0; raw(&v, sizeof v); return v; }
+    uint8_t u8() {
+        uint8_t v = 0;
+        raw(&v, sizeof v);
+        return v;
+    }
+    uint32_t u32() {
+        uint32_t v = 0;
+        raw(&v, sizeof v);
+        return v;
+    }
+    uint64_t u64() {
+        uint64_t v = 0;
+        raw(&v, sizeof v);
+        return v;
+    }
+    int64_t i64() {
+        int64_t v = 0;
+        raw(&v, sizeof v);
+        return v;
+    }
     std::string str() {
         uint32_t n = u32();
-        if (!ok_ || n > in_.size()) { ok_ = false; return {}; }
+        if (!ok_ || n > in_.size()) {
+            ok_ = false;
+            return {};
+        }
         std::string s(in_.substr(0, n));
         in_.remove_prefix(n);
         return s;
@@ -49,7 +68,10 @@ public:
 
 private:
     void raw(void* p, size_t n) {
-        if (!ok_ || in_.size() < n) { ok_ = false; return; }
+        if (!ok_ || in_.size() < n) {
+            ok_ = false;
+            return;
+        }
         std::memcpy(p, in_.data(), n);
         in_.remove_prefix(n);
     }

@@ -33,8 +33,7 @@ static_assert(sizeof(size_t) == 8 && std::endian::native == std::endian::little,
 constexpr uint32_t mdb_magic = 0xBEEFC0DE;
 constexpr uint32_t mdb_data_version = 1;
 constexpr uint64_t p_invalid = ~uint64_t(0);
-constexpr uint16_t p_branch = 0x01, p_leaf = 0x02, p_overflow = 0x04, p_meta = 0x08,
-                   p_leaf2 = 0x20;
+constexpr uint16_t p_branch = 0x01, p_leaf = 0x02, p_overflow = 0x04, p_meta = 0x08, p_leaf2 = 0x20;
 constexpr uint16_t f_bigdata = 0x01, f_subdata = 0x02;
 constexpr size_t page_header = 16;
 constexpr size_t node_header = 8;
@@ -216,8 +215,7 @@ FileCheck check_data_file(const std::filesystem::path& dir) {
     if (!S_ISREG(st.st_mode)) return bad(FileCheck::damaged, "not a regular file");
     c.size = uint64_t(st.st_size);
     if (c.size == 0) return bad(FileCheck::empty, "empty (0 bytes)");
-    if (auto e = check_open_file(fd.get(), nullptr); !e.empty())
-        return bad(FileCheck::damaged, e);
+    if (auto e = check_open_file(fd.get(), nullptr); !e.empty()) return bad(FileCheck::damaged, e);
     return c;
 }
 

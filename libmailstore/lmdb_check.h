@@ -10,8 +10,8 @@ namespace postern::lmdb {
 
 struct FileCheck {
     enum State { ok, missing, empty, damaged, unreadable } state = ok;
-    std::string why;     // one line naming the file; empty when ok
-    uint64_t size = 0;   // bytes
+    std::string why;    // one line naming the file; empty when ok
+    uint64_t size = 0;  // bytes
 };
 
 // DIR/data.mdb: both meta pages must carry LMDB's magic and data format, and every page the

@@ -33,10 +33,15 @@ StoreError to_store_error(int rc) {
     switch (rc) {
     case MDB_NOTFOUND: return StoreError::not_found;
     case MDB_KEYEXIST: return StoreError::exists;
-    case MDB_MAP_FULL: case ENOSPC: case EDQUOT: return StoreError::no_space;
-    case MDB_CORRUPTED: case MDB_PAGE_NOTFOUND: case MDB_INVALID: case MDB_VERSION_MISMATCH:
-        return StoreError::corrupt;
-    case MDB_BAD_VALSIZE: case EINVAL: return StoreError::invalid;
+    case MDB_MAP_FULL:
+    case ENOSPC:
+    case EDQUOT: return StoreError::no_space;
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID:
+    case MDB_VERSION_MISMATCH: return StoreError::corrupt;
+    case MDB_BAD_VALSIZE:
+    case EINVAL: return StoreError::invalid;
     case ENOENT: return StoreError::not_found;
     default: return StoreError::temporary;
     }
@@ -120,7 +125,8 @@ StoreResult<std::shared_ptr<Env>> Env::open(const std::filesystem::path& dir, ui
     env->fd_ = fd;
     int dead = 0;
     mdb_reader_check(env->env_, &dead);
-    if (dead > 0) log_msg(LogLevel::info, "lmdb: cleared %d stale readers in %s", dead, canon.c_str());
+    if (dead > 0)
+        log_msg(LogLevel::info, "lmdb: cleared %d stale readers in %s", dead, canon.c_str());
 
     auto txn = Txn::begin(*env, !read_only);
     if (!txn) return std::unexpected(txn.error());
@@ -226,7 +232,8 @@ StoreResult<std::optional<std::string_view>> Txn::get(MDB_dbi dbi, std::string_v
     int rc = mdb_get(txn_, dbi, &k, &v);
     if (rc == MDB_NOTFOUND) return std::optional<std::string_view>{};
     if (rc != 0) return std::unexpected(to_store_error(rc));
-    return std::optional<std::string_view>{std::string_view(static_cast<char*>(v.mv_data), v.mv_size)};
+    return std::optional<std::string_view>{
+        std::string_view(static_cast<char*>(v.mv_data), v.mv_size)};
 }
 
 StoreResult<void> Txn::put(MDB_dbi dbi, std::string_view key, std::string_view value,

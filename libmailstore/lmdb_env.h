@@ -70,7 +70,7 @@ private:
     std::vector<MDB_dbi> dbis_;
     std::filesystem::path dir_;
     pid_t pid_ = 0;
-    int fd_ = -1;          // data.mdb, owned by LMDB
+    int fd_ = -1;  // data.mdb, owned by LMDB
     uint64_t psize_ = 0;
     std::atomic<uint64_t> walked_txnid_{0};   // snapshot a page walk found whole (check_size)
     std::atomic<bool> size_reported_{false};  // log a truncation once, not per transaction

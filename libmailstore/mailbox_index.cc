@@ -83,8 +83,7 @@ std::string msg_key(uint32_t folder_id, uint32_t uid) {
     return k;
 }
 
-StoreResult<std::shared_ptr<UserIndex>> UserIndex::open(const UserPaths& paths,
-                                                        uint64_t map_size) {
+StoreResult<std::shared_ptr<UserIndex>> UserIndex::open(const UserPaths& paths, uint64_t map_size) {
     auto env = lmdb::Env::open(paths.index, map_size, {"meta", "folders", "msgs", "pending"},
                                MDB_NOMETASYNC, lmdb::OpenMode::cache);
     if (!env) return std::unexpected(env.error());

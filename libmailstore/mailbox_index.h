@@ -31,9 +31,9 @@ struct FolderMeta {
 };
 
 struct MsgRecord {
-    std::string stem;        // file name without the ":2," info
-    bool in_new = false;     // file is in new/ (else cur/)
-    bool pending = false;    // delivered, not yet moved to cur/ by a reader
+    std::string stem;      // file name without the ":2," info
+    bool in_new = false;   // file is in new/ (else cur/)
+    bool pending = false;  // delivered, not yet moved to cur/ by a reader
     uint64_t size = 0;
     uint8_t flags = 0;
     std::string other_info;  // foreign info letters kept in the file name

@@ -157,9 +157,12 @@ void MaildirStore::link_batch(UserIndex& idx, std::span<LinkRequest> reqs) {
     for (auto& r : reqs) {
         if (metas.count(*r.folder) || missing.count(*r.folder)) continue;
         auto meta = idx.ensure_folder(*txn, *r.folder);
-        if (meta) metas.emplace(*r.folder, *meta);
-        else if (meta.error() == StoreError::not_found) missing.insert(*r.folder);
-        else return fail_all(meta.error());
+        if (meta)
+            metas.emplace(*r.folder, *meta);
+        else if (meta.error() == StoreError::not_found)
+            missing.insert(*r.folder);
+        else
+            return fail_all(meta.error());
     }
     for (auto& r : reqs) {
         auto it = metas.find(*r.folder);
@@ -185,13 +188,13 @@ void MaildirStore::link_batch(UserIndex& idx, std::span<LinkRequest> reqs) {
         }
         Linked l{&r, meta.id, meta.uidnext, {}, {}};
         MsgRecord& rec = l.rec;
-        rec.stem = maildir_unique_part() + ",U=" + std::to_string(l.uid) + ",S=" +
-                   std::to_string(r.tmp->size);
+        rec.stem = maildir_unique_part() + ",U=" + std::to_string(l.uid) +
+                   ",S=" + std::to_string(r.tmp->size);
         rec.in_new = true;
         rec.pending = true;
         rec.size = r.tmp->size;
-        rec.flags = r.opts->flags &
-                    (flag_seen | flag_answered | flag_flagged | flag_deleted | flag_draft);
+        rec.flags =
+            r.opts->flags & (flag_seen | flag_answered | flag_flagged | flag_deleted | flag_draft);
         rec.keywords = r.opts->keywords;
         rec.internal_date = r.tmp->internal_date;
         fs::path dir = folder_path(idx.paths(), *r.folder) / "new";
@@ -220,8 +223,7 @@ void MaildirStore::link_batch(UserIndex& idx, std::span<LinkRequest> reqs) {
         if (auto r = fsync_path(d); !r) return undo(r.error());
     for (auto& l : linked) {
         if (auto r = idx.put_msg(*txn, l.fid, l.uid, l.rec); !r) return undo(r.error());
-        if (auto r = txn->put(idx.pending(), msg_key(l.fid, l.uid), ""); !r)
-            return undo(r.error());
+        if (auto r = txn->put(idx.pending(), msg_key(l.fid, l.uid), ""); !r) return undo(r.error());
     }
     for (const auto& [name, meta] : metas)
         if (auto r = idx.put_folder(*txn, name, meta); !r) return undo(r.error());

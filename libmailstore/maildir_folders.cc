@@ -97,8 +97,8 @@ StoreResult<void> MaildirStore::delete_folder(std::string_view user, std::string
     auto txn = lmdb::Txn::begin((*idx)->env(), true);
     if (!txn) return std::unexpected(txn.error());
     // Out of sight first (one rename), then forget it, then remove the files.
-    fs::path trash = paths.maildir / (".." + dname.substr(1) + ".deleted-" +
-                                      std::to_string(std::time(nullptr)));
+    fs::path trash =
+        paths.maildir / (".." + dname.substr(1) + ".deleted-" + std::to_string(std::time(nullptr)));
     if (::rename((paths.maildir / dname).c_str(), trash.c_str()) != 0)
         return std::unexpected(errno_to_store_error(errno));
     auto meta = (*idx)->get_folder(*txn, *name);
@@ -127,7 +127,8 @@ StoreResult<void> MaildirStore::rename_folder(std::string_view user, std::string
     auto idx = index_for(user);
     if (!idx) return std::unexpected(idx.error());
     const UserPaths& paths = (*idx)->paths();
-    if (!is_dir(paths.maildir / folder_dir_name(*src))) return std::unexpected(StoreError::not_found);
+    if (!is_dir(paths.maildir / folder_dir_name(*src)))
+        return std::unexpected(StoreError::not_found);
     if (is_dir(paths.maildir / folder_dir_name(*dst))) return std::unexpected(StoreError::exists);
     auto all = folders_on_disk(paths);
     if (!all) return std::unexpected(all.error());

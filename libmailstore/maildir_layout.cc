@@ -16,11 +16,14 @@ namespace postern {
 
 StoreError errno_to_store_error(int err) {
     switch (err) {
-    case ENOENT: case ENOTDIR: return StoreError::not_found;
-    case EEXIST: case ENOTEMPTY: return StoreError::exists;
+    case ENOENT:
+    case ENOTDIR: return StoreError::not_found;
+    case EEXIST:
+    case ENOTEMPTY: return StoreError::exists;
     case ENOSPC: return StoreError::no_space;
     case EDQUOT: return StoreError::over_quota;
-    case EINVAL: case ENAMETOOLONG: return StoreError::invalid;
+    case EINVAL:
+    case ENAMETOOLONG: return StoreError::invalid;
     case ELOOP: return StoreError::corrupt;  // O_NOFOLLOW met a symlink planted in a maildir
     default: return StoreError::temporary;
     }
@@ -49,9 +52,8 @@ StoreResult<std::string> canonical_folder(std::string_view folder) {
     bool first = true;
     while (true) {
         size_t slash = folder.find('/', start);
-        std::string_view comp = folder.substr(start, slash == std::string_view::npos
-                                                          ? std::string_view::npos
-                                                          : slash - start);
+        std::string_view comp = folder.substr(
+            start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
         if (comp.empty() || comp.front() == '.') return std::unexpected(StoreError::invalid);
         for (unsigned char c : comp) {
             if (c < 0x20 || c == 0x7f || c == '.' || c == '\\')
@@ -123,8 +125,7 @@ uint32_t read_uidvalidity(const fs::path& folder_dir, uint32_t* uidnext) {
 StoreResult<void> write_uidvalidity(const fs::path& folder_dir, uint32_t uidvalidity,
                                     uint32_t uidnext) {
     auto tmp = folder_dir / "postern-uidvalidity.tmp";
-    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-                       0640));
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640));
     if (!fd) return std::unexpected(errno_to_store_error(errno));
     std::string s = std::to_string(uidvalidity) + " " + std::to_string(uidnext) + "\n";
     if (::write(fd.get(), s.data(), s.size()) != ssize_t(s.size()) || ::fsync(fd.get()) != 0)
@@ -134,8 +135,7 @@ StoreResult<void> write_uidvalidity(const fs::path& folder_dir, uint32_t uidvali
     return fsync_path(folder_dir);
 }
 
-StoreResult<void> create_maildir_folder(const fs::path& dir, uint32_t uidvalidity,
-                                        bool is_inbox) {
+StoreResult<void> create_maildir_folder(const fs::path& dir, uint32_t uidvalidity, bool is_inbox) {
     if (::mkdir(dir.c_str(), 0750) != 0) return std::unexpected(errno_to_store_error(errno));
     for (const char* sub : {"cur", "new", "tmp"}) {
         if (::mkdir((dir / sub).c_str(), 0750) != 0)

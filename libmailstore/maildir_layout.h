@@ -41,8 +41,7 @@ fs::path folder_path(const UserPaths& paths, const std::string& canonical);
 const std::vector<std::string>& default_folders();
 
 // Makes dir/{cur,new,tmp} and dir/postern-uidvalidity, fsyncs them (exists if present).
-StoreResult<void> create_maildir_folder(const fs::path& dir, uint32_t uidvalidity,
-                                        bool is_inbox);
+StoreResult<void> create_maildir_folder(const fs::path& dir, uint32_t uidvalidity, bool is_inbox);
 // Creates DATA/<domain>/<local>/Maildir with the default folders.
 StoreResult<void> create_user_maildir(const fs::path& data_dir, std::string_view local,
                                       std::string_view domain);

@@ -71,7 +71,8 @@ public:
     StoreResult<void> refresh() override;
     StoreResult<MessageFile> open_message(uint32_t uid) override;
     StoreResult<std::string> read_message(uint32_t uid) override;
-    StoreResult<void> store_flags(std::span<const uint32_t> uids, const FlagChange& change) override;
+    StoreResult<void> store_flags(std::span<const uint32_t> uids,
+                                  const FlagChange& change) override;
     StoreResult<void> expunge(std::span<const uint32_t> uids) override;
 
 private:
@@ -255,8 +256,8 @@ StoreResult<void> MaildirMailbox::store_flags(std::span<const uint32_t> uids,
                 if (errno != ENOENT) return std::unexpected(errno_to_store_error(errno));
                 std::string actual = find_by_stem(r.stem);
                 if (actual.empty()) continue;  // expunged meanwhile
-                if (::rename((dir_ / "cur" / actual).c_str(),
-                             (dir_ / "cur" / new_name).c_str()) != 0)
+                if (::rename((dir_ / "cur" / actual).c_str(), (dir_ / "cur" / new_name).c_str()) !=
+                    0)
                     continue;
             }
         }
@@ -324,6 +325,7 @@ StoreResult<void> MaildirMailbox::expunge(std::span<const uint32_t> uids) {
     // Remember the UID floor outside the index (see read_uidvalidity).
     (void)write_uidvalidity(dir_, meta.uidvalidity, meta.uidnext);
     std::vector<uint32_t> removed;
+    removed.reserve(gone.size());
     for (const auto& g : gone) removed.push_back(g.first);
     std::sort(removed.begin(), removed.end());
     std::erase_if(msgs_, [&](const MessageInfo& mi) {

@@ -27,10 +27,14 @@ std::string safe_hostname() {
     std::string out;
     for (char c : std::string_view(buf)) {
         // The Maildir spec's escapes for the characters that would break the name.
-        if (c == '/') out += "\\057";
-        else if (c == ':') out += "\\072";
-        else if (c == ',') out += "\\054";
-        else out.push_back(c);
+        if (c == '/')
+            out += "\\057";
+        else if (c == ':')
+            out += "\\072";
+        else if (c == ',')
+            out += "\\054";
+        else
+            out.push_back(c);
     }
     return out;
 }
@@ -76,9 +80,8 @@ std::optional<MaildirName> parse_maildir_name(std::string_view name) {
     size_t pos = stem.find(',');
     while (pos != std::string_view::npos) {
         size_t next = stem.find(',', pos + 1);
-        std::string_view field = stem.substr(pos + 1, next == std::string_view::npos
-                                                           ? std::string_view::npos
-                                                           : next - pos - 1);
+        std::string_view field = stem.substr(
+            pos + 1, next == std::string_view::npos ? std::string_view::npos : next - pos - 1);
         if (field.starts_with("U=")) {
             if (auto v = parse_number<uint32_t>(field.substr(2))) out.uid = *v;
         } else if (field.starts_with("S=")) {

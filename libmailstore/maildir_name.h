@@ -13,11 +13,11 @@
 namespace postern {
 
 struct MaildirName {
-    std::string stem;      // everything before ":2," (unique part plus ,U= ,S= fields)
-    uint32_t uid = 0;      // from ",U=", 0 when absent or malformed
+    std::string stem;              // everything before ":2," (unique part plus ,U= ,S= fields)
+    uint32_t uid = 0;              // from ",U=", 0 when absent or malformed
     std::optional<uint64_t> size;  // from ",S="
-    uint8_t flags = 0;     // standard flags from the info
-    std::string other_info;  // info letters we do not interpret
+    uint8_t flags = 0;             // standard flags from the info
+    std::string other_info;        // info letters we do not interpret
 };
 
 // nullopt for names that are not messages ("", ".", "..", names with '/' or NUL).

@@ -31,9 +31,8 @@ std::string stem_with_uid(std::string_view stem, uint32_t uid, uint64_t size) {
     size_t pos = 0;
     while (pos <= stem.size()) {
         size_t comma = stem.find(',', pos);
-        std::string_view part = stem.substr(pos, comma == std::string_view::npos
-                                                     ? std::string_view::npos
-                                                     : comma - pos);
+        std::string_view part = stem.substr(
+            pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
         if (pos == 0 || !(part.starts_with("U=") || part.starts_with("S="))) {
             if (pos != 0) out.push_back(',');
             out.append(part);
@@ -145,7 +144,8 @@ StoreResult<FolderMeta> UserIndex::reindex_folder(lmdb::Txn& txn, const std::str
             if (!v) return std::unexpected(v.error());
             uv = *v;
         }
-        if (auto w = write_uidvalidity(dir, uv, meta.uidnext); !w) return std::unexpected(w.error());
+        if (auto w = write_uidvalidity(dir, uv, meta.uidnext); !w)
+            return std::unexpected(w.error());
     }
     meta.uidvalidity = uv;
     stats.tmp_removed += clean_stale_tmp(dir / "tmp");
@@ -253,7 +253,8 @@ StoreResult<FolderMeta> UserIndex::absorb_new(lmdb::Txn& txn, const std::string&
         if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT)
             return std::unexpected(errno_to_store_error(errno));
         if (auto r = put_msg(txn, meta.id, uid, rec); !r) return r;
-        if (auto r = txn.del(pending(), msg_key(meta.id, uid)); !r) return std::unexpected(r.error());
+        if (auto r = txn.del(pending(), msg_key(meta.id, uid)); !r)
+            return std::unexpected(r.error());
         handled.insert(uid);
         changed = true;
         return {};
@@ -263,7 +264,8 @@ StoreResult<FolderMeta> UserIndex::absorb_new(lmdb::Txn& txn, const std::string&
     // its UID before a file without one is given the next free UID.
     std::vector<std::pair<std::string, MaildirName>> files;
     for (auto& n : *names) {
-        if (auto parsed = parse_maildir_name(n)) files.emplace_back(std::move(n), std::move(*parsed));
+        if (auto parsed = parse_maildir_name(n))
+            files.emplace_back(std::move(n), std::move(*parsed));
     }
     std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) {
         bool az = a.second.uid == 0, bz = b.second.uid == 0;
@@ -357,9 +359,11 @@ StoreResult<FolderMeta> UserIndex::absorb_new(lmdb::Txn& txn, const std::string&
                 continue;
             }
             if (auto a = add_usage(txn, -int64_t(rec.size)); !a) return std::unexpected(a.error());
-            if (auto d = txn.del(msgs(), msg_key(meta.id, uid)); !d) return std::unexpected(d.error());
+            if (auto d = txn.del(msgs(), msg_key(meta.id, uid)); !d)
+                return std::unexpected(d.error());
         }
-        if (auto d = txn.del(pending(), msg_key(meta.id, uid)); !d) return std::unexpected(d.error());
+        if (auto d = txn.del(pending(), msg_key(meta.id, uid)); !d)
+            return std::unexpected(d.error());
     }
     if (changed) {
         if (auto r = put_folder(txn, name, meta); !r) return std::unexpected(r.error());

@@ -187,8 +187,8 @@ StoreResult<RebuildStats> MaildirStore::rebuild_all() {
             if (::stat((data_ / d / l / "Maildir").c_str(), &st) != 0) continue;
             auto r = rebuild_index(l + "@" + d);
             if (!r) {
-                log_msg(LogLevel::error, "store: rebuilding %s@%s failed: %s", l.c_str(),
-                        d.c_str(), describe(r.error()));
+                log_msg(LogLevel::error, "store: rebuilding %s@%s failed: %s", l.c_str(), d.c_str(),
+                        describe(r.error()));
                 if (!first_error) first_error = r.error();
                 continue;
             }

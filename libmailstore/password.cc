@@ -89,8 +89,8 @@ bool verify_password(std::string_view hash, std::string_view password) {
         if (starts_with_ci(scheme, "{ARGON2ID}") || starts_with_ci(scheme, "{ARGON2I}"))
             return verify_argon2(rest, password);
         static constexpr std::string_view crypt_schemes[] = {
-            "{CRYPT}", "{SHA512-CRYPT}", "{SHA256-CRYPT}", "{BLF-CRYPT}", "{YESCRYPT}",
-            "{MD5-CRYPT}",
+            "{CRYPT}",     "{SHA512-CRYPT}", "{SHA256-CRYPT}",
+            "{BLF-CRYPT}", "{YESCRYPT}",     "{MD5-CRYPT}",
         };
         for (auto s : crypt_schemes) {
             if (scheme.size() == s.size() && starts_with_ci(scheme, s))

@@ -41,11 +41,11 @@ enum Flag : uint8_t {
 
 struct MessageInfo {
     uint32_t uid = 0;
-    uint64_t size = 0;            // exact octets of the stored file
-    uint8_t flags = 0;            // Flag bits
+    uint64_t size = 0;  // exact octets of the stored file
+    uint8_t flags = 0;  // Flag bits
     std::vector<std::string> keywords;
-    int64_t internal_date = 0;    // unix seconds
-    uint64_t modseq = 0;          // RFC 7162 CONDSTORE
+    int64_t internal_date = 0;  // unix seconds
+    uint64_t modseq = 0;        // RFC 7162 CONDSTORE
 };
 
 enum class FlagOp { set, add, remove };
@@ -107,11 +107,11 @@ struct MessageSource {
 };
 
 struct DeliveryOptions {
-    std::string folder = "INBOX";   // not_found if the folder does not exist
-    uint8_t flags = 0;              // e.g. flag_seen for IMAP APPEND \Seen
+    std::string folder = "INBOX";  // not_found if the folder does not exist
+    uint8_t flags = 0;             // e.g. flag_seen for IMAP APPEND \Seen
     std::vector<std::string> keywords;
-    int64_t internal_date = 0;      // unix seconds; 0: now
-    uint64_t quota_bytes = 0;       // the user's quota (Accounts); 0: unlimited
+    int64_t internal_date = 0;  // unix seconds; 0: now
+    uint64_t quota_bytes = 0;   // the user's quota (Accounts); 0: unlimited
 };
 
 // One message of a deliver_batch(): its bytes, the users it goes to (distinct), the options.
@@ -135,8 +135,8 @@ private:
 struct RebuildStats {
     uint32_t folders = 0;
     uint32_t messages = 0;
-    uint32_t new_uids = 0;       // files that had no (or a clashing) UID and got a new one
-    uint32_t tmp_removed = 0;    // stale tmp/ files removed
+    uint32_t new_uids = 0;     // files that had no (or a clashing) UID and got a new one
+    uint32_t tmp_removed = 0;  // stale tmp/ files removed
 };
 
 struct StoreOptions {
@@ -181,8 +181,8 @@ public:
     // Total octets of all the user's messages in all folders (for quota display).
     virtual StoreResult<uint64_t> usage(std::string_view user) = 0;
 
-    virtual StoreResult<std::unique_ptr<Mailbox>> open_mailbox(std::string_view user,
-                                                               std::string_view folder = "INBOX") = 0;
+    virtual StoreResult<std::unique_ptr<Mailbox>> open_mailbox(
+        std::string_view user, std::string_view folder = "INBOX") = 0;
 
     // Folder names, "INBOX" first, then sorted.
     virtual StoreResult<std::vector<std::string>> list_folders(std::string_view user) = 0;

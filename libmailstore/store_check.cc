@@ -52,8 +52,7 @@ std::vector<std::string> check_store(const fs::path& data_dir, uint64_t accounts
         out.push_back(why);
     } else if (auto acc = Accounts::open(data_dir, accounts_map_size, Accounts::Open::read_only);
                !acc) {
-        out.push_back((data_dir / "accounts").string() + ": cannot open: " +
-                      describe(acc.error()));
+        out.push_back((data_dir / "accounts").string() + ": cannot open: " + describe(acc.error()));
     } else {
         auto problems = (*acc)->verify();
         out.insert(out.end(), problems.begin(), problems.end());
@@ -72,8 +71,8 @@ std::vector<std::string> check_store(const fs::path& data_dir, uint64_t accounts
         auto env = lmdb::Env::open(paths->index, index_map_size, index_db_names(), flags,
                                    lmdb::OpenMode::existing);
         if (!env) {
-            out.push_back((paths->index / "data.mdb").string() + ": cannot open: " +
-                          describe(env.error()) + hint);
+            out.push_back((paths->index / "data.mdb").string() +
+                          ": cannot open: " + describe(env.error()) + hint);
             continue;
         }
         if (auto e = (*env)->verify(); !e.empty())

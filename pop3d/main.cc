@@ -18,7 +18,7 @@ namespace {
 struct Pop3d {
     std::unique_ptr<StoreBackend> backend;
     std::unique_ptr<AuthBudget> auth_budget;  // failed logins across sessions ([auth])
-    Pop3dConfig policy;   // current pop3d settings (SIGHUP replaces)
+    Pop3dConfig policy;                       // current pop3d settings (SIGHUP replaces)
     std::string hostname;
     const TlsServer* tls = nullptr;
 };
@@ -34,9 +34,8 @@ Pop3SessionOptions session_options(const Connection& c, bool implicit_tls) {
     o.hostname = s.hostname;
     o.tls_active = implicit_tls;
     o.tls_available = s.tls && s.tls->available();
-    o.plaintext_without_tls =
-        s.policy.allow_plaintext_auth ||
-        (s.policy.allow_plaintext_on_loopback && is_loopback(c.peer().ip));
+    o.plaintext_without_tls = s.policy.allow_plaintext_auth ||
+                              (s.policy.allow_plaintext_on_loopback && is_loopback(c.peer().ip));
     o.max_auth_failures = s.policy.max_auth_failures;
     o.auth_budget = s.auth_budget.get();
     o.client_ip = c.peer().ip;
@@ -78,8 +77,8 @@ std::expected<void, std::string> setup(DaemonContext& ctx) {
         return std::unexpected("cannot open the mail store in " + cfg.data_dir.string() + ": " +
                                describe(store.error()));
     s.auth_budget = std::make_unique<AuthBudget>(cfg.auth, loop_clock(ctx.loop));
-    s.backend = std::make_unique<StoreBackend>(std::move(*accounts), std::move(*store),
-                                               cfg.hostname);
+    s.backend =
+        std::make_unique<StoreBackend>(std::move(*accounts), std::move(*store), cfg.hostname);
     s.backend->set_allow_concurrent(cfg.pop3d.allow_concurrent_sessions);
 
     ctx.listeners.set_limits({cfg.pop3d.max_connections, cfg.pop3d.max_connections_per_ip,

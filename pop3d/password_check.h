@@ -19,8 +19,7 @@ public:
     void cancel() { cb_ = nullptr; }
 
 private:
-    friend std::shared_ptr<PasswordJob> verify_password_async(uv_loop_t*, std::string,
-                                                              std::string,
+    friend std::shared_ptr<PasswordJob> verify_password_async(uv_loop_t*, std::string, std::string,
                                                               std::function<void(bool)>);
     PasswordJob() = default;
     uv_work_t work_{};

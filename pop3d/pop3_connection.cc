@@ -80,9 +80,7 @@ void Pop3Connection::flush(Connection& c) {
             c.reset_idle_timer();  // a long RETR to a slow client is not idleness
         }
         switch (session_->wait()) {
-        case Pop3Wait::input:
-            c.resume_reading();
-            break;
+        case Pop3Wait::input: c.resume_reading(); break;
         case Pop3Wait::output:
             // Stream until the connection is above its high-water mark; then
             // on_drain continues.
@@ -116,18 +114,16 @@ void Pop3Connection::flush(Connection& c) {
             if (!check_ && passwords_) {
                 // The callback may run at once (lookup failed): it resets check_ and
                 // flushes, which the loop here picks up through again_.
-                auto job = passwords_->check_password_async(
-                    c.loop(), session_->password_request(), [this, &c](PasswordCheck r) {
-                        check_.reset();
-                        session_->password_checked(r);
-                        flush(c);
-                    });
+                auto job = passwords_->check_password_async(c.loop(), session_->password_request(),
+                                                            [this, &c](PasswordCheck r) {
+                                                                check_.reset();
+                                                                session_->password_checked(r);
+                                                                flush(c);
+                                                            });
                 if (session_->wait() == Pop3Wait::password) check_ = std::move(job);
             }
             break;
-        case Pop3Wait::closed:
-            c.close();
-            break;
+        case Pop3Wait::closed: c.close(); break;
         }
     } while (again_);
     flushing_ = false;

@@ -69,7 +69,8 @@ public:
         if (it != snapshot_.end() && it->uid == uid && seen_[i]) return {};
         FlagChange ch{FlagOp::add, flag_seen, {}};
         uint32_t uids[] = {uid};
-        if (auto r = box_->store_flags(uids, ch); !r) return std::unexpected(to_maildrop(r.error()));
+        if (auto r = box_->store_flags(uids, ch); !r)
+            return std::unexpected(to_maildrop(r.error()));
         if (it != snapshot_.end() && it->uid == uid) seen_[i] = true;
         return {};
     }
@@ -80,15 +81,16 @@ public:
 
 private:
     std::unique_ptr<Mailbox> box_;
-    MaildropLock lock_;  // released when the session ends
+    MaildropLock lock_;                      // released when the session ends
     std::vector<MaildropMessage> snapshot_;  // UID order (Mailbox::messages() is)
     std::vector<bool> seen_;                 // \Seen per snapshot entry
 };
 
 }  // namespace
 
-std::expected<std::unique_ptr<Maildrop>, MaildropError> open_store_maildrop(
-    MailStore& store, const std::string& user, bool exclusive) {
+std::expected<std::unique_ptr<Maildrop>, MaildropError> open_store_maildrop(MailStore& store,
+                                                                            const std::string& user,
+                                                                            bool exclusive) {
     MaildropLock lock;
     if (exclusive) {
         auto l = store.try_lock_maildrop(user);
@@ -151,11 +153,10 @@ std::shared_ptr<PasswordJob> StoreBackend::check_password_async(
         hash = dummy_hash_;
     }
     bool known = req.known_user;
-    return verify_password_async(loop, std::move(hash), req.password,
-                                 [known, done = std::move(done)](bool match) {
-                                     done(known && match ? PasswordCheck::ok
-                                                         : PasswordCheck::mismatch);
-                                 });
+    return verify_password_async(
+        loop, std::move(hash), req.password, [known, done = std::move(done)](bool match) {
+            done(known && match ? PasswordCheck::ok : PasswordCheck::mismatch);
+        });
 }
 
 SaslOptions StoreBackend::sasl_options() {

@@ -15,8 +15,9 @@
 namespace postern {
 
 // Opens `user`'s INBOX; with `exclusive` takes the POP3 lock first (in_use).
-std::expected<std::unique_ptr<Maildrop>, MaildropError> open_store_maildrop(
-    MailStore& store, const std::string& user, bool exclusive);
+std::expected<std::unique_ptr<Maildrop>, MaildropError> open_store_maildrop(MailStore& store,
+                                                                            const std::string& user,
+                                                                            bool exclusive);
 
 class StoreBackend : public Pop3Backend {
 public:

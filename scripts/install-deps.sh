@@ -12,7 +12,7 @@ build_pkgs=(
 # Real clients and peers the protocol tests talk to.
 test_pkgs=(
     python3 swaks libnet-ssleay-perl curl fetchmail strace
-    clang-16 libclang-rt-16-dev
+    clang-16 libclang-rt-16-dev clang-format-16 clang-tidy-16
 )
 
 SUDO=""

@@ -17,6 +17,8 @@ run_suite() {
 
 echo "== build and test (release, -Werror)"
 run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+echo "== lint (clang-format, clang-tidy, layering)"
+bash scripts/lint.sh build
 echo "== build and test (ASan+UBSan)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DPOSTERN_SANITIZE=ON

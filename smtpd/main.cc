@@ -22,7 +22,7 @@ namespace {
 struct Smtpd {
     std::unique_ptr<SmtpPolicy> policy;
     std::unique_ptr<AuthBudget> auth_budget;  // failed logins across sessions ([auth])
-    SmtpdConfig settings;  // current smtpd settings (SIGHUP replaces)
+    SmtpdConfig settings;                     // current smtpd settings (SIGHUP replaces)
     std::string hostname;
     const TlsServer* tls = nullptr;
 };
@@ -54,9 +54,9 @@ SmtpSessionConfig session_config(SmtpListenerKind kind) {
 HandlerFactory factory(SmtpListenerKind kind) {
     return [kind](Connection& c) -> std::unique_ptr<ConnectionHandler> {
         Smtpd& s = state();
-        return std::make_unique<SmtpConnection>(
-            c, *s.policy, session_config(kind),
-            [] { return state().tls ? state().tls->current() : nullptr; });
+        return std::make_unique<SmtpConnection>(c, *s.policy, session_config(kind), [] {
+            return state().tls ? state().tls->current() : nullptr;
+        });
     };
 }
 
@@ -100,9 +100,9 @@ std::expected<void, std::string> setup(DaemonContext& ctx) {
     s.policy = std::make_unique<SmtpPolicy>(ctx.loop, std::move(*accounts), std::move(*store),
                                             std::move(*queue), std::move(*pc));
 
-    ctx.listeners.set_limits({cfg.smtpd.max_connections, cfg.smtpd.max_connections_per_ip,
-                              "421 4.7.0 " + cfg.hostname +
-                                  " Too many connections, try again later\r\n"});
+    ctx.listeners.set_limits(
+        {cfg.smtpd.max_connections, cfg.smtpd.max_connections_per_ip,
+         "421 4.7.0 " + cfg.hostname + " Too many connections, try again later\r\n"});
     auto opts = connection_options(cfg.smtpd);
     if (auto r = ctx.listeners.listen("smtp", cfg.smtpd.mx_port, false,
                                       factory(SmtpListenerKind::mx), opts);

@@ -60,8 +60,7 @@ void SmtpConnection::on_close(Connection&, CloseReason why) {
     timer_.stop();
     // The HELO name is the client's text: escaped (log_escape.h) like every client string.
     const auto& client = session_->client();
-    log_.info("disconnect (%s), %llu message(s) accepted%s%s, helo=\"%s\"",
-              close_reason_text(why),
+    log_.info("disconnect (%s), %llu message(s) accepted%s%s, helo=\"%s\"", close_reason_text(why),
               static_cast<unsigned long long>(session_->messages_accepted()),
               client.auth_user.empty() ? "" : ", user ", client.auth_user.c_str(),
               log_escape(client.helo).c_str());
@@ -87,7 +86,8 @@ void SmtpConnection::resume_reading() { conn_.resume_reading(); }
 void SmtpConnection::read_raw(uint64_t count) { conn_.read_raw(count); }
 
 void SmtpConnection::set_max_line(size_t max_line) {
-    conn_.set_line_limits(LineReaderLimits{max_line, std::max<size_t>(max_line + 65536, 256 * 1024)});
+    conn_.set_line_limits(
+        LineReaderLimits{max_line, std::max<size_t>(max_line + 65536, 256 * 1024)});
 }
 
 void SmtpConnection::start_timer(uint64_t ms) {

@@ -80,8 +80,8 @@ SmtpVerdict SmtpPolicy::recipient_verdict(const SmtpClientInfo& c, const ParsedP
     const bool trusted = !c.auth_user.empty() || config_.relay_networks.contains(c.ip);
     // user%host@us and host!user@us: old relay tricks, never honoured.
     if (to.percent_hack) return SmtpVerdict::bad_address;
-    std::string addr = to.is_postmaster ? "postmaster@" + config_.hostname
-                                        : to.local + "@" + to.domain;
+    std::string addr =
+        to.is_postmaster ? "postmaster@" + config_.hostname : to.local + "@" + to.domain;
     auto kind = accounts_->resolve_recipient(addr);
     if (!kind) {
         if (kind.error() == StoreError::not_found) {
@@ -95,10 +95,8 @@ SmtpVerdict SmtpPolicy::recipient_verdict(const SmtpClientInfo& c, const ParsedP
     case RecipientKind::alias:
     case RecipientKind::catch_all:
         return store_->has_room(0) ? SmtpVerdict::ok : SmtpVerdict::no_room;
-    case RecipientKind::unknown_local:
-        return SmtpVerdict::unknown_user;
-    case RecipientKind::not_local:
-        return trusted ? SmtpVerdict::ok : SmtpVerdict::relay_denied;
+    case RecipientKind::unknown_local: return SmtpVerdict::unknown_user;
+    case RecipientKind::not_local: return trusted ? SmtpVerdict::ok : SmtpVerdict::relay_denied;
     }
     return SmtpVerdict::temp_failure;
 }
@@ -118,7 +116,8 @@ void SmtpPolicy::deliver(const SmtpClientInfo& c, SmtpMessage msg,
         log_msg(LogLevel::error, "queue: cannot create an entry: %s",
                 queue_error_text(writer.error()));
         done({writer.error() == QueueError::no_space ? SmtpVerdict::no_room
-                                                     : SmtpVerdict::temp_failure, {}});
+                                                     : SmtpVerdict::temp_failure,
+              {}});
         return;
     }
     std::string header = format_received(msg.received, writer->id());
@@ -134,24 +133,26 @@ void SmtpPolicy::deliver(const SmtpClientInfo& c, SmtpMessage msg,
     auto run_dir = config_.run_dir;
     size_t rcpts = env.recipients.size();
     std::string from = env.reverse_path;
-    queue_commit_async(
-        loop_, std::move(*writer), std::move(env),
-        [done = std::move(done), started, run_dir, rcpts, from](
-            std::expected<std::string, QueueError> r) {
-            auto ms = std::chrono::duration_cast<std::chrono::microseconds>(
-                          std::chrono::steady_clock::now() - started).count() / 1000.0;
-            if (!r) {
-                log_msg(LogLevel::error, "queue: commit failed after %.1f ms: %s", ms,
-                        queue_error_text(r.error()));
-                done({r.error() == QueueError::no_space ? SmtpVerdict::no_room
-                                                        : SmtpVerdict::temp_failure, {}});
-                return;
-            }
-            log_msg(LogLevel::info, "queued %s from=<%s> nrcpt=%zu (commit %.1f ms)", r->c_str(),
-                    log_escape(from).c_str(), rcpts, ms);
-            queue_wake(run_dir, *r);
-            done({SmtpVerdict::ok, *r});
-        });
+    queue_commit_async(loop_, std::move(*writer), std::move(env),
+                       [done = std::move(done), started, run_dir, rcpts,
+                        from](std::expected<std::string, QueueError> r) {
+                           auto ms = std::chrono::duration_cast<std::chrono::microseconds>(
+                                         std::chrono::steady_clock::now() - started)
+                                         .count() /
+                                     1000.0;
+                           if (!r) {
+                               log_msg(LogLevel::error, "queue: commit failed after %.1f ms: %s",
+                                       ms, queue_error_text(r.error()));
+                               done({r.error() == QueueError::no_space ? SmtpVerdict::no_room
+                                                                       : SmtpVerdict::temp_failure,
+                                     {}});
+                               return;
+                           }
+                           log_msg(LogLevel::info, "queued %s from=<%s> nrcpt=%zu (commit %.1f ms)",
+                                   r->c_str(), log_escape(from).c_str(), rcpts, ms);
+                           queue_wake(run_dir, *r);
+                           done({SmtpVerdict::ok, *r});
+                       });
 }
 
 std::unique_ptr<SaslServer> SmtpPolicy::sasl(std::string_view mechanism) {

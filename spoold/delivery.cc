@@ -207,12 +207,15 @@ void Deliverer::finish(Prepared& p, int64_t now) {
             if (it == results.end() || it->second) continue;
             Verdict v = store_error(it->second.error());
             local_ok = false;
-            if (v.permanent) w.failed = true, w.error = v.text;
-            else if (!w.failed) w.deferred = true, w.error = v.text;
+            if (v.permanent)
+                w.failed = true, w.error = v.text;
+            else if (!w.failed)
+                w.deferred = true, w.error = v.text;
         }
         if (local_ok && !w.remote.empty()) {
             if (!w.mailboxes.empty()) {
-                recs.push_back({StateRecord::Kind::local_done, static_cast<uint32_t>(w.idx), 0, 0, {}});
+                recs.push_back(
+                    {StateRecord::Kind::local_done, static_cast<uint32_t>(w.idx), 0, 0, {}});
                 sync = true;
             }
             w.deferred = true;

@@ -18,9 +18,9 @@
 namespace postern {
 
 struct DeliveryParams {
-    std::string hostname = "localhost";                   // DSN Reporting-MTA, MAILER-DAEMON@
+    std::string hostname = "localhost";  // DSN Reporting-MTA, MAILER-DAEMON@
     std::vector<uint32_t> retry_schedule{60, 300, 900, 1800, 3600};
-    uint32_t max_lifetime = 5 * 24 * 3600;                // seconds; then bounce
+    uint32_t max_lifetime = 5 * 24 * 3600;  // seconds; then bounce
 };
 
 enum class RcptResult { delivered, deferred, failed };
@@ -72,9 +72,9 @@ private:
     struct Prepared;
     bool prepare(Prepared& p, int64_t now, bool force);
     void finish(Prepared& p, int64_t now);
-    std::expected<std::string, QueueError> enqueue_bounce(const Envelope& env,
-                                                          const std::vector<const Recipient*>& failed,
-                                                          std::string_view original, int64_t now);
+    std::expected<std::string, QueueError> enqueue_bounce(
+        const Envelope& env, const std::vector<const Recipient*>& failed, std::string_view original,
+        int64_t now);
     Queue queue_;
     std::shared_ptr<Accounts> accounts_;
     DeliveryParams params_;

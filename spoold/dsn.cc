@@ -76,8 +76,8 @@ std::string build_failure_dsn(std::string_view hostname, const Envelope& env,
     m += "\r\n";
 
     m += "--" + boundary + "\r\n";
-    m += std::string("Content-Type: message/") + (utf8 ? "global-delivery-status" : "delivery-status") +
-         "\r\n";
+    m += std::string("Content-Type: message/") +
+         (utf8 ? "global-delivery-status" : "delivery-status") + "\r\n";
     m += "Content-Description: Delivery report\r\n\r\n";
     m += "Reporting-MTA: dns; " + host + "\r\n";
     m += "X-Postern-Queue-ID: " + env.id + "\r\n";
@@ -87,8 +87,8 @@ std::string build_failure_dsn(std::string_view hostname, const Envelope& env,
     m += "Arrival-Date: " + rfc5322_date(env.arrival) + "\r\n";
     for (const Recipient* r : failed) {
         m += "\r\n";
-        m += std::string("Final-Recipient: ") + (utf8 ? "utf-8; " : "rfc822; ") + clean(r->address) +
-             "\r\n";
+        m += std::string("Final-Recipient: ") + (utf8 ? "utf-8; " : "rfc822; ") +
+             clean(r->address) + "\r\n";
         if (!r->orcpt.empty()) m += "Original-Recipient: " + clean(r->orcpt) + "\r\n";
         m += "Action: failed\r\n";
         m += "Status: " + dsn_status(r->last_error) + "\r\n";
@@ -102,8 +102,8 @@ std::string build_failure_dsn(std::string_view hostname, const Envelope& env,
     if (env.ret == DsnRet::hdrs) {
         size_t end = original.find("\r\n\r\n");
         part = end == std::string_view::npos ? original : original.substr(0, end + 2);
-        m += std::string("Content-Type: ") + (utf8 ? "message/global-headers" : "text/rfc822-headers") +
-             "\r\n";
+        m += std::string("Content-Type: ") +
+             (utf8 ? "message/global-headers" : "text/rfc822-headers") + "\r\n";
     } else {
         m += std::string("Content-Type: ") + (utf8 ? "message/global" : "message/rfc822") + "\r\n";
     }

@@ -12,7 +12,7 @@
 namespace postern {
 
 struct FailedRecipient {
-    const Recipient* rcpt;   // address, orcpt, last_error (starts with an "X.Y.Z" status)
+    const Recipient* rcpt;  // address, orcpt, last_error (starts with an "X.Y.Z" status)
 };
 
 // True when the sender asked for (or by default gets) a failure DSN for this recipient.

@@ -54,25 +54,26 @@ std::expected<void, std::string> setup(DaemonContext& ctx) {
     params.hostname = cfg.hostname;
     params.retry_schedule = cfg.spoold.retry_schedule_seconds;
     params.max_lifetime = cfg.spoold.max_queue_lifetime_seconds;
-    g_scheduler = std::make_unique<Scheduler>(
-        ctx.loop, Deliverer(*queue, *accounts, params), std::move(stores), unix_now);
+    g_scheduler = std::make_unique<Scheduler>(ctx.loop, Deliverer(*queue, *accounts, params),
+                                              std::move(stores), unix_now);
 
     std::error_code ec;
     std::filesystem::create_directories(cfg.run_dir, ec);
     auto wake = WakeSocket::open(ctx.loop, queue_wake_socket(cfg.run_dir), [](std::string_view m) {
         if (!g_scheduler || m.empty()) return;
-        if (m[0] == 'w') g_scheduler->wake(m.substr(1));
-        else if (m[0] == 'f') g_scheduler->rescan();
+        if (m[0] == 'w')
+            g_scheduler->wake(m.substr(1));
+        else if (m[0] == 'f')
+            g_scheduler->rescan();
     });
     if (!wake) return std::unexpected(wake.error());
     g_wake = std::move(*wake);
-    g_watch = std::make_unique<QueueWatch>(ctx.loop, cfg.queue_dir / "active",
-                                           [](std::string_view name) {
-                                               if (g_scheduler) g_scheduler->wake(name);
-                                           });
+    g_watch =
+        std::make_unique<QueueWatch>(ctx.loop, cfg.queue_dir / "active", [](std::string_view name) {
+            if (g_scheduler) g_scheduler->wake(name);
+        });
     g_scheduler->start();
-    log_msg(LogLevel::info, "spoold started: %u workers, queue %s", workers,
-            cfg.queue_dir.c_str());
+    log_msg(LogLevel::info, "spoold started: %u workers, queue %s", workers, cfg.queue_dir.c_str());
     return {};
 }
 

@@ -36,7 +36,8 @@ void Scheduler::start() {
     size_t cleaned = deliverer_.queue().clean_incoming();
     if (cleaned) log_msg(LogLevel::info, "removed %zu incomplete queue file(s)", cleaned);
     timer_ = std::make_unique<Timer>(loop_);
-    timer_->start(kTickMs, [this] { tick(); }, kTickMs);
+    timer_->start(
+        kTickMs, [this] { tick(); }, kTickMs);
     scan(true);
 }
 
@@ -92,8 +93,10 @@ void Scheduler::scan(bool reread) {
         if (!reread && deferred_.count(id)) continue;
         auto env = deliverer_.queue().read(id);
         if (!env) continue;
-        if (env->next_attempt > now) deferred_[id] = env->next_attempt;
-        else enqueue(id);
+        if (env->next_attempt > now)
+            deferred_[id] = env->next_attempt;
+        else
+            enqueue(id);
     }
     dispatch();
 }
@@ -181,9 +184,7 @@ void Scheduler::report(const AttemptReport& r, int64_t now) {
         log_msg(LogLevel::info, "id=%s removed from queue", r.id.c_str());
         break;
     case AttemptReport::Outcome::deferred:
-    case AttemptReport::Outcome::not_due:
-        deferred_[r.id] = r.next_attempt;
-        break;
+    case AttemptReport::Outcome::not_due: deferred_[r.id] = r.next_attempt; break;
     case AttemptReport::Outcome::gone: break;
     case AttemptReport::Outcome::error:
         log_msg(LogLevel::error, "id=%s attempt failed: %s", r.id.c_str(), r.error.c_str());

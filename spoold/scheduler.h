@@ -22,8 +22,8 @@ public:
     using Clock = std::function<int64_t()>;  // unix seconds
 
     // One MailStore per worker (a store handle is used by one thread at a time).
-    Scheduler(uv_loop_t* loop, Deliverer deliverer,
-              std::vector<std::unique_ptr<MailStore>> stores, Clock now);
+    Scheduler(uv_loop_t* loop, Deliverer deliverer, std::vector<std::unique_ptr<MailStore>> stores,
+              Clock now);
     ~Scheduler();
 
     // Crash recovery: scan the whole queue and start on everything due; arms the timer.

@@ -155,8 +155,8 @@ struct QueueCore {
                       .count();
         uint32_t n = (salt + counter.fetch_add(1, std::memory_order_relaxed) * 40503u) & 0xfffff;
         char buf[32];
-        std::snprintf(buf, sizeof buf, "%013llX%05X", static_cast<unsigned long long>(us) &
-                                                          0xfffffffffffffull, n);
+        std::snprintf(buf, sizeof buf, "%013llX%05X",
+                      static_cast<unsigned long long>(us) & 0xfffffffffffffull, n);
         return buf;
     }
 };
@@ -276,8 +276,8 @@ bool Queue::valid_id(std::string_view id) {
 std::expected<QueueWriter, QueueError> Queue::create() {
     for (int tries = 0; tries < 16; ++tries) {
         std::string id = core_->new_id();
-        int fd = ::openat(core_->incoming_fd, id.c_str(),
-                          O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        int fd =
+            ::openat(core_->incoming_fd, id.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd >= 0) return QueueWriter(core_, std::move(id), fd);
         if (errno != EEXIST) return std::unexpected(from_errno(errno));
     }
@@ -364,7 +364,8 @@ void apply_state(std::string_view log, Envelope& env) {
         }
         size_t sp = rest.find(' ');
         std::string_view a = rest.substr(0, sp);
-        std::string_view b = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp + 1);
+        std::string_view b =
+            sp == std::string_view::npos ? std::string_view{} : rest.substr(sp + 1);
         if (kind == 'A') {
             env.attempts = static_cast<uint32_t>(std::strtoul(std::string(a).c_str(), nullptr, 10));
             env.next_attempt = std::strtoll(std::string(b).c_str(), nullptr, 10);
@@ -421,7 +422,8 @@ std::expected<Envelope, QueueError> Queue::read(std::string_view id_sv) const {
         return std::unexpected(QueueError::io);
     uint64_t msg_size = 0;
     uint32_t env_len = 0;
-    if (!parse_footer(footer, fsize, msg_size, env_len)) return std::unexpected(QueueError::invalid);
+    if (!parse_footer(footer, fsize, msg_size, env_len))
+        return std::unexpected(QueueError::invalid);
     std::string text(env_len, '\0');
     if (!pread_all(fd.get(), text.data(), env_len, msg_size))
         return std::unexpected(QueueError::io);
@@ -434,7 +436,8 @@ std::expected<Envelope, QueueError> Queue::read(std::string_view id_sv) const {
         std::string log;
         char buf[8192];
         ssize_t r;
-        while ((r = ::read(sfd.get(), buf, sizeof buf)) > 0) log.append(buf, static_cast<size_t>(r));
+        while ((r = ::read(sfd.get(), buf, sizeof buf)) > 0)
+            log.append(buf, static_cast<size_t>(r));
         apply_state(log, *env);
     }
     return env;

@@ -46,29 +46,29 @@ enum class RcptStatus : uint8_t {
 };
 
 struct Recipient {
-    std::string address;     // as given in RCPT TO, without <>; may hold UTF-8 (SMTPUTF8)
-    uint8_t notify = 0;      // dsn_notify bits
-    std::string orcpt;       // ORCPT as given, e.g. "rfc822;bob@example.org" (xtext-decoded)
+    std::string address;  // as given in RCPT TO, without <>; may hold UTF-8 (SMTPUTF8)
+    uint8_t notify = 0;   // dsn_notify bits
+    std::string orcpt;    // ORCPT as given, e.g. "rfc822;bob@example.org" (xtext-decoded)
     // Progress, kept by spoold in state/<id>; smtpd leaves these at their defaults.
     RcptStatus status = RcptStatus::pending;
-    std::string last_error;  // last temporary or the permanent error text
-    bool local_done = false; // its local mailboxes got their copy; only remote targets remain
+    std::string last_error;   // last temporary or the permanent error text
+    bool local_done = false;  // its local mailboxes got their copy; only remote targets remain
 };
 
 struct Envelope {
     std::string id;            // set by commit; ignored on input
     std::string reverse_path;  // MAIL FROM without <>; empty for the null path <>
     std::vector<Recipient> recipients;
-    std::string envid;         // RFC 3461 ENVID (xtext-decoded), empty if not given
+    std::string envid;  // RFC 3461 ENVID (xtext-decoded), empty if not given
     DsnRet ret = DsnRet::unspecified;
     BodyType body = BodyType::unspecified;
     bool smtputf8 = false;
-    std::string client_ip;     // for logs and the DSN; may be empty (locally generated)
+    std::string client_ip;  // for logs and the DSN; may be empty (locally generated)
     std::string client_helo;
-    std::string auth_user;     // authenticated login, empty if none
-    int64_t arrival = 0;       // unix seconds; commit fills it in when 0
+    std::string auth_user;  // authenticated login, empty if none
+    int64_t arrival = 0;    // unix seconds; commit fills it in when 0
     // Filled in by the queue (ignored by commit):
-    uint64_t size = 0;         // message bytes
+    uint64_t size = 0;  // message bytes
     uint32_t attempts = 0;
     int64_t next_attempt = 0;  // unix seconds; 0 = due now
 };
@@ -123,10 +123,10 @@ private:
 struct StateRecord {
     enum class Kind : uint8_t { attempt, done, fail, defer, flush, local_done };
     Kind kind = Kind::attempt;
-    uint32_t rcpt = 0;        // recipient index (done, fail, defer)
-    uint32_t attempts = 0;    // attempt
-    int64_t next_attempt = 0; // attempt
-    std::string error;        // fail, defer
+    uint32_t rcpt = 0;         // recipient index (done, fail, defer)
+    uint32_t attempts = 0;     // attempt
+    int64_t next_attempt = 0;  // attempt
+    std::string error;         // fail, defer
 };
 
 class Queue {
@@ -151,8 +151,8 @@ public:
 
     // Reads message bytes [offset, offset+len) of a committed entry into out (appends).
     // Returns the number of bytes read (short at the end of the message).
-    std::expected<size_t, QueueError> read_message(std::string_view id, uint64_t offset,
-                                                   size_t len, std::string& out) const;
+    std::expected<size_t, QueueError> read_message(std::string_view id, uint64_t offset, size_t len,
+                                                   std::string& out) const;
 
     // Deletes an entry (and its state). not_found if there is no such entry.
     std::expected<void, QueueError> remove(std::string_view id);
@@ -164,8 +164,7 @@ public:
     // Appends progress records to state/<id>; with sync the log is fdatasync'ed before
     // returning (used for done/fail so a crash does not repeat a delivery).
     std::expected<void, QueueError> append_state(std::string_view id,
-                                                 const std::vector<StateRecord>& recs,
-                                                 bool sync);
+                                                 const std::vector<StateRecord>& recs, bool sync);
 
     // Removes everything in incoming/ (partial entries of crashed sessions) and state logs
     // without an entry. Only spoold calls this, at start-up. Returns how many it removed.

@@ -24,15 +24,16 @@ public:
     void cancel() { cb_ = nullptr; }
 
 private:
-    friend std::shared_ptr<QueueCommit> queue_commit_async(uv_loop_t*, QueueWriter,
-                                                           Envelope, QueueCommitCallback);
+    friend std::shared_ptr<QueueCommit> queue_commit_async(uv_loop_t*, QueueWriter, Envelope,
+                                                           QueueCommitCallback);
     uv_work_t work_{};
     QueueWriter writer_;
     Envelope env_;
     QueueCommitCallback cb_;
     std::expected<std::string, QueueError> result_;
     std::shared_ptr<QueueCommit> self_;  // keeps the request alive until after_work
-    explicit QueueCommit(QueueWriter w) : writer_(std::move(w)), result_(std::unexpected(QueueError::io)) {}
+    explicit QueueCommit(QueueWriter w)
+        : writer_(std::move(w)), result_(std::unexpected(QueueError::io)) {}
 };
 
 // Starts writer.commit(env) on the thread pool; `cb` runs on `loop` with the queue id or

@@ -114,19 +114,29 @@ std::expected<Envelope, QueueError> decode_envelope(std::string_view text) {
         std::string_view key = ln.substr(0, sp), val = ln.substr(sp + 1);
         auto str = [&](std::string& dst) { return decode_value(val, dst); };
         bool ok = true;
-        if (key == "id") ok = str(env.id);
-        else if (key == "from") ok = str(env.reverse_path);
-        else if (key == "envid") ok = str(env.envid);
-        else if (key == "ip") ok = str(env.client_ip);
-        else if (key == "helo") ok = str(env.client_helo);
-        else if (key == "auth") ok = str(env.auth_user);
-        else if (key == "arrival") ok = parse_num(val, env.arrival);
-        else if (key == "utf8") env.smtputf8 = (val == "1");
+        if (key == "id")
+            ok = str(env.id);
+        else if (key == "from")
+            ok = str(env.reverse_path);
+        else if (key == "envid")
+            ok = str(env.envid);
+        else if (key == "ip")
+            ok = str(env.client_ip);
+        else if (key == "helo")
+            ok = str(env.client_helo);
+        else if (key == "auth")
+            ok = str(env.auth_user);
+        else if (key == "arrival")
+            ok = parse_num(val, env.arrival);
+        else if (key == "utf8")
+            env.smtputf8 = (val == "1");
         else if (key == "ret" || key == "body") {
             int n = 0;
             ok = parse_num(val, n) && n >= 0 && n <= 3;
-            if (ok && key == "ret") ok = n <= 2, env.ret = static_cast<DsnRet>(n);
-            else if (ok) env.body = static_cast<BodyType>(n);
+            if (ok && key == "ret")
+                ok = n <= 2, env.ret = static_cast<DsnRet>(n);
+            else if (ok)
+                env.body = static_cast<BodyType>(n);
         } else if (key == "rcpt") {
             size_t a = val.find(' ');
             size_t b = a == std::string_view::npos ? a : val.find(' ', a + 1);

@@ -92,8 +92,7 @@ private:
 };
 
 AuthBudget::AuthBudget(AuthBudgetConfig config, Clock clock)
-    : config_(config), clock_(std::move(clock)),
-      ips_(std::make_unique<Table>(config.max_entries)),
+    : config_(config), clock_(std::move(clock)), ips_(std::make_unique<Table>(config.max_entries)),
       logins_(std::make_unique<Table>(config.max_entries)) {}
 
 AuthBudget::~AuthBudget() = default;
@@ -131,11 +130,10 @@ AuthFailure AuthBudget::failed(std::string_view ip, std::string_view login) {
             locked_now = true;
         }
     };
-    charge(*ips_, ip_key, hash(login_key), config_.ip_lockout_failures, r.ip_failures,
-           r.ip_locked);
+    charge(*ips_, ip_key, hash(login_key), config_.ip_lockout_failures, r.ip_failures, r.ip_locked);
     if (!login_key.empty())
-        charge(*logins_, login_key, hash(ip_key), config_.login_lockout_failures,
-               r.login_failures, r.login_locked);
+        charge(*logins_, login_key, hash(ip_key), config_.login_lockout_failures, r.login_failures,
+               r.login_locked);
     uint32_t n = std::max(r.ip_failures, r.login_failures);
     uint64_t delay = uint64_t(config_.failure_delay_ms) << std::min<uint32_t>(n - 1, 24);
     r.delay_ms = static_cast<uint32_t>(std::min<uint64_t>(delay, config_.max_failure_delay_ms));

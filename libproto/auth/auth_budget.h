@@ -26,9 +26,9 @@
 namespace postern {
 
 struct AuthBudgetConfig {
-    uint32_t window_seconds = 900;          // failures older than this are forgotten
-    uint32_t ip_lockout_failures = 10;      // per address in the window; 0: never lock
-    uint32_t login_lockout_failures = 20;   // per login in the window; 0: never lock
+    uint32_t window_seconds = 900;         // failures older than this are forgotten
+    uint32_t ip_lockout_failures = 10;     // per address in the window; 0: never lock
+    uint32_t login_lockout_failures = 20;  // per login in the window; 0: never lock
     uint32_t lockout_seconds = 900;
     uint32_t failure_delay_ms = 1000;       // the first failure's reply waits this long
     uint32_t max_failure_delay_ms = 16000;  // ... doubling up to this

@@ -8,8 +8,8 @@ namespace postern {
 
 LoginGuard::LoginGuard(AuthBudget* budget, std::string client_ip, const SessionLog* log,
                        uint32_t fallback_delay_ms)
-    : budget_(budget), ip_(std::move(client_ip)), log_(log),
-      fallback_delay_ms_(fallback_delay_ms) {}
+    : budget_(budget), ip_(std::move(client_ip)), log_(log), fallback_delay_ms_(fallback_delay_ms) {
+}
 
 void LoginGuard::log(const char* fmt, ...) const {
     va_list ap;
@@ -36,8 +36,8 @@ uint32_t LoginGuard::failed(std::string_view account, std::string_view login,
     AuthFailure f = budget_->failed(ip_, account);
     const auto& cfg = budget_->config();
     if (f.ip_locked)
-        log("auth lockout: ip=%s failures=%u seconds=%u", auth_ip_key(ip_).c_str(),
-            f.ip_failures, cfg.lockout_seconds);
+        log("auth lockout: ip=%s failures=%u seconds=%u", auth_ip_key(ip_).c_str(), f.ip_failures,
+            cfg.lockout_seconds);
     if (f.login_locked)
         log("auth lockout: login=\"%s\" failures=%u seconds=%u",
             log_escape(auth_login_key(account)).c_str(), f.login_failures, cfg.lockout_seconds);
@@ -47,7 +47,6 @@ uint32_t LoginGuard::failed(std::string_view account, std::string_view login,
 void LoginGuard::succeeded(std::string_view account) {
     if (budget_) budget_->succeeded(ip_, account);
 }
-
 
 uint32_t LoginGuard::refusal_delay_ms() const {
     return budget_ ? budget_->config().max_failure_delay_ms : fallback_delay_ms_;

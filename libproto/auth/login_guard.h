@@ -53,5 +53,4 @@ private:
     uint32_t fallback_delay_ms_;
 };
 
-
 }  // namespace postern

@@ -37,7 +37,8 @@ std::expected<Cidr, std::string> parse_cidr(std::string_view text) {
         unsigned v = 0;
         auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), v);
         if (p.empty() || ec != std::errc() || ptr != p.data() + p.size() || v > max)
-            return std::unexpected("relay network \"" + std::string(text) + "\": bad prefix length");
+            return std::unexpected("relay network \"" + std::string(text) +
+                                   "\": bad prefix length");
         c.prefix = v;
     }
     return c;

@@ -60,7 +60,8 @@ public:
                 throw ConfigError{line_of(*n), name(key) + " must be an integer"};
             if (*v < min || *v > max)
                 throw ConfigError{line_of(*n), name(key) + " must be between " +
-                                                   std::to_string(min) + " and " + std::to_string(max)};
+                                                   std::to_string(min) + " and " +
+                                                   std::to_string(max)};
             out = static_cast<T>(*v);
         }
     }
@@ -70,7 +71,8 @@ public:
     void boolean(const char* key, bool& out) {
         if (const auto* n = get(key)) {
             auto v = n->value<bool>();
-            if (!v || !n->is_boolean()) throw ConfigError{line_of(*n), name(key) + " must be true or false"};
+            if (!v || !n->is_boolean())
+                throw ConfigError{line_of(*n), name(key) + " must be true or false"};
             out = *v;
         }
     }
@@ -82,7 +84,8 @@ public:
             out.clear();
             for (const auto& e : *arr) {
                 auto v = e.value<std::string>();
-                if (!v || !e.is_string()) throw ConfigError{line_of(e), name(key) + " must be a list of strings"};
+                if (!v || !e.is_string())
+                    throw ConfigError{line_of(e), name(key) + " must be a list of strings"};
                 out.push_back(*v);
             }
         }
@@ -98,7 +101,8 @@ public:
                 auto v = e.value<int64_t>();
                 if (!v || !e.is_integer() || *v < min || *v > max)
                     throw ConfigError{line_of(e), name(key) + " must hold integers between " +
-                                                      std::to_string(min) + " and " + std::to_string(max)};
+                                                      std::to_string(min) + " and " +
+                                                      std::to_string(max)};
                 out.push_back(static_cast<T>(*v));
             }
         }
@@ -109,7 +113,9 @@ public:
         return table_.get(key);
     }
 
-    std::string name(const std::string& key) const { return prefix_.empty() ? key : prefix_ + "." + key; }
+    std::string name(const std::string& key) const {
+        return prefix_.empty() ? key : prefix_ + "." + key;
+    }
 
 private:
     const toml::table& table_;
@@ -139,8 +145,9 @@ bool valid_hostname(const std::string& h) {
 // Checked after the rest, so a bad value is reported before a missing one.
 void check_complete(const toml::table& root, int last_line) {
     if (!root.get("format"))
-        throw ConfigError{1, "format = " + std::to_string(config_format) +
-                                 " is missing: not a complete postern.toml (mailctl init writes one)"};
+        throw ConfigError{1,
+                          "format = " + std::to_string(config_format) +
+                              " is missing: not a complete postern.toml (mailctl init writes one)"};
     static const std::pair<const char*, std::vector<const char*>> required[] = {
         {"server", {"hostname", "listen"}},
         {"paths", {"data", "queue", "run", "log"}},
@@ -149,17 +156,21 @@ void check_complete(const toml::table& root, int last_line) {
     for (const auto& [name, keys] : required) {
         const auto* n = root.get(name);
         const auto* t = n ? n->as_table() : nullptr;  // not a table: parse() said so already
-        if (!t) throw ConfigError{last_line, std::string("[") + name + "] is missing (truncated file?)"};
+        if (!t)
+            throw ConfigError{last_line,
+                              std::string("[") + name + "] is missing (truncated file?)"};
         for (const char* k : keys)
             if (!t->get(k))
-                throw ConfigError{line_of(*n), std::string(name) + "." + k + " is missing (truncated file?)"};
+                throw ConfigError{line_of(*n),
+                                  std::string(name) + "." + k + " is missing (truncated file?)"};
     }
 }
 
 // smtpd.relay_networks: every entry must parse (smtpd would refuse to start), and one wider
 // than any private network is an open relay, worth a warning.
 void check_relay_networks(const toml::table& smtpd, std::vector<ConfigError>& warnings) {
-    const auto* arr = smtpd.get("relay_networks") ? smtpd.get("relay_networks")->as_array() : nullptr;
+    const auto* arr =
+        smtpd.get("relay_networks") ? smtpd.get("relay_networks")->as_array() : nullptr;
     if (!arr) return;
     for (const auto& e : *arr) {
         const std::string text = e.value<std::string>().value_or("");
@@ -278,10 +289,12 @@ void parse(const toml::table& root_table, const std::filesystem::path& base, Con
     log.str("target", c.log.target);
     log.str("level", c.log.level);
     if (c.log.target != "stderr" && c.log.target != "syslog")
-        throw ConfigError{line_of(*log.get("target")), "log.target must be \"stderr\" or \"syslog\""};
+        throw ConfigError{line_of(*log.get("target")),
+                          "log.target must be \"stderr\" or \"syslog\""};
     static const std::set<std::string> levels{"debug", "info", "warning", "error"};
     if (!levels.count(c.log.level))
-        throw ConfigError{line_of(*log.get("level")), "log.level must be debug, info, warning or error"};
+        throw ConfigError{line_of(*log.get("level")),
+                          "log.level must be debug, info, warning or error"};
     log.check_unknown();
 
     root.check_unknown();
@@ -322,11 +335,13 @@ std::expected<Config, std::string> load_config(const std::filesystem::path& file
 
     std::error_code ec;
     if (!std::filesystem::is_regular_file(file, ec))
-        return std::unexpected(file.string() + ": cannot read config file (does the instance exist?)");
+        return std::unexpected(file.string() +
+                               ": cannot read config file (does the instance exist?)");
     std::ifstream in(file, std::ios::binary);
     if (!in.is_open()) return std::unexpected(file.string() + ": cannot read config file");
     const std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const int last_line = std::max<int>(1, static_cast<int>(std::count(body.begin(), body.end(), '\n')));
+    const int last_line =
+        std::max<int>(1, static_cast<int>(std::count(body.begin(), body.end(), '\n')));
     std::vector<ConfigError> warnings;
     try {
         toml::table root = toml::parse(body, file.string());
@@ -336,8 +351,8 @@ std::expected<Config, std::string> load_config(const std::filesystem::path& file
         return std::unexpected(file.string() + ":" + std::to_string(e.source().begin.line) + ": " +
                                std::string(e.description()));
     } catch (const ConfigError& e) {
-        return std::unexpected(file.string() + (e.line > 0 ? ":" + std::to_string(e.line) : "") + ": " +
-                               e.what);
+        return std::unexpected(file.string() + (e.line > 0 ? ":" + std::to_string(e.line) : "") +
+                               ": " + e.what);
     }
     for (const auto& w : warnings)
         c.warnings.push_back(file.string() + ":" + std::to_string(w.line) + ": " + w.what);

@@ -21,20 +21,20 @@ struct SmtpdConfig {
     uint32_t max_recipients = 100;                 // per message
     uint32_t max_connections = 500;                // overall
     uint32_t max_connections_per_ip = 20;
-    uint32_t max_bad_commands = 20;                // then the session is ended
+    uint32_t max_bad_commands = 20;  // then the session is ended
     uint32_t max_auth_failures = 3;
-    uint32_t timeout_seconds = 300;                // idle client (RFC 5321 4.5.3.2)
-    uint32_t min_data_rate = 500;                  // bytes/s a message must arrive at; 0: off
-    bool allow_plaintext_auth = false;             // AUTH without TLS
-    bool vrfy = false;                             // VRFY answers 252 when off
+    uint32_t timeout_seconds = 300;     // idle client (RFC 5321 4.5.3.2)
+    uint32_t min_data_rate = 500;       // bytes/s a message must arrive at; 0: off
+    bool allow_plaintext_auth = false;  // AUTH without TLS
+    bool vrfy = false;                  // VRFY answers 252 when off
     bool cram_md5 = false;
-    std::vector<std::string> relay_networks;       // CIDRs allowed to relay
+    std::vector<std::string> relay_networks;  // CIDRs allowed to relay
 };
 
 struct Pop3dConfig {
     uint16_t port = 110;
     uint16_t tls_port = 995;
-    bool allow_plaintext_auth = false;   // USER/PASS, AUTH PLAIN without TLS
+    bool allow_plaintext_auth = false;  // USER/PASS, AUTH PLAIN without TLS
     bool allow_plaintext_on_loopback = false;
     bool allow_concurrent_sessions = false;  // false: second session gets [IN-USE]
     uint32_t idle_timeout_seconds = 600;     // RFC 1939: at least 10 minutes
@@ -69,14 +69,14 @@ struct LogConfig {
 };
 
 struct Config {
-    std::filesystem::path file;            // the config file itself
-    std::string hostname;                  // greeting and Received: name
-    std::string run_user;                  // drop to this user when started as root; empty: stay
-    bool allow_root = false;               // started as root with no (or a root) run_user: serve as root
-    std::vector<std::string> listen;       // addresses every listener binds
-    std::filesystem::path data_dir;        // mailboxes and the LMDB databases
+    std::filesystem::path file;       // the config file itself
+    std::string hostname;             // greeting and Received: name
+    std::string run_user;             // drop to this user when started as root; empty: stay
+    bool allow_root = false;          // started as root with no (or a root) run_user: serve as root
+    std::vector<std::string> listen;  // addresses every listener binds
+    std::filesystem::path data_dir;   // mailboxes and the LMDB databases
     std::filesystem::path queue_dir;
-    std::filesystem::path run_dir;         // pid files, sockets
+    std::filesystem::path run_dir;  // pid files, sockets
     std::filesystem::path log_dir;
     std::filesystem::path tls_cert;
     std::filesystem::path tls_key;
@@ -84,7 +84,7 @@ struct Config {
     SmtpdConfig smtpd;
     Pop3dConfig pop3d;
     ImapdConfig imapd;
-    AuthBudgetConfig auth;                 // [auth]: failed-login budgets (auth_budget.h)
+    AuthBudgetConfig auth;  // [auth]: failed-login budgets (auth_budget.h)
     SpooldConfig spoold;
     StoreConfig store;
     LogConfig log;

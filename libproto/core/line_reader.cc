@@ -14,7 +14,8 @@ bool LineReader::feed(std::string_view bytes) {
     if (pos_ == buf_.size()) {
         buf_.clear();
         pos_ = 0;
-    } else if (pos_ > 0 && (pos_ >= buf_.size() / 2 || buf_.size() + bytes.size() > buf_.capacity())) {
+    } else if (pos_ > 0 &&
+               (pos_ >= buf_.size() / 2 || buf_.size() + bytes.size() > buf_.capacity())) {
         buf_.erase(0, pos_);
         pos_ = 0;
     }

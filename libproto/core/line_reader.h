@@ -37,9 +37,9 @@ struct LineReaderLimits {
 struct LineEvent {
     enum class Kind : uint8_t { line, too_long, raw };
     Kind kind = Kind::line;
-    std::string_view data;           // line without its CR LF, or a raw chunk; empty for too_long
-    LineEnd end = LineEnd::crlf;     // kind == line only
-    bool raw_last = false;           // kind == raw: the last chunk of the counted bytes
+    std::string_view data;        // line without its CR LF, or a raw chunk; empty for too_long
+    LineEnd end = LineEnd::crlf;  // kind == line only
+    bool raw_last = false;        // kind == raw: the last chunk of the counted bytes
 };
 
 class LineReader {
@@ -70,11 +70,11 @@ public:
 
 private:
     LineReaderLimits limits_;
-    std::string buf_;       // reused: compacted, never shrunk
-    size_t pos_ = 0;        // first unconsumed byte
-    size_t scanned_ = 0;    // bytes after pos_ already known to hold no LF
+    std::string buf_;     // reused: compacted, never shrunk
+    size_t pos_ = 0;      // first unconsumed byte
+    size_t scanned_ = 0;  // bytes after pos_ already known to hold no LF
     uint64_t raw_left_ = 0;
-    bool skipping_ = false; // inside an over-long line, waiting for LF
+    bool skipping_ = false;  // inside an over-long line, waiting for LF
 };
 
 }  // namespace postern

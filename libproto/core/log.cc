@@ -39,10 +39,14 @@ int syslog_priority(LogLevel l) {
 void log_setup(const std::string& ident, const std::string& target, const std::string& level) {
     g_ident = ident;
     g_syslog = target == "syslog";
-    if (level == "debug") g_level = LogLevel::debug;
-    else if (level == "warning") g_level = LogLevel::warning;
-    else if (level == "error") g_level = LogLevel::error;
-    else g_level = LogLevel::info;
+    if (level == "debug")
+        g_level = LogLevel::debug;
+    else if (level == "warning")
+        g_level = LogLevel::warning;
+    else if (level == "error")
+        g_level = LogLevel::error;
+    else
+        g_level = LogLevel::info;
     if (g_syslog) openlog(g_ident.c_str(), LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
@@ -59,8 +63,10 @@ void log_vmsg(LogLevel level, const char* session, const char* fmt, va_list ap) 
         return;
     }
     if (g_syslog) {
-        if (session) syslog(syslog_priority(level), "[%s] %s", session, body);
-        else syslog(syslog_priority(level), "%s", body);
+        if (session)
+            syslog(syslog_priority(level), "[%s] %s", session, body);
+        else
+            syslog(syslog_priority(level), "%s", body);
         return;
     }
     char stamp[32];
@@ -70,9 +76,11 @@ void log_vmsg(LogLevel level, const char* session, const char* fmt, va_list ap) 
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
     // One fprintf per line so lines from one process never interleave.
     if (session)
-        fprintf(stderr, "%s %s[%d] %s: [%s] %s\n", stamp, g_ident.c_str(), getpid(), level_name(level), session, body);
+        fprintf(stderr, "%s %s[%d] %s: [%s] %s\n", stamp, g_ident.c_str(), getpid(),
+                level_name(level), session, body);
     else
-        fprintf(stderr, "%s %s[%d] %s: %s\n", stamp, g_ident.c_str(), getpid(), level_name(level), body);
+        fprintf(stderr, "%s %s[%d] %s: %s\n", stamp, g_ident.c_str(), getpid(), level_name(level),
+                body);
 }
 
 void log_msg(LogLevel level, const char* fmt, ...) {
@@ -89,12 +97,12 @@ SessionLog::SessionLog() {
     id_ = buf;
 }
 
-#define POSTERN_SESSION_LOG(method, level)                 \
-    void SessionLog::method(const char* fmt, ...) const {  \
-        va_list ap;                                        \
-        va_start(ap, fmt);                                 \
-        log_vmsg(level, id_.c_str(), fmt, ap);             \
-        va_end(ap);                                        \
+#define POSTERN_SESSION_LOG(method, level)                \
+    void SessionLog::method(const char* fmt, ...) const { \
+        va_list ap;                                       \
+        va_start(ap, fmt);                                \
+        log_vmsg(level, id_.c_str(), fmt, ap);            \
+        va_end(ap);                                       \
     }
 POSTERN_SESSION_LOG(debug, LogLevel::debug)
 POSTERN_SESSION_LOG(info, LogLevel::info)

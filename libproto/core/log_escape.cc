@@ -30,8 +30,8 @@ size_t utf8_sequence(std::string_view s, size_t i) {
         if ((byte(i + k) & 0xc0) != 0x80) return 0;
         cp = (cp << 6) | (byte(i + k) & 0x3f);
     }
-    if (len == 2 && cp < 0xa0) return 0;          // C1 controls (0x80..0x9f)
-    if (len == 3 && cp < 0x800) return 0;         // overlong
+    if (len == 2 && cp < 0xa0) return 0;                     // C1 controls (0x80..0x9f)
+    if (len == 3 && cp < 0x800) return 0;                    // overlong
     if (len == 3 && cp >= 0xd800 && cp <= 0xdfff) return 0;  // surrogates
     if (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) return 0;
     return len;

@@ -35,7 +35,8 @@ std::expected<bool, std::string> make_dir(const fs::path& dir, mode_t mode, uid_
         int err = errno;
         ::close(fd);
         if (!ok)
-            return std::unexpected(it->string() + ": cannot set owner or mode: " + std::strerror(err));
+            return std::unexpected(it->string() +
+                                   ": cannot set owner or mode: " + std::strerror(err));
     }
     return true;
 }

@@ -20,8 +20,7 @@ void hmac_sha256(const uint8_t* key, size_t key_len, std::string_view msg, uint8
 
 }  // namespace
 
-ScramKeys scram_derive_keys(std::string_view password, std::string_view salt,
-                            uint32_t iterations) {
+ScramKeys scram_derive_keys(std::string_view password, std::string_view salt, uint32_t iterations) {
     ScramKeys keys;
     keys.salt = std::string(salt);
     keys.iterations = iterations == 0 ? 1 : iterations;

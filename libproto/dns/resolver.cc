@@ -18,8 +18,9 @@ const char* dns_error_text(DnsError e) {
 }
 
 void sort_mx(std::vector<MxRecord>& mx) {
-    std::stable_sort(mx.begin(), mx.end(),
-                     [](const MxRecord& a, const MxRecord& b) { return a.preference < b.preference; });
+    std::stable_sort(mx.begin(), mx.end(), [](const MxRecord& a, const MxRecord& b) {
+        return a.preference < b.preference;
+    });
 }
 
 std::string reverse_name(std::string_view ip) {

@@ -22,10 +22,10 @@ namespace postern {
 
 // The closed set of lookup outcomes besides success.
 enum class DnsError : uint8_t {
-    not_found,   // NXDOMAIN: the name does not exist (permanent)
-    no_data,     // the name exists but has no record of this type (permanent)
-    temporary,   // SERVFAIL, timeout, refused, no server reachable: try later
-    bad_name,    // not a valid query (malformed name or address)
+    not_found,  // NXDOMAIN: the name does not exist (permanent)
+    no_data,    // the name exists but has no record of this type (permanent)
+    temporary,  // SERVFAIL, timeout, refused, no server reachable: try later
+    bad_name,   // not a valid query (malformed name or address)
 };
 const char* dns_error_text(DnsError e);
 
@@ -40,8 +40,9 @@ using DnsResult = std::expected<T, DnsError>;
 
 using AddressCallback = std::function<void(DnsResult<std::vector<std::string>>)>;  // textual IPs
 using MxCallback = std::function<void(DnsResult<std::vector<MxRecord>>)>;  // sorted by preference
-using NamesCallback = std::function<void(DnsResult<std::vector<std::string>>)>;    // PTR names
-using TextCallback = std::function<void(DnsResult<std::vector<std::string>>)>;     // one string per TXT record, its parts joined
+using NamesCallback = std::function<void(DnsResult<std::vector<std::string>>)>;  // PTR names
+using TextCallback = std::function<void(
+    DnsResult<std::vector<std::string>>)>;  // one string per TXT record, its parts joined
 
 // Owning handle to a pending lookup: destroying it cancels the callback.
 class DnsQuery {
@@ -86,8 +87,8 @@ struct ResolverOptions {
 class AresResolver final : public Resolver {
 public:
     // Error text when c-ares cannot be initialised or a server is malformed.
-    static std::expected<std::unique_ptr<AresResolver>, std::string>
-    create(uv_loop_t* loop, const ResolverOptions& opts = {});
+    static std::expected<std::unique_ptr<AresResolver>, std::string> create(
+        uv_loop_t* loop, const ResolverOptions& opts = {});
     ~AresResolver() override;  // pending lookups end without calling back
 
     DnsQuery a(std::string_view name, AddressCallback cb) override;

@@ -44,7 +44,7 @@ struct AresResolver::Impl {
     ares_channel channel = nullptr;
     uv_timer_t* timer = nullptr;
     std::unordered_map<int, uv_poll_t*> polls;
-    bool in_query = false;                    // inside ares_query: defer callbacks
+    bool in_query = false;  // inside ares_query: defer callbacks
     std::vector<std::function<void()>> deferred;
     std::unique_ptr<Timer> defer_timer;
 
@@ -56,9 +56,12 @@ struct AresResolver::Impl {
         timeval tv{};
         if (ares_timeout(channel, nullptr, &tv)) {
             uint64_t ms = uint64_t(tv.tv_sec) * 1000 + uint64_t(tv.tv_usec) / 1000;
-            uv_timer_start(timer, [](uv_timer_t* t) {
-                static_cast<Impl*>(t->data)->process(ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-            }, ms, 0);
+            uv_timer_start(
+                timer,
+                [](uv_timer_t* t) {
+                    static_cast<Impl*>(t->data)->process(ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+                },
+                ms, 0);
         } else {
             uv_timer_stop(timer);
         }
@@ -98,12 +101,15 @@ struct AresResolver::Impl {
         std::unique_ptr<Request> owner(req);
         if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED || !*req->alive) return;
         if (req->impl->in_query) {  // failed synchronously: answer on the next loop turn
-            std::string copy = buf ? std::string(reinterpret_cast<const char*>(buf), size_t(len)) : std::string();
+            std::string copy =
+                buf ? std::string(reinterpret_cast<const char*>(buf), size_t(len)) : std::string();
             auto alive = req->alive;
             auto answer = std::move(req->answer);
             Impl* impl = req->impl;
             impl->deferred.push_back([alive, answer, status, copy] {
-                if (*alive) answer(status, reinterpret_cast<const unsigned char*>(copy.data()), int(copy.size()));
+                if (*alive)
+                    answer(status, reinterpret_cast<const unsigned char*>(copy.data()),
+                           int(copy.size()));
             });
             if (!impl->defer_timer->active())
                 impl->defer_timer->start(0, [impl] {
@@ -118,11 +124,13 @@ struct AresResolver::Impl {
 
     DnsQuery query(std::string_view name, int type, AnswerFn answer) {
         auto alive = std::make_shared<bool>(true);
-        auto* req = new Request{this, alive, [alive, answer = std::move(answer)](int st, const unsigned char* b, int l) {
-            if (!*alive) return;
-            *alive = false;
-            answer(st, b, l);
-        }};
+        auto* req =
+            new Request{this, alive,
+                        [alive, answer = std::move(answer)](int st, const unsigned char* b, int l) {
+                            if (!*alive) return;
+                            *alive = false;
+                            answer(st, b, l);
+                        }};
         std::string n(name);
         in_query = true;
         ares_query(channel, n.c_str(), ns_c_in, type, &Impl::on_answer, req);
@@ -132,8 +140,8 @@ struct AresResolver::Impl {
     }
 };
 
-std::expected<std::unique_ptr<AresResolver>, std::string>
-AresResolver::create(uv_loop_t* loop, const ResolverOptions& o) {
+std::expected<std::unique_ptr<AresResolver>, std::string> AresResolver::create(
+    uv_loop_t* loop, const ResolverOptions& o) {
     static std::once_flag once;
     std::call_once(once, [] { ares_library_init(ARES_LIB_INIT_ALL); });
     auto impl = std::make_unique<Impl>();
@@ -192,21 +200,22 @@ DnsQuery AresResolver::a(std::string_view name, AddressCallback cb) {
 }
 
 DnsQuery AresResolver::aaaa(std::string_view name, AddressCallback cb) {
-    return impl_->query(name, ns_t_aaaa, [cb = std::move(cb)](int st, const unsigned char* b, int l) {
-        if (st != ARES_SUCCESS) return cb(std::unexpected(map_status(st)));
-        ares_addr6ttl addrs[64];
-        int n = 64;
-        if (int r = ares_parse_aaaa_reply(b, l, nullptr, addrs, &n); r != ARES_SUCCESS)
-            return cb(std::unexpected(map_status(r)));
-        std::vector<std::string> out;
-        for (int i = 0; i < n; ++i) {
-            char s[INET6_ADDRSTRLEN];
-            inet_ntop(AF_INET6, &addrs[i].ip6addr, s, sizeof s);
-            out.emplace_back(s);
-        }
-        if (out.empty()) return cb(std::unexpected(DnsError::no_data));
-        cb(std::move(out));
-    });
+    return impl_->query(
+        name, ns_t_aaaa, [cb = std::move(cb)](int st, const unsigned char* b, int l) {
+            if (st != ARES_SUCCESS) return cb(std::unexpected(map_status(st)));
+            ares_addr6ttl addrs[64];
+            int n = 64;
+            if (int r = ares_parse_aaaa_reply(b, l, nullptr, addrs, &n); r != ARES_SUCCESS)
+                return cb(std::unexpected(map_status(r)));
+            std::vector<std::string> out;
+            for (int i = 0; i < n; ++i) {
+                char s[INET6_ADDRSTRLEN];
+                inet_ntop(AF_INET6, &addrs[i].ip6addr, s, sizeof s);
+                out.emplace_back(s);
+            }
+            if (out.empty()) return cb(std::unexpected(DnsError::no_data));
+            cb(std::move(out));
+        });
 }
 
 DnsQuery AresResolver::mx(std::string_view name, MxCallback cb) {
@@ -233,41 +242,45 @@ DnsQuery AresResolver::ptr(std::string_view ip, NamesCallback cb) {
     std::string lit(ip);
     unsigned char addr[16] = {};
     int family = inet_pton(AF_INET, lit.c_str(), addr) == 1 ? AF_INET : AF_INET6;
-    if (rev.empty()) family = 0;
-    else if (family == AF_INET6) inet_pton(AF_INET6, lit.c_str(), addr);
+    if (rev.empty())
+        family = 0;
+    else if (family == AF_INET6)
+        inet_pton(AF_INET6, lit.c_str(), addr);
     if (rev.empty()) rev = "invalid..";  // c-ares answers EBADNAME on the next turn
-    return impl_->query(rev, ns_t_ptr, [cb = std::move(cb), family,
-                                        a = std::string(reinterpret_cast<char*>(addr), 16)](
-                                           int st, const unsigned char* b, int l) {
-        if (family == 0) return cb(std::unexpected(DnsError::bad_name));
-        if (st != ARES_SUCCESS) return cb(std::unexpected(map_status(st)));
-        hostent* h = nullptr;
-        int r = ares_parse_ptr_reply(b, l, a.data(), family == AF_INET ? 4 : 16, family, &h);
-        if (r != ARES_SUCCESS) return cb(std::unexpected(map_status(r)));
-        std::vector<std::string> out;
-        if (h->h_name) out.emplace_back(h->h_name);
-        for (char** al = h->h_aliases; al && *al; ++al)
-            if (std::find(out.begin(), out.end(), *al) == out.end()) out.emplace_back(*al);
-        ares_free_hostent(h);
-        cb(std::move(out));
-    });
+    return impl_->query(
+        rev, ns_t_ptr,
+        [cb = std::move(cb), family, a = std::string(reinterpret_cast<char*>(addr), 16)](
+            int st, const unsigned char* b, int l) {
+            if (family == 0) return cb(std::unexpected(DnsError::bad_name));
+            if (st != ARES_SUCCESS) return cb(std::unexpected(map_status(st)));
+            hostent* h = nullptr;
+            int r = ares_parse_ptr_reply(b, l, a.data(), family == AF_INET ? 4 : 16, family, &h);
+            if (r != ARES_SUCCESS) return cb(std::unexpected(map_status(r)));
+            std::vector<std::string> out;
+            if (h->h_name) out.emplace_back(h->h_name);
+            for (char** al = h->h_aliases; al && *al; ++al)
+                if (std::find(out.begin(), out.end(), *al) == out.end()) out.emplace_back(*al);
+            ares_free_hostent(h);
+            cb(std::move(out));
+        });
 }
 
 DnsQuery AresResolver::txt(std::string_view name, TextCallback cb) {
-    return impl_->query(name, ns_t_txt, [cb = std::move(cb)](int st, const unsigned char* b, int l) {
-        if (st != ARES_SUCCESS) return cb(std::unexpected(map_status(st)));
-        ares_txt_ext* txt = nullptr;
-        if (int r = ares_parse_txt_reply_ext(b, l, &txt); r != ARES_SUCCESS)
-            return cb(std::unexpected(map_status(r)));
-        std::vector<std::string> out;
-        for (auto* t = txt; t; t = t->next) {
-            if (t->record_start || out.empty()) out.emplace_back();
-            out.back().append(reinterpret_cast<const char*>(t->txt), t->length);
-        }
-        ares_free_data(txt);
-        if (out.empty()) return cb(std::unexpected(DnsError::no_data));
-        cb(std::move(out));
-    });
+    return impl_->query(name, ns_t_txt,
+                        [cb = std::move(cb)](int st, const unsigned char* b, int l) {
+                            if (st != ARES_SUCCESS) return cb(std::unexpected(map_status(st)));
+                            ares_txt_ext* txt = nullptr;
+                            if (int r = ares_parse_txt_reply_ext(b, l, &txt); r != ARES_SUCCESS)
+                                return cb(std::unexpected(map_status(r)));
+                            std::vector<std::string> out;
+                            for (auto* t = txt; t; t = t->next) {
+                                if (t->record_start || out.empty()) out.emplace_back();
+                                out.back().append(reinterpret_cast<const char*>(t->txt), t->length);
+                            }
+                            ares_free_data(txt);
+                            if (out.empty()) return cb(std::unexpected(DnsError::no_data));
+                            cb(std::move(out));
+                        });
 }
 
 }  // namespace postern

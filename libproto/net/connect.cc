@@ -63,20 +63,21 @@ void connect_tcp(uv_loop_t* loop, const std::string& ip, uint16_t port,
     uv_timer_init(loop, job->timer);
     job->timer->data = job;
     job->req.data = job;
-    int r = uv_tcp_connect(&job->req, job->tcp, reinterpret_cast<sockaddr*>(&ss),
-                           [](uv_connect_t* req, int status) {
-        auto* j = static_cast<ConnectJob*>(req->data);
-        uv_timer_stop(j->timer);
-        close_and_delete(j->timer);
-        if (status == 0) {
-            Connection::adopt(j->tcp, j->factory, j->opts);
-        } else {
-            close_and_delete(j->tcp);
-            if (j->on_error)
-                j->on_error(j->timed_out ? std::string("connection timed out") : uv_strerror(status));
-        }
-        delete j;
-    });
+    int r = uv_tcp_connect(
+        &job->req, job->tcp, reinterpret_cast<sockaddr*>(&ss), [](uv_connect_t* req, int status) {
+            auto* j = static_cast<ConnectJob*>(req->data);
+            uv_timer_stop(j->timer);
+            close_and_delete(j->timer);
+            if (status == 0) {
+                Connection::adopt(j->tcp, j->factory, j->opts);
+            } else {
+                close_and_delete(j->tcp);
+                if (j->on_error)
+                    j->on_error(j->timed_out ? std::string("connection timed out")
+                                             : uv_strerror(status));
+            }
+            delete j;
+        });
     if (r != 0) {
         close_and_delete(job->tcp);
         close_and_delete(job->timer);
@@ -84,12 +85,16 @@ void connect_tcp(uv_loop_t* loop, const std::string& ip, uint16_t port,
         delete job;
         return;
     }
-    uv_timer_start(job->timer, [](uv_timer_t* t) {
-        auto* j = static_cast<ConnectJob*>(t->data);
-        j->timed_out = true;
-        // Closing the handle cancels the connect: its callback runs with ECANCELED.
-        uv_close(reinterpret_cast<uv_handle_t*>(j->tcp), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
-    }, timeout_ms, 0);
+    uv_timer_start(
+        job->timer,
+        [](uv_timer_t* t) {
+            auto* j = static_cast<ConnectJob*>(t->data);
+            j->timed_out = true;
+            // Closing the handle cancels the connect: its callback runs with ECANCELED.
+            uv_close(reinterpret_cast<uv_handle_t*>(j->tcp),
+                     [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+        },
+        timeout_ms, 0);
 }
 
 }  // namespace postern

@@ -105,7 +105,9 @@ void Connection::update_reading() {
     }
     uv_read_start(
         stream(tcp_),
-        [](uv_handle_t*, size_t, uv_buf_t* buf) { *buf = uv_buf_init(g_read_buf, sizeof g_read_buf); },
+        [](uv_handle_t*, size_t, uv_buf_t* buf) {
+            *buf = uv_buf_init(g_read_buf, sizeof g_read_buf);
+        },
         [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
             static_cast<Connection*>(s->data)->on_read(n, buf);
         });
@@ -169,7 +171,8 @@ void Connection::dispatch() {
     dispatching_ = false;
     // The peer is gone and nothing it sent is left to handle (a partial line
     // without LF is dropped): close after our replies are flushed.
-    if (eof_ && !closing_ && (drained || !opened_ || (ssl_ && !handshake_done_))) close(CloseReason::peer);
+    if (eof_ && !closing_ && (drained || !opened_ || (ssl_ && !handshake_done_)))
+        close(CloseReason::peer);
 }
 
 void Connection::after_callbacks() {
@@ -253,9 +256,12 @@ void Connection::close(CloseReason why) {
         drain_tls_output();
     }
     // A peer that never reads must not keep us forever.
-    uv_timer_start(idle_, [](uv_timer_t* t) {
-        if (auto* c = static_cast<Connection*>(t->data)) c->abort(c->close_reason_);
-    }, opts_.close_flush_timeout_ms, 0);
+    uv_timer_start(
+        idle_,
+        [](uv_timer_t* t) {
+            if (auto* c = static_cast<Connection*>(t->data)) c->abort(c->close_reason_);
+        },
+        opts_.close_flush_timeout_ms, 0);
     if (dispatch_depth_ == 0) after_callbacks();
 }
 
@@ -280,7 +286,8 @@ void Connection::abort(CloseReason why) {
     uv_timer_stop(idle_);
     // The handler is told and destroyed from the close callback, i.e. never
     // while one of its own callbacks is still on the stack.
-    uv_close(handle(tcp_), [](uv_handle_t* h) { static_cast<Connection*>(h->data)->final_cleanup(); });
+    uv_close(handle(tcp_),
+             [](uv_handle_t* h) { static_cast<Connection*>(h->data)->final_cleanup(); });
 }
 
 void Connection::final_cleanup() {
@@ -304,12 +311,15 @@ void Connection::reset_idle_timer() {
     if (ssl_ && !handshake_done_ && opts_.handshake_timeout_ms) return;  // the deadline runs
     raw_since_progress_ = 0;
     if (opts_.idle_timeout_ms == 0) return;
-    uv_timer_start(idle_, [](uv_timer_t* t) {
-        auto* c = static_cast<Connection*>(t->data);
-        if (!c || c->closing_ || !c->handler_) return;
-        Guard g(c);
-        c->handler_->on_timeout(*c);
-    }, opts_.idle_timeout_ms, 0);
+    uv_timer_start(
+        idle_,
+        [](uv_timer_t* t) {
+            auto* c = static_cast<Connection*>(t->data);
+            if (!c || c->closing_ || !c->handler_) return;
+            Guard g(c);
+            c->handler_->on_timeout(*c);
+        },
+        opts_.idle_timeout_ms, 0);
 }
 
 void Connection::start_handshake_timer() {
@@ -317,13 +327,16 @@ void Connection::start_handshake_timer() {
     // A handshake never gets longer than an idle client would.
     uint64_t ms = opts_.handshake_timeout_ms;
     if (opts_.idle_timeout_ms) ms = std::min(ms, opts_.idle_timeout_ms);
-    uv_timer_start(idle_, [](uv_timer_t* t) {
-        auto* c = static_cast<Connection*>(t->data);
-        if (!c || c->closing_ || c->handshake_done_) return;
-        log_msg(LogLevel::info, "connection %llu from %s: TLS handshake not finished in time",
-                static_cast<unsigned long long>(c->id_), c->peer_.ip.c_str());
-        c->abort(CloseReason::timeout);
-    }, ms, 0);
+    uv_timer_start(
+        idle_,
+        [](uv_timer_t* t) {
+            auto* c = static_cast<Connection*>(t->data);
+            if (!c || c->closing_ || c->handshake_done_) return;
+            log_msg(LogLevel::info, "connection %llu from %s: TLS handshake not finished in time",
+                    static_cast<unsigned long long>(c->id_), c->peer_.ip.c_str());
+            c->abort(CloseReason::timeout);
+        },
+        ms, 0);
 }
 
 void Connection::notify_shutdown() {

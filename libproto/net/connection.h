@@ -42,8 +42,8 @@ enum class CloseReason : uint8_t {
 const char* close_reason_text(CloseReason r);
 
 struct PeerAddress {
-    std::string ip;       // "192.0.2.1", "2001:db8::1" (IPv4-mapped shown as IPv4)
-    int family = 0;       // AF_INET or AF_INET6
+    std::string ip;  // "192.0.2.1", "2001:db8::1" (IPv4-mapped shown as IPv4)
+    int family = 0;  // AF_INET or AF_INET6
     uint16_t port = 0;
 };
 
@@ -80,13 +80,13 @@ using HandlerFactory = std::function<std::unique_ptr<ConnectionHandler>(Connecti
 
 struct ConnectionOptions {
     LineReaderLimits lines{};
-    size_t high_water = 256 * 1024;        // pending output that pauses reading
-    size_t low_water = 64 * 1024;          // ... and resumes it (with on_drain)
+    size_t high_water = 256 * 1024;  // pending output that pauses reading
+    size_t low_water = 64 * 1024;    // ... and resumes it (with on_drain)
     // The idle timer restarts on progress only: a complete line, raw bytes in
     // steps of raw_progress_bytes, or output the peer took. Bytes that do not
     // finish a line never extend it, so a client trickling a command one byte
     // at a time gets at most this long for the whole line (slowloris).
-    uint64_t idle_timeout_ms = 300'000;    // 0: none
+    uint64_t idle_timeout_ms = 300'000;  // 0: none
     // Wall-clock limit on a TLS handshake (implicit or STARTTLS), whatever the
     // peer sends meanwhile; never more than idle_timeout_ms. 0: only the idle timeout.
     uint64_t handshake_timeout_ms = 30'000;
@@ -196,8 +196,8 @@ private:
     uv_shutdown_t shutdown_req_{};
     uv_timer_t* idle_ = nullptr;
     SslPtr ssl_;
-    BIO* rbio_ = nullptr;    // owned by ssl_
-    BIO* wbio_ = nullptr;    // owned by ssl_
+    BIO* rbio_ = nullptr;            // owned by ssl_
+    BIO* wbio_ = nullptr;            // owned by ssl_
     size_t raw_since_progress_ = 0;  // raw bytes delivered since the idle timer last restarted
     PeerAddress peer_;
     PeerAddress local_;
@@ -210,10 +210,10 @@ private:
     bool out_blocked_ = false;
     bool writing_ = false;
     bool handshake_done_ = false;
-    bool starttls_ = false;   // handshake started by start_tls (on_tls_ready, not on_open)
-    bool closing_ = false;    // close requested: no more input or writes
-    bool eof_ = false;        // no more input from peer
-    bool shut_ = false;       // uv_shutdown issued
+    bool starttls_ = false;       // handshake started by start_tls (on_tls_ready, not on_open)
+    bool closing_ = false;        // close requested: no more input or writes
+    bool eof_ = false;            // no more input from peer
+    bool shut_ = false;           // uv_shutdown issued
     bool handle_closed_ = false;  // uv_close issued: no more I/O of any kind
     bool dispatching_ = false;    // inside dispatch()'s loop
 };

@@ -43,7 +43,8 @@ bool Connection::start_tls(SSL_CTX* ctx, bool client, const std::string& sni) {
     size_t dropped = reader_.discard();
     reader_.reset();
     if (dropped > 0)
-        log_msg(LogLevel::info, "connection %llu from %s: discarded %zu bytes pipelined after STARTTLS",
+        log_msg(LogLevel::info,
+                "connection %llu from %s: discarded %zu bytes pipelined after STARTTLS",
                 static_cast<unsigned long long>(id_), peer_.ip.c_str(), dropped);
     starttls_ = true;
     // The reply already queued in out_ goes out in plaintext before any TLS record.

@@ -27,7 +27,7 @@ Registrar::Registrar(uv_loop_t* loop, const Config& config, const TlsServer* tls
 Registrar::~Registrar() { stop_all(); }
 
 std::expected<void, std::string> Registrar::listen(const std::string& name, uint16_t port,
-                                                   bool implicit_tls, HandlerFactory factory,
+                                                   bool implicit_tls, const HandlerFactory& factory,
                                                    const ConnectionOptions& options) {
     for (const auto& addr : config_.listen) {
         ListenerSpec spec{addr, port, implicit_tls, name, options, factory};
@@ -140,12 +140,14 @@ struct Stopper {
 void reload(const std::filesystem::path& file, const DaemonSpec& spec, TlsServer& tls) {
     auto fresh = load_config(file);
     if (!fresh) {
-        log_msg(LogLevel::error, "reload: %s (keeping the running configuration)", fresh.error().c_str());
+        log_msg(LogLevel::error, "reload: %s (keeping the running configuration)",
+                fresh.error().c_str());
         return;
     }
     if (spec.tls) {
         if (auto r = tls.load(fresh->tls_cert, fresh->tls_key); !r)
-            log_msg(LogLevel::error, "reload: %s (keeping the current certificate)", r.error().c_str());
+            log_msg(LogLevel::error, "reload: %s (keeping the current certificate)",
+                    r.error().c_str());
     }
     log_msg(LogLevel::info, "reloaded %s", file.c_str());
     if (spec.reload) spec.reload(*fresh);
@@ -198,8 +200,7 @@ int run_daemon(int argc, char** argv, const DaemonSpec& spec) {
     EventLoop loop;  // declared before everything that holds a handle: destroyed last
     TlsServer tls;
     if (spec.tls) {
-        if (auto r = tls.load(config.tls_cert, config.tls_key); !r)
-            return fail(r.error());
+        if (auto r = tls.load(config.tls_cert, config.tls_key); !r) return fail(r.error());
     }
     Registrar reg(loop.get(), config, &tls);
     reg.set_privileges(&privileges);

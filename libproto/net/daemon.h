@@ -52,7 +52,7 @@ public:
     // Binds `port` on every config.listen address. `name` is for logs
     // ("imap", "imaps"). Error: one line naming the address.
     std::expected<void, std::string> listen(const std::string& name, uint16_t port,
-                                            bool implicit_tls, HandlerFactory factory,
+                                            bool implicit_tls, const HandlerFactory& factory,
                                             const ConnectionOptions& options = {});
     // Caps and the refusal line for this service.
     void set_limits(ConnectionLimits limits) { tracker_.set_limits(std::move(limits)); }
@@ -73,18 +73,18 @@ private:
 };
 
 struct DaemonContext {
-    const Config& config;     // as loaded at start-up; stays valid for the process lifetime
+    const Config& config;  // as loaded at start-up; stays valid for the process lifetime
     uv_loop_t* loop;
     Registrar& listeners;
-    const TlsServer& tls;     // tls.available() is false unless spec.tls
+    const TlsServer& tls;  // tls.available() is false unless spec.tls
     // Objects the daemon wants destroyed before the loop is torn down (its
     // state: anything holding uv handles, stores). Released in reverse order.
     std::vector<std::shared_ptr<void>> owned{};
 };
 
 struct DaemonSpec {
-    std::string service;      // "smtpd": log ident and RUN/smtpd.pid
-    bool tls = true;          // load config.tls_cert / tls_key at start-up (error: exit 1)
+    std::string service;  // "smtpd": log ident and RUN/smtpd.pid
+    bool tls = true;      // load config.tls_cert / tls_key at start-up (error: exit 1)
     // Adds listeners, opens stores. Error text -> "ERROR <text>", exit 1.
     std::function<std::expected<void, std::string>(DaemonContext&)> setup;
     // SIGHUP after the config was re-read successfully (the TLS context is

@@ -35,7 +35,8 @@ std::expected<int, std::string> acquire_pid_file(const std::string& path) {
         ::close(*fd);
         return std::unexpected(wfd.error());
     }
-    struct stat a {}, b {};
+    struct stat a {
+    }, b{};
     std::string pid = std::to_string(getpid()) + "\n";
     bool ok = ::fstat(*fd, &a) == 0 && ::fstat(*wfd, &b) == 0 && a.st_dev == b.st_dev &&
               a.st_ino == b.st_ino;  // the same file, not one swapped in meanwhile

@@ -84,8 +84,10 @@ Listener::Listener(uv_loop_t* loop, ListenerSpec spec, ConnectionTracker& tracke
 
 Listener::~Listener() { stop(); }
 
-std::expected<std::unique_ptr<Listener>, std::string>
-Listener::open(uv_loop_t* loop, ListenerSpec spec, ConnectionTracker& tracker, const TlsServer* tls) {
+std::expected<std::unique_ptr<Listener>, std::string> Listener::open(uv_loop_t* loop,
+                                                                     ListenerSpec spec,
+                                                                     ConnectionTracker& tracker,
+                                                                     const TlsServer* tls) {
     std::string where = bracket(spec.address) + ":" + std::to_string(spec.port);
     if (spec.implicit_tls && (!tls || !tls->available()))
         return std::unexpected("cannot listen on " + where + ": TLS port but no TLS context");
@@ -102,9 +104,11 @@ Listener::open(uv_loop_t* loop, ListenerSpec spec, ConnectionTracker& tracker, c
     l->server_->data = l.get();
     int r = uv_tcp_bind(l->server_, reinterpret_cast<sockaddr*>(&ss), flags);  // sets SO_REUSEADDR
     if (r == 0)
-        r = uv_listen(reinterpret_cast<uv_stream_t*>(l->server_), 511, [](uv_stream_t* s, int status) {
-            if (status == 0 && s->data) static_cast<Listener*>(s->data)->on_connection();
-        });
+        r = uv_listen(reinterpret_cast<uv_stream_t*>(l->server_), 511,
+                      [](uv_stream_t* s, int status) {
+                          if (status == 0 && s->data)
+                              static_cast<Listener*>(s->data)->on_connection();
+                      });
     if (r != 0) return std::unexpected("cannot listen on " + where + ": " + uv_strerror(r));
     int len = sizeof ss;
     if (uv_tcp_getsockname(l->server_, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
@@ -122,7 +126,8 @@ void Listener::stop() {
 void Listener::on_connection() {
     auto* client = new uv_tcp_t;
     uv_tcp_init(loop_, client);
-    if (uv_accept(reinterpret_cast<uv_stream_t*>(server_), reinterpret_cast<uv_stream_t*>(client)) != 0) {
+    if (uv_accept(reinterpret_cast<uv_stream_t*>(server_),
+                  reinterpret_cast<uv_stream_t*>(client)) != 0) {
         close_and_delete(client);
         return;
     }

@@ -30,13 +30,13 @@
 namespace postern {
 
 struct ConnectionLimits {
-    uint32_t max_connections = 500;     // overall, 0: no cap
-    uint32_t max_per_ip = 20;           // per client address, 0: no cap
+    uint32_t max_connections = 500;  // overall, 0: no cap
+    uint32_t max_per_ip = 20;        // per client address, 0: no cap
     // Sent to a refused client, CR LF included, e.g.
     // "421 4.7.0 mx.example.org Too many connections, try later\r\n" or "* BYE Too many connections\r\n".
     std::string refuse_message;
-    uint32_t max_refusing = 32;          // refusals being answered at once; beyond: closed unanswered
-    uint64_t refuse_deadline_ms = 5'000; // a refusal's whole life (TLS handshake included)
+    uint32_t max_refusing = 32;  // refusals being answered at once; beyond: closed unanswered
+    uint64_t refuse_deadline_ms = 5'000;  // a refusal's whole life (TLS handshake included)
 };
 
 class ConnectionTracker {
@@ -48,7 +48,7 @@ public:
 
     // Whether a new connection from `ip` is within the caps.
     bool admits(const std::string& ip) const;
-    void add(Connection& c);      // counts it; removed automatically when it closes
+    void add(Connection& c);  // counts it; removed automatically when it closes
     size_t count() const { return live_.size(); }
     size_t count_for(const std::string& ip) const;
 
@@ -75,10 +75,10 @@ private:
 };
 
 struct ListenerSpec {
-    std::string address;             // "127.0.0.1", "::", "0.0.0.0"
-    uint16_t port = 0;               // 0: ephemeral (tests); see Listener::port()
-    bool implicit_tls = false;       // SMTPS 465, POP3S 995, IMAPS 993
-    std::string name;                // for logs: "smtpd/submission"
+    std::string address;        // "127.0.0.1", "::", "0.0.0.0"
+    uint16_t port = 0;          // 0: ephemeral (tests); see Listener::port()
+    bool implicit_tls = false;  // SMTPS 465, POP3S 995, IMAPS 993
+    std::string name;           // for logs: "smtpd/submission"
     ConnectionOptions options{};
     HandlerFactory factory;
 };
@@ -88,9 +88,9 @@ public:
     // Binds and starts listening. `tls` is required when spec.implicit_tls;
     // it is read at every accept, so TlsServer::load() takes effect at once.
     // Error: one line, e.g. "cannot listen on [::1]:25: address already in use".
-    static std::expected<std::unique_ptr<Listener>, std::string>
-    open(uv_loop_t* loop, ListenerSpec spec, ConnectionTracker& tracker,
-         const TlsServer* tls = nullptr);
+    static std::expected<std::unique_ptr<Listener>, std::string> open(
+        uv_loop_t* loop, ListenerSpec spec, ConnectionTracker& tracker,
+        const TlsServer* tls = nullptr);
 
     ~Listener();  // stop()
     Listener(const Listener&) = delete;

@@ -28,13 +28,15 @@ bool EventLoop::run_until(const std::function<bool()>& done, std::chrono::millis
     uv_timer_t timer;
     uv_timer_init(&loop_, &timer);
     timer.data = &timed_out;
-    uv_timer_start(&timer, [](uv_timer_t* t) { *static_cast<bool*>(t->data) = true; },
-                   static_cast<uint64_t>(timeout.count()), 0);
+    uv_timer_start(
+        &timer, [](uv_timer_t* t) { *static_cast<bool*>(t->data) = true; },
+        static_cast<uint64_t>(timeout.count()), 0);
     // done() may depend on another thread (a test client): wake up every 5 ms to look.
     auto deadline = uv_now(&loop_) + static_cast<uint64_t>(timeout.count());
     uv_timer_t tick;
     uv_timer_init(&loop_, &tick);
-    uv_timer_start(&tick, [](uv_timer_t*) {}, 5, 5);
+    uv_timer_start(
+        &tick, [](uv_timer_t*) {}, 5, 5);
     while (!timed_out && !done() && uv_now(&loop_) <= deadline) uv_run(&loop_, UV_RUN_ONCE);
     uv_timer_stop(&tick);
     uv_close(reinterpret_cast<uv_handle_t*>(&tick), nullptr);

@@ -50,8 +50,10 @@ std::expected<std::optional<RunUser>, std::string> run_user_for(const Config& co
 std::expected<void, std::string> drop_to(const RunUser& u) {
     if (::initgroups(u.name.c_str(), u.gid) != 0)
         return std::unexpected(errno_line("initgroups(" + u.name + ")"));
-    if (::setgid(u.gid) != 0) return std::unexpected(errno_line("setgid(" + std::to_string(u.gid) + ")"));
-    if (::setuid(u.uid) != 0) return std::unexpected(errno_line("setuid(" + std::to_string(u.uid) + ")"));
+    if (::setgid(u.gid) != 0)
+        return std::unexpected(errno_line("setgid(" + std::to_string(u.gid) + ")"));
+    if (::setuid(u.uid) != 0)
+        return std::unexpected(errno_line("setuid(" + std::to_string(u.uid) + ")"));
     return check_dropped(u);
 }
 
@@ -60,8 +62,10 @@ std::expected<void, std::string> PrivilegeDrop::enter() {
     const RunUser& u = *to_;
     if (::initgroups(u.name.c_str(), u.gid) != 0)
         return std::unexpected(errno_line("initgroups(" + u.name + ")"));
-    if (::setegid(u.gid) != 0) return std::unexpected(errno_line("setegid(" + std::to_string(u.gid) + ")"));
-    if (::seteuid(u.uid) != 0) return std::unexpected(errno_line("seteuid(" + std::to_string(u.uid) + ")"));
+    if (::setegid(u.gid) != 0)
+        return std::unexpected(errno_line("setegid(" + std::to_string(u.gid) + ")"));
+    if (::seteuid(u.uid) != 0)
+        return std::unexpected(errno_line("seteuid(" + std::to_string(u.uid) + ")"));
     entered_ = true;
     return {};
 }

@@ -59,14 +59,16 @@ std::expected<SslCtxPtr, std::string> make_server_tls(const std::filesystem::pat
     static const unsigned char sid[] = "postern";
     SSL_CTX_set_session_id_context(ctx.get(), sid, sizeof sid - 1);
     if (SSL_CTX_use_certificate_chain_file(ctx.get(), cert.c_str()) != 1)
-        return std::unexpected(cert.string() + ": not a usable PEM certificate: " + tls_error_text());
+        return std::unexpected(cert.string() +
+                               ": not a usable PEM certificate: " + tls_error_text());
     if (SSL_CTX_use_PrivateKey_file(ctx.get(), key.c_str(), SSL_FILETYPE_PEM) != 1) {
         if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
             ERR_clear_error();
             return std::unexpected(key.string() + ": private key does not match certificate " +
                                    cert.string());
         }
-        return std::unexpected(key.string() + ": not a usable PEM private key: " + tls_error_text());
+        return std::unexpected(key.string() +
+                               ": not a usable PEM private key: " + tls_error_text());
     }
     if (SSL_CTX_check_private_key(ctx.get()) != 1) {
         ERR_clear_error();
@@ -97,7 +99,7 @@ SslCtxPtr share_tls(SSL_CTX* ctx) {
 }
 
 std::expected<void, std::string> TlsServer::load(const std::filesystem::path& cert,
-                                                  const std::filesystem::path& key) {
+                                                 const std::filesystem::path& key) {
     auto ctx = make_server_tls(cert, key);
     if (!ctx) return std::unexpected(ctx.error());
     ctx_ = std::move(*ctx);

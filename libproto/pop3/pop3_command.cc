@@ -9,14 +9,14 @@ namespace {
 
 // How many arguments each command takes, and of what kind.
 enum class ArgShape : uint8_t {
-    none,        // CAPA STLS STAT NOOP RSET QUIT
-    name,        // USER name
-    rest,        // PASS everything after the first space
-    name_digest, // APOP name digest
-    auth,        // AUTH [mech [initial-response]]
-    opt_msg,     // LIST [msg], UIDL [msg]
-    msg,         // RETR msg, DELE msg
-    msg_lines,   // TOP msg n
+    none,         // CAPA STLS STAT NOOP RSET QUIT
+    name,         // USER name
+    rest,         // PASS everything after the first space
+    name_digest,  // APOP name digest
+    auth,         // AUTH [mech [initial-response]]
+    opt_msg,      // LIST [msg], UIDL [msg]
+    msg,          // RETR msg, DELE msg
+    msg_lines,    // TOP msg n
 };
 
 struct VerbSpec {
@@ -128,7 +128,8 @@ std::expected<Pop3Command, Pop3ParseError> parse_pop3_command(std::string_view l
     // after exactly one separator.
     std::string_view after = line.substr(kw_end);
     if (spec->shape == ArgShape::rest) {
-        if (after.empty() || after.size() == 1) return std::unexpected(Pop3ParseError::missing_argument);
+        if (after.empty() || after.size() == 1)
+            return std::unexpected(Pop3ParseError::missing_argument);
         cmd.arg = std::string(after.substr(1));
         return cmd;
     }
@@ -141,15 +142,12 @@ std::expected<Pop3Command, Pop3ParseError> parse_pop3_command(std::string_view l
     };
     std::expected<void, Pop3ParseError> ok;
     switch (spec->shape) {
-    case ArgShape::none:
-        ok = want(0, 0);
-        break;
+    case ArgShape::none: ok = want(0, 0); break;
     case ArgShape::name:
         ok = want(1, 1);
         if (ok) cmd.arg = std::string(args[0]);
         break;
-    case ArgShape::rest:
-        break;  // handled above
+    case ArgShape::rest: break;  // handled above
     case ArgShape::name_digest:
         ok = want(2, 2);
         if (ok) {

@@ -15,8 +15,20 @@
 namespace postern {
 
 enum class Pop3Verb : uint8_t {
-    user, pass, apop, auth, capa, stls,  // AUTHORIZATION
-    stat, list, retr, dele, noop, rset, top, uidl,  // TRANSACTION
+    user,
+    pass,
+    apop,
+    auth,
+    capa,
+    stls,  // AUTHORIZATION
+    stat,
+    list,
+    retr,
+    dele,
+    noop,
+    rset,
+    top,
+    uidl,  // TRANSACTION
     quit,
 };
 
@@ -42,11 +54,11 @@ struct Pop3Command {
 };
 
 enum class Pop3ParseError : uint8_t {
-    empty,           // blank line
+    empty,  // blank line
     unknown_command,
     missing_argument,
     extra_argument,
-    bad_number,      // not a decimal number, 0, or out of range
+    bad_number,  // not a decimal number, 0, or out of range
     too_long,
 };
 

@@ -407,8 +407,7 @@ void Pop3Session::cmd_auth(const Pop3Command& c) {
     a.user.clear();
     a.have_user = false;
     a.sasl = std::move(server);
-    sasl_result(a.sasl->start(c.has_arg2 ? std::optional<std::string_view>(c.arg2)
-                                         : std::nullopt));
+    sasl_result(a.sasl->start(c.has_arg2 ? std::optional<std::string_view>(c.arg2) : std::nullopt));
 }
 
 void Pop3Session::sasl_line(std::string_view line) {
@@ -433,7 +432,8 @@ void Pop3Session::sasl_result(SaslStep step) {
     }
     switch (std::get<SaslFailed>(step).reason) {
     case SaslFailure::cancelled: return err("Authentication cancelled");
-    case SaslFailure::malformed: return bad_command("Malformed SASL response, authentication aborted");
+    case SaslFailure::malformed:
+        return bad_command("Malformed SASL response, authentication aborted");
     case SaslFailure::too_long:
         return bad_command("Authentication exchange line is too long, authentication aborted");
     case SaslFailure::temp_failure: return err(error_text(Pop3Error::auth_temporary));
@@ -446,10 +446,9 @@ void Pop3Session::sasl_result(SaslStep step) {
 void Pop3Session::auth_failed(uint32_t delay_ms, bool refused) {
     ++auth_failures_;
     close_after_delay_ = auth_failures_ >= opts_.max_auth_failures;
-    Pop3Error e = refused ? (close_after_delay_ ? Pop3Error::auth_refused_closing
-                                                : Pop3Error::auth_refused)
-                          : (close_after_delay_ ? Pop3Error::auth_failed_closing
-                                                : Pop3Error::auth_failed);
+    Pop3Error e =
+        refused ? (close_after_delay_ ? Pop3Error::auth_refused_closing : Pop3Error::auth_refused)
+                : (close_after_delay_ ? Pop3Error::auth_failed_closing : Pop3Error::auth_failed);
     delayed_ = "-ERR ";
     delayed_.append(error_text(e));
     delayed_.append("\r\n");
@@ -463,7 +462,8 @@ void Pop3Session::login_succeeded(const std::string& user, std::string_view how)
     if (!drop) {
         if (log_)
             log_->info("login %s by %s, maildrop not opened: %s", user.c_str(),
-                       std::string(how).c_str(), std::string(error_text(from_maildrop(drop.error()))).c_str());
+                       std::string(how).c_str(),
+                       std::string(error_text(from_maildrop(drop.error()))).c_str());
         return err(error_text(from_maildrop(drop.error())));
     }
     Transaction t;
@@ -478,8 +478,7 @@ void Pop3Session::login_succeeded(const std::string& user, std::string_view how)
         log_->info("login %s by %s%s: %zu messages, %llu octets", user.c_str(),
                    std::string(how).c_str(), opts_.tls_active ? " over TLS" : "", count,
                    static_cast<unsigned long long>(octets));
-    ok("Logged in, " + std::to_string(count) + " messages (" + std::to_string(octets) +
-       " octets)");
+    ok("Logged in, " + std::to_string(count) + " messages (" + std::to_string(octets) + " octets)");
 }
 
 // --- TRANSACTION ----------------------------------------------------------------------------
@@ -554,8 +553,9 @@ void Pop3Session::cmd_retr_top(Transaction& t, const Pop3Command& c) {
     if (!m) return;
     auto stream = t.drop->open(m->uid);
     if (!stream) {
-        if (log_) log_->info("message %u (uid %u): %s", c.msg, m->uid,
-                             std::string(error_text(from_maildrop(stream.error()))).c_str());
+        if (log_)
+            log_->info("message %u (uid %u): %s", c.msg, m->uid,
+                       std::string(error_text(from_maildrop(stream.error()))).c_str());
         return err(error_text(from_maildrop(stream.error())));
     }
     bool retr = c.verb == Pop3Verb::retr;
@@ -566,8 +566,8 @@ void Pop3Session::cmd_retr_top(Transaction& t, const Pop3Command& c) {
     } else {
         ok("Top of message follows");
     }
-    t.transfer = std::make_unique<Transfer>(Transfer{
-        std::move(*stream), Pop3DotStuffer(retr ? std::nullopt : std::optional(c.lines))});
+    t.transfer = std::make_unique<Transfer>(
+        Transfer{std::move(*stream), Pop3DotStuffer(retr ? std::nullopt : std::optional(c.lines))});
     wait_ = Pop3Wait::output;
     pump();
 }
@@ -607,8 +607,8 @@ void Pop3Session::cmd_rset(Transaction& t) {
     t.deleted.assign(t.deleted.size(), false);
     uint64_t octets = 0;
     for (const auto& m : t.drop->messages()) octets += m.size;
-    ok("Maildrop has " + std::to_string(t.deleted.size()) + " messages (" +
-       std::to_string(octets) + " octets)");
+    ok("Maildrop has " + std::to_string(t.deleted.size()) + " messages (" + std::to_string(octets) +
+       " octets)");
 }
 
 void Pop3Session::cmd_quit() {
@@ -626,7 +626,8 @@ void Pop3Session::cmd_quit() {
     size_t left = msgs.size() - uids.size();
     if (!uids.empty()) {
         if (auto r = t->drop->expunge(uids); !r) {
-            if (log_) log_->error("%s: expunge of %zu messages failed", t->user.c_str(), uids.size());
+            if (log_)
+                log_->error("%s: expunge of %zu messages failed", t->user.c_str(), uids.size());
             err(error_text(Pop3Error::expunge_failed));
             close_session();
             return;

@@ -43,20 +43,20 @@ namespace postern {
 // Policy and identity of one connection, decided by the daemon.
 struct Pop3SessionOptions {
     std::string hostname = "localhost";
-    bool tls_active = false;         // implicit TLS (POP3S) or after STLS
-    bool tls_available = false;      // STLS may be offered
+    bool tls_active = false;     // implicit TLS (POP3S) or after STLS
+    bool tls_available = false;  // STLS may be offered
     // USER/PASS and SASL PLAIN/LOGIN without TLS (pop3d.allow_plaintext_auth,
     // or allow_plaintext_on_loopback on a loopback connection).
     bool plaintext_without_tls = false;
-    uint32_t max_auth_failures = 3;  // then the connection is closed
-    uint32_t max_bad_commands = 20;  // then the connection is closed
+    uint32_t max_auth_failures = 3;         // then the connection is closed
+    uint32_t max_bad_commands = 20;         // then the connection is closed
     uint32_t auth_failure_delay_ms = 2000;  // the -ERR waits this long (no budget)
     // Failed-login budget across sessions (process-wide, outlives the session); null:
     // none, every failure waits auth_failure_delay_ms.
     AuthBudget* auth_budget = nullptr;
-    std::string client_ip;           // for the budget and the failed-login log line
-    size_t chunk_size = 64 * 1024;   // RETR/TOP bytes per output_drained()
-    size_t max_queued_lines = 256;   // pipelined lines held while busy
+    std::string client_ip;          // for the budget and the failed-login log line
+    size_t chunk_size = 64 * 1024;  // RETR/TOP bytes per output_drained()
+    size_t max_queued_lines = 256;  // pipelined lines held while busy
     // USER/PASS: instead of calling SaslCallbacks::verify_password inline, wait
     // (Pop3Wait::password) for the daemon to check password_request() elsewhere, e.g. on
     // a thread pool, and to call password_checked(). SASL PLAIN/LOGIN stay inline.
@@ -127,7 +127,7 @@ public:
 
 private:
     struct Authorization {
-        std::string user;                  // from USER, canonical form not yet known
+        std::string user;  // from USER, canonical form not yet known
         bool have_user = false;
         std::unique_ptr<SaslServer> sasl;  // an AUTH exchange in progress
     };
@@ -138,7 +138,7 @@ private:
     struct Transaction {
         std::string user;
         std::unique_ptr<Maildrop> drop;
-        std::vector<bool> deleted;         // by message number - 1
+        std::vector<bool> deleted;  // by message number - 1
         std::unique_ptr<Transfer> transfer;
     };
     struct Closed {};
@@ -185,7 +185,7 @@ private:
     std::variant<Authorization, Transaction, Closed> state_;
     std::deque<std::string> queued_;
     std::string out_;
-    std::string delayed_;  // auth failure reply, released by timer_fired()
+    std::string delayed_;        // auth failure reply, released by timer_fired()
     Pop3PasswordRequest check_;  // USER/PASS awaiting password_checked()
     Pop3Wait wait_ = Pop3Wait::input;
     uint32_t timer_ms_ = 0;

@@ -69,8 +69,7 @@ std::string_view sasl_failure_text(SaslFailure f) {
     return "authentication failed";
 }
 
-SaslServer::SaslServer(std::string_view mechanism, const SaslCallbacks& cb,
-                       const SaslOptions& opt)
+SaslServer::SaslServer(std::string_view mechanism, const SaslCallbacks& cb, const SaslOptions& opt)
     : mechanism_(mechanism), cb_(cb), opt_(opt) {}
 
 SaslStep SaslServer::start(std::optional<std::string_view> initial_response) {
@@ -106,9 +105,7 @@ SaslStep SaslServer::handle(std::string_view line, bool first) {
     return on_data(*data, first);
 }
 
-SaslStep SaslServer::challenge(std::string_view raw) {
-    return SaslChallenge{base64_encode(raw)};
-}
+SaslStep SaslServer::challenge(std::string_view raw) { return SaslChallenge{base64_encode(raw)}; }
 
 SaslStep SaslServer::fail(SaslFailure f) {
     done_ = true;
@@ -138,8 +135,7 @@ SaslStep SaslServer::check_password(std::string_view login, std::string_view pas
     if (login.empty() || password.empty()) return fail(SaslFailure::bad_credentials);
     if (!cb_.resolve_login || !cb_.verify_password) return fail(SaslFailure::temp_failure);
     auto user = cb_.resolve_login(login);
-    if (!user && user.error() == SaslLookupError::temporary)
-        return fail(SaslFailure::temp_failure);
+    if (!user && user.error() == SaslLookupError::temporary) return fail(SaslFailure::temp_failure);
     if (!admitted(user ? std::string_view(*user) : login)) return fail(SaslFailure::refused);
     if (!user) {
         // Unknown users pay one hash too (the daemon's callback verifies a dummy), so the
@@ -174,8 +170,7 @@ std::vector<std::string_view> sasl_mechanisms(bool tls_active, const SaslPolicy&
     return out;
 }
 
-bool sasl_mechanism_allowed(std::string_view mechanism, bool tls_active,
-                            const SaslPolicy& policy) {
+bool sasl_mechanism_allowed(std::string_view mechanism, bool tls_active, const SaslPolicy& policy) {
     for (auto m : sasl_mechanisms(tls_active, policy))
         if (iequals(m, mechanism)) return true;
     return false;

@@ -82,9 +82,9 @@ enum class SaslFailure {
     malformed,        // bad base64, bad mechanism syntax, oversize, step after the end
     bad_credentials,  // unknown user, wrong password/proof, authzid not allowed
     cancelled,        // client sent "*"
-    temp_failure,     // a lookup failed temporarily (454 4.7.0 / -ERR [SYS/TEMP] / NO [UNAVAILABLE])
-    refused,          // the admission check said no (too many failures): nothing was verified
-    too_long,         // a response or field over its limit (500 5.5.6); nothing was verified
+    temp_failure,  // a lookup failed temporarily (454 4.7.0 / -ERR [SYS/TEMP] / NO [UNAVAILABLE])
+    refused,       // the admission check said no (too many failures): nothing was verified
+    too_long,      // a response or field over its limit (500 5.5.6); nothing was verified
 };
 
 std::string_view sasl_failure_text(SaslFailure f);

@@ -30,8 +30,8 @@ private:
             return fail(SaslFailure::too_long);  // never hashed
         SaslStep r = check_password(authcid, passwd);
         // Acting as somebody else is not supported: authzid must name the same user.
-        if (auto* ok = std::get_if<SaslSuccess>(&r); ok && !authzid.empty() &&
-                                                     authzid != authcid && authzid != ok->user)
+        if (auto* ok = std::get_if<SaslSuccess>(&r);
+            ok && !authzid.empty() && authzid != authcid && authzid != ok->user)
             return fail(SaslFailure::bad_credentials);
         return r;
     }

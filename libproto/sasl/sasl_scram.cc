@@ -180,8 +180,7 @@ private:
         std::string stored(as_view(keys_.stored_key));
         Digest256 client_sig = hmac_sha256(stored, auth_message);
         Digest256 client_key{};
-        for (size_t i = 0; i < 32; ++i)
-            client_key[i] = uint8_t(proof->at(i)) ^ client_sig[i];
+        for (size_t i = 0; i < 32; ++i) client_key[i] = uint8_t(proof->at(i)) ^ client_sig[i];
         Digest256 check = sha256(as_view(client_key));
         bool ok = CRYPTO_memcmp(check.data(), keys_.stored_key.data(), 32) == 0;
         wipe(client_key.data(), client_key.size());

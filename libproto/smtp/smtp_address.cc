@@ -62,7 +62,8 @@ bool valid_utf8(std::string_view s) {
 }
 
 bool has_non_ascii(std::string_view s) {
-    return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+    return std::any_of(s.begin(), s.end(),
+                       [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
 }
 
 // Dot-string = Atom *("." Atom)
@@ -91,7 +92,8 @@ std::optional<PathError> check_domain(std::string_view d) {
         if (label.size() > max_label) return PathError::domain_too_long;
         if (label.front() == '-' || label.back() == '-') return PathError::bad_domain;
         for (unsigned char c : label)
-            if (!(is_alpha(c) || is_digit(c) || c == '-' || c >= 0x80)) return PathError::bad_domain;
+            if (!(is_alpha(c) || is_digit(c) || c == '-' || c >= 0x80))
+                return PathError::bad_domain;
         if (dot == d.npos) break;
         start = dot + 1;
     }

@@ -19,23 +19,23 @@ enum class PathKind {
 // Closed set of reasons a path is refused. path_error_text() gives a short,
 // client-safe English phrase for each (the SMTP layer picks the reply code).
 enum class PathError {
-    empty,               // nothing after the colon
-    missing_brackets,    // not of the form <...>
-    source_route,        // <@a,@b:user@d>: refused, no relaying tricks
-    multiple_at,         // more than one unquoted '@'
-    empty_local_part,    // <@domain> or <""@domain>
-    missing_domain,      // <user> (only <Postmaster> may omit the domain, RCPT only)
-    null_not_allowed,    // <> given for RCPT
-    local_too_long,      // local part > 64 octets
-    domain_too_long,     // domain > 255 octets (or a label > 63)
-    path_too_long,       // <...> > 256 octets including the brackets
-    bad_local_part,      // bad characters / syntax in the local part
-    bad_domain,          // bad characters / syntax in the domain
-    bad_address_literal, // [..] that is neither a valid IPv4 nor [IPv6:...] address
-    utf8_not_allowed,    // non-ASCII without SMTPUTF8
-    invalid_utf8,        // non-ASCII that is not well-formed UTF-8
-    bad_parameter,       // ESMTP parameter with bad keyword/value syntax
-    trailing_garbage,    // something glued to the closing '>'
+    empty,                // nothing after the colon
+    missing_brackets,     // not of the form <...>
+    source_route,         // <@a,@b:user@d>: refused, no relaying tricks
+    multiple_at,          // more than one unquoted '@'
+    empty_local_part,     // <@domain> or <""@domain>
+    missing_domain,       // <user> (only <Postmaster> may omit the domain, RCPT only)
+    null_not_allowed,     // <> given for RCPT
+    local_too_long,       // local part > 64 octets
+    domain_too_long,      // domain > 255 octets (or a label > 63)
+    path_too_long,        // <...> > 256 octets including the brackets
+    bad_local_part,       // bad characters / syntax in the local part
+    bad_domain,           // bad characters / syntax in the domain
+    bad_address_literal,  // [..] that is neither a valid IPv4 nor [IPv6:...] address
+    utf8_not_allowed,     // non-ASCII without SMTPUTF8
+    invalid_utf8,         // non-ASCII that is not well-formed UTF-8
+    bad_parameter,        // ESMTP parameter with bad keyword/value syntax
+    trailing_garbage,     // something glued to the closing '>'
 };
 
 std::string_view path_error_text(PathError e);
@@ -57,7 +57,7 @@ struct ParsedPath {
     bool is_postmaster = false;  // "<Postmaster>" without domain (RCPT only)
     bool local_was_quoted = false;
     bool domain_is_literal = false;
-    bool has_utf8 = false;       // local part or domain contains non-ASCII
+    bool has_utf8 = false;  // local part or domain contains non-ASCII
     // '%' or '!' in the local part (user%other@us, host!user@us): syntactically
     // fine, but the policy layer should refuse to relay on its strength.
     bool percent_hack = false;

@@ -68,8 +68,8 @@ std::optional<uint64_t> parse_count(std::string_view s) {
 
 // Splits "<path> params" into the bracketed path and the rest. Quoted strings
 // and backslash escapes inside the brackets may hold '>' and spaces.
-std::expected<std::pair<std::string_view, std::string_view>, SmtpSyntaxError>
-split_path(std::string_view s, const char* usage) {
+std::expected<std::pair<std::string_view, std::string_view>, SmtpSyntaxError> split_path(
+    std::string_view s, const char* usage) {
     s = trim(s);
     if (s.empty() || s.front() != '<') return fail(SmtpSyntax::bad_syntax, usage);
     bool quoted = false;
@@ -98,7 +98,8 @@ std::expected<void, SmtpSyntaxError> for_each_param(std::string_view s, Fn&& fn)
         if (tok.empty()) continue;
         size_t eq = tok.find('=');
         std::string_view key = tok.substr(0, eq);
-        std::string_view value = eq == std::string_view::npos ? std::string_view{} : tok.substr(eq + 1);
+        std::string_view value =
+            eq == std::string_view::npos ? std::string_view{} : tok.substr(eq + 1);
         if (key.empty()) return fail(SmtpSyntax::bad_syntax, "malformed parameter");
         for (char c : key)
             if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-')
@@ -116,101 +117,110 @@ std::expected<void, SmtpSyntaxError> for_each_param(std::string_view s, Fn&& fn)
 
 std::expected<void, SmtpSyntaxError> parse_mail_params(std::string_view s, MailParams& p) {
     bool seen_size = false, seen_envid = false;
-    return for_each_param(s, [&](const std::string& key, std::string_view value,
-                                 bool has_value) -> std::expected<void, SmtpSyntaxError> {
-        if (key == "SIZE") {
-            auto n = parse_count(value);
-            if (!has_value || !n || seen_size)
-                return fail(SmtpSyntax::bad_parameter_value, "bad SIZE parameter");
-            seen_size = true;
-            p.size = *n;
-        } else if (key == "BODY") {
-            if (p.body != SmtpBody::unspecified)
-                return fail(SmtpSyntax::bad_parameter_value, "duplicate BODY parameter");
-            if (iequals(value, "7BIT"))
-                p.body = SmtpBody::seven_bit;
-            else if (iequals(value, "8BITMIME"))
-                p.body = SmtpBody::eight_bit_mime;
-            else
-                return fail(SmtpSyntax::bad_parameter, "unsupported BODY type");
-        } else if (key == "SMTPUTF8") {
-            if (has_value) return fail(SmtpSyntax::bad_parameter_value, "SMTPUTF8 takes no value");
-            p.smtputf8 = true;
-        } else if (key == "RET") {
-            if (p.ret != SmtpDsnRet::unspecified)
-                return fail(SmtpSyntax::bad_parameter_value, "duplicate RET parameter");
-            if (iequals(value, "FULL"))
-                p.ret = SmtpDsnRet::full;
-            else if (iequals(value, "HDRS"))
-                p.ret = SmtpDsnRet::hdrs;
-            else
-                return fail(SmtpSyntax::bad_parameter_value, "bad RET parameter");
-        } else if (key == "ENVID") {
-            auto d = xtext_decode(value);
-            if (!has_value || !d || seen_envid || value.size() > 100)
-                return fail(SmtpSyntax::bad_parameter_value, "bad ENVID parameter");
-            seen_envid = true;
-            p.envid = std::move(*d);
-        } else if (key == "AUTH") {
-            std::optional<std::string> d =
-                value == "<>" ? std::optional<std::string>("<>") : xtext_decode(value);
-            if (!has_value || !d || p.auth)
-                return fail(SmtpSyntax::bad_parameter_value, "bad AUTH parameter");
-            p.auth = std::move(*d);
-        } else {
-            return fail(SmtpSyntax::bad_parameter, "unsupported parameter " + safe(key));
-        }
-        return {};
-    });
+    return for_each_param(
+        s,
+        [&](const std::string& key, std::string_view value,
+            bool has_value) -> std::expected<void, SmtpSyntaxError> {
+            if (key == "SIZE") {
+                auto n = parse_count(value);
+                if (!has_value || !n || seen_size)
+                    return fail(SmtpSyntax::bad_parameter_value, "bad SIZE parameter");
+                seen_size = true;
+                p.size = *n;
+            } else if (key == "BODY") {
+                if (p.body != SmtpBody::unspecified)
+                    return fail(SmtpSyntax::bad_parameter_value, "duplicate BODY parameter");
+                if (iequals(value, "7BIT"))
+                    p.body = SmtpBody::seven_bit;
+                else if (iequals(value, "8BITMIME"))
+                    p.body = SmtpBody::eight_bit_mime;
+                else
+                    return fail(SmtpSyntax::bad_parameter, "unsupported BODY type");
+            } else if (key == "SMTPUTF8") {
+                if (has_value)
+                    return fail(SmtpSyntax::bad_parameter_value, "SMTPUTF8 takes no value");
+                p.smtputf8 = true;
+            } else if (key == "RET") {
+                if (p.ret != SmtpDsnRet::unspecified)
+                    return fail(SmtpSyntax::bad_parameter_value, "duplicate RET parameter");
+                if (iequals(value, "FULL"))
+                    p.ret = SmtpDsnRet::full;
+                else if (iequals(value, "HDRS"))
+                    p.ret = SmtpDsnRet::hdrs;
+                else
+                    return fail(SmtpSyntax::bad_parameter_value, "bad RET parameter");
+            } else if (key == "ENVID") {
+                auto d = xtext_decode(value);
+                if (!has_value || !d || seen_envid || value.size() > 100)
+                    return fail(SmtpSyntax::bad_parameter_value, "bad ENVID parameter");
+                seen_envid = true;
+                p.envid = std::move(*d);
+            } else if (key == "AUTH") {
+                std::optional<std::string> d =
+                    value == "<>" ? std::optional<std::string>("<>") : xtext_decode(value);
+                if (!has_value || !d || p.auth)
+                    return fail(SmtpSyntax::bad_parameter_value, "bad AUTH parameter");
+                p.auth = std::move(*d);
+            } else {
+                return fail(SmtpSyntax::bad_parameter, "unsupported parameter " + safe(key));
+            }
+            return {};
+        });
 }
 
 std::expected<void, SmtpSyntaxError> parse_rcpt_params(std::string_view s, RcptParams& p) {
     bool seen_notify = false, seen_orcpt = false;
-    return for_each_param(s, [&](const std::string& key, std::string_view value,
-                                 bool has_value) -> std::expected<void, SmtpSyntaxError> {
-        if (key == "NOTIFY") {
-            if (!has_value || seen_notify || value.empty())
-                return fail(SmtpSyntax::bad_parameter_value, "bad NOTIFY parameter");
-            seen_notify = true;
-            while (true) {
-                size_t comma = value.find(',');
-                auto item = value.substr(0, comma);
-                uint8_t bit = 0;
-                if (iequals(item, "NEVER")) bit = notify_never;
-                else if (iequals(item, "SUCCESS")) bit = notify_success;
-                else if (iequals(item, "FAILURE")) bit = notify_failure;
-                else if (iequals(item, "DELAY")) bit = notify_delay;
-                if (bit == 0 || (p.notify & bit))
+    return for_each_param(
+        s,
+        [&](const std::string& key, std::string_view value,
+            bool has_value) -> std::expected<void, SmtpSyntaxError> {
+            if (key == "NOTIFY") {
+                if (!has_value || seen_notify || value.empty())
                     return fail(SmtpSyntax::bad_parameter_value, "bad NOTIFY parameter");
-                p.notify |= bit;
-                if (comma == std::string_view::npos) break;
-                value.remove_prefix(comma + 1);
-            }
-            // NEVER excludes the others (RFC 3461 4.1).
-            if ((p.notify & notify_never) && p.notify != notify_never)
-                return fail(SmtpSyntax::bad_parameter_value, "bad NOTIFY parameter");
-        } else if (key == "ORCPT") {
-            size_t semi = value.find(';');
-            if (!has_value || seen_orcpt || semi == 0 || semi == std::string_view::npos ||
-                value.size() > 500)
-                return fail(SmtpSyntax::bad_parameter_value, "bad ORCPT parameter");
-            auto type = value.substr(0, semi);
-            for (char c : type)
-                if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-')
+                seen_notify = true;
+                while (true) {
+                    size_t comma = value.find(',');
+                    auto item = value.substr(0, comma);
+                    uint8_t bit = 0;
+                    if (iequals(item, "NEVER"))
+                        bit = notify_never;
+                    else if (iequals(item, "SUCCESS"))
+                        bit = notify_success;
+                    else if (iequals(item, "FAILURE"))
+                        bit = notify_failure;
+                    else if (iequals(item, "DELAY"))
+                        bit = notify_delay;
+                    if (bit == 0 || (p.notify & bit))
+                        return fail(SmtpSyntax::bad_parameter_value, "bad NOTIFY parameter");
+                    p.notify |= bit;
+                    if (comma == std::string_view::npos) break;
+                    value.remove_prefix(comma + 1);
+                }
+                // NEVER excludes the others (RFC 3461 4.1).
+                if ((p.notify & notify_never) && p.notify != notify_never)
+                    return fail(SmtpSyntax::bad_parameter_value, "bad NOTIFY parameter");
+            } else if (key == "ORCPT") {
+                size_t semi = value.find(';');
+                if (!has_value || seen_orcpt || semi == 0 || semi == std::string_view::npos ||
+                    value.size() > 500)
                     return fail(SmtpSyntax::bad_parameter_value, "bad ORCPT parameter");
-            auto addr = xtext_decode(value.substr(semi + 1));
-            if (!addr || addr->empty())
-                return fail(SmtpSyntax::bad_parameter_value, "bad ORCPT parameter");
-            seen_orcpt = true;
-            p.orcpt_type = ascii_uppered(type);
-            for (auto& c : p.orcpt_type)
-                c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-            p.orcpt = std::move(*addr);
-        } else {
-            return fail(SmtpSyntax::bad_parameter, "unsupported parameter " + safe(key));
-        }
-        return {};
-    });
+                auto type = value.substr(0, semi);
+                for (char c : type)
+                    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-')
+                        return fail(SmtpSyntax::bad_parameter_value, "bad ORCPT parameter");
+                auto addr = xtext_decode(value.substr(semi + 1));
+                if (!addr || addr->empty())
+                    return fail(SmtpSyntax::bad_parameter_value, "bad ORCPT parameter");
+                seen_orcpt = true;
+                p.orcpt_type = ascii_uppered(type);
+                for (auto& c : p.orcpt_type)
+                    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                p.orcpt = std::move(*addr);
+            } else {
+                return fail(SmtpSyntax::bad_parameter, "unsupported parameter " + safe(key));
+            }
+            return {};
+        });
 }
 
 SmtpVerb lookup_verb(std::string_view word) {
@@ -262,19 +272,18 @@ std::expected<SmtpCommand, SmtpSyntaxError> parse_smtp_command(std::string_view 
     cmd.verb = lookup_verb(word);
 
     switch (cmd.verb) {
-    case SmtpVerb::unknown:
-        return fail(SmtpSyntax::unknown_command, "command not recognized");
+    case SmtpVerb::unknown: return fail(SmtpSyntax::unknown_command, "command not recognized");
 
     case SmtpVerb::helo:
     case SmtpVerb::ehlo: {
         auto domain = trim(rest);
         if (domain.empty() || domain.find(' ') != std::string_view::npos)
-            return fail(SmtpSyntax::bad_syntax,
-                        cmd.verb == SmtpVerb::ehlo ? "Syntax: EHLO hostname" : "Syntax: HELO hostname");
+            return fail(SmtpSyntax::bad_syntax, cmd.verb == SmtpVerb::ehlo
+                                                    ? "Syntax: EHLO hostname"
+                                                    : "Syntax: HELO hostname");
         for (char c : domain) {
             auto u = static_cast<unsigned char>(c);
-            if (u < 0x21 || u == 0x7f)
-                return fail(SmtpSyntax::bad_syntax, "invalid hostname");
+            if (u < 0x21 || u == 0x7f) return fail(SmtpSyntax::bad_syntax, "invalid hostname");
         }
         cmd.arg = std::string(domain);
         return cmd;
@@ -314,13 +323,12 @@ std::expected<SmtpCommand, SmtpSyntaxError> parse_smtp_command(std::string_view 
     case SmtpVerb::quit:
     case SmtpVerb::starttls:
         if (!trim(rest).empty())
-            return fail(SmtpSyntax::bad_syntax, "Syntax: " + std::string(smtp_command_spec(cmd.verb).name));
+            return fail(SmtpSyntax::bad_syntax,
+                        "Syntax: " + std::string(smtp_command_spec(cmd.verb).name));
         return cmd;
 
     case SmtpVerb::noop:
-    case SmtpVerb::help:
-        cmd.arg = std::string(trim(rest));
-        return cmd;
+    case SmtpVerb::help: cmd.arg = std::string(trim(rest)); return cmd;
 
     case SmtpVerb::vrfy:
     case SmtpVerb::expn:

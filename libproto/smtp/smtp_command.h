@@ -22,7 +22,20 @@
 namespace postern {
 
 enum class SmtpVerb : uint8_t {
-    helo, ehlo, mail, rcpt, data, bdat, rset, noop, quit, vrfy, expn, help, starttls, auth,
+    helo,
+    ehlo,
+    mail,
+    rcpt,
+    data,
+    bdat,
+    rset,
+    noop,
+    quit,
+    vrfy,
+    expn,
+    help,
+    starttls,
+    auth,
     unknown,
 };
 
@@ -68,31 +81,31 @@ struct MailParams {
     SmtpBody body = SmtpBody::unspecified;
     bool smtputf8 = false;
     SmtpDsnRet ret = SmtpDsnRet::unspecified;
-    std::string envid;  // ENVID=, xtext-decoded
+    std::string envid;                // ENVID=, xtext-decoded
     std::optional<std::string> auth;  // AUTH= (RFC 4954 5), xtext-decoded, "<>" kept as is
 };
 
 struct RcptParams {
-    uint8_t notify = 0;       // DsnNotify bits
-    std::string orcpt_type;   // "rfc822" (lower-cased) when ORCPT= given
-    std::string orcpt;        // decoded original recipient
+    uint8_t notify = 0;      // DsnNotify bits
+    std::string orcpt_type;  // "rfc822" (lower-cased) when ORCPT= given
+    std::string orcpt;       // decoded original recipient
 };
 
 struct SmtpCommand {
     SmtpVerb verb = SmtpVerb::unknown;
-    std::string arg;           // HELO/EHLO domain, VRFY/EXPN/HELP text, AUTH mechanism (upper-cased)
+    std::string arg;  // HELO/EHLO domain, VRFY/EXPN/HELP text, AUTH mechanism (upper-cased)
     std::string auth_initial;  // AUTH: the initial response as sent (base64 or "="), may be empty
     std::string path;          // MAIL/RCPT: text between < and >, without the brackets
     MailParams mail;
     RcptParams rcpt;
-    uint64_t chunk_size = 0;   // BDAT
-    bool last = false;         // BDAT ... LAST
+    uint64_t chunk_size = 0;  // BDAT
+    bool last = false;        // BDAT ... LAST
 };
 
 enum class SmtpSyntax : uint8_t {
-    unknown_command,   // 500 5.5.1
-    bad_syntax,        // 501 5.5.4 (arguments malformed or missing)
-    bad_parameter,     // 555 5.5.4 (unknown or unsupported MAIL/RCPT parameter)
+    unknown_command,      // 500 5.5.1
+    bad_syntax,           // 501 5.5.4 (arguments malformed or missing)
+    bad_parameter,        // 555 5.5.4 (unknown or unsupported MAIL/RCPT parameter)
     bad_parameter_value,  // 501 5.5.4
 };
 

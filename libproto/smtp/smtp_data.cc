@@ -97,8 +97,7 @@ size_t DataReader::feed(std::string_view in) {
                 state_ = State::mid;
             }
             break;
-        case State::done:
-            break;
+        case State::done: break;
         }
     }
     return i;

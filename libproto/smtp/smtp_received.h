@@ -9,17 +9,17 @@
 namespace postern {
 
 struct ReceivedInfo {
-    std::string helo;         // as the client gave it; empty: none (printed "unknown")
-    std::string client_ip;    // "192.0.2.1" or "2001:db8::1"
-    std::string hostname;     // ours
-    bool esmtp = true;        // EHLO (false: HELO)
+    std::string helo;       // as the client gave it; empty: none (printed "unknown")
+    std::string client_ip;  // "192.0.2.1" or "2001:db8::1"
+    std::string hostname;   // ours
+    bool esmtp = true;      // EHLO (false: HELO)
     bool tls = false;
     bool authenticated = false;
     bool smtputf8 = false;
     std::string tls_version;  // "TLSv1.3"
     std::string tls_cipher;
     std::string auth_user;
-    std::string for_rcpt;     // set when the message has exactly one recipient
+    std::string for_rcpt;  // set when the message has exactly one recipient
     std::time_t when = 0;
 };
 

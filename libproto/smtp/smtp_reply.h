@@ -25,14 +25,14 @@ SmtpReply smtp_reply(int code, std::string_view status, std::string_view text);
 // What a policy check (handler) answered. Mapped to replies by smtp_verdict_reply.
 enum class SmtpVerdict : uint8_t {
     ok,
-    unknown_user,   // 550 5.1.1
-    relay_denied,   // 554 5.7.1
-    bad_address,    // 553 5.1.3 (address forms we refuse: %-hack, source route...)
-    temp_failure,   // 451 4.3.0
-    no_room,        // 452 4.3.1
-    over_quota,     // 452 4.2.2 (RCPT) / 552 5.2.2 is never used: quota is a temporary state
-    too_big,        // 552 5.3.4
-    rejected,       // 550 5.7.1 (other policy refusal)
+    unknown_user,  // 550 5.1.1
+    relay_denied,  // 554 5.7.1
+    bad_address,   // 553 5.1.3 (address forms we refuse: %-hack, source route...)
+    temp_failure,  // 451 4.3.0
+    no_room,       // 452 4.3.1
+    over_quota,    // 452 4.2.2 (RCPT) / 552 5.2.2 is never used: quota is a temporary state
+    too_big,       // 552 5.3.4
+    rejected,      // 550 5.7.1 (other policy refusal)
 };
 
 // Which command the verdict answers (texts differ).

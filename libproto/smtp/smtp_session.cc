@@ -19,16 +19,13 @@ std::string bare_address(const ParsedPath& p) {
 }
 
 SmtpReply path_reply(PathError e, bool mail) {
-    std::string text = std::string(mail ? "Sender" : "Recipient") + " address rejected: " +
-                       std::string(path_error_text(e));
+    std::string text = std::string(mail ? "Sender" : "Recipient") +
+                       " address rejected: " + std::string(path_error_text(e));
     switch (e) {
-    case PathError::utf8_not_allowed:
-        return smtp_reply(553, "5.6.7", text);
+    case PathError::utf8_not_allowed: return smtp_reply(553, "5.6.7", text);
     case PathError::source_route:
-    case PathError::multiple_at:
-        return smtp_reply(553, mail ? "5.1.7" : "5.1.3", text);
-    default:
-        return smtp_reply(501, mail ? "5.1.7" : "5.1.3", text);
+    case PathError::multiple_at: return smtp_reply(553, mail ? "5.1.7" : "5.1.3", text);
+    default: return smtp_reply(501, mail ? "5.1.7" : "5.1.3", text);
     }
 }
 
@@ -107,9 +104,7 @@ uint8_t SmtpSession::phase() const {
     return txn_->recipients.empty() ? phase_mail : phase_rcpt;
 }
 
-bool SmtpSession::auth_offered() const {
-    return client_.tls || config_.allow_plaintext_auth;
-}
+bool SmtpSession::auth_offered() const { return client_.tls || config_.allow_plaintext_auth; }
 
 // --- events ---------------------------------------------------------------------------
 
@@ -267,11 +262,16 @@ bool SmtpSession::gate(const SmtpCommand& cmd) {
     const uint8_t ph = phase();
     if (!(spec.phases & ph)) {
         std::string text = "Error: bad sequence of commands";
-        if (ph == phase_fresh) text = "Error: send HELO/EHLO first";
-        else if (cmd.verb == SmtpVerb::mail) text = "Error: nested MAIL command";
-        else if (cmd.verb == SmtpVerb::rcpt) text = "Error: need MAIL command";
-        else if (cmd.verb == SmtpVerb::data && ph == phase_bdat) text = "Error: DATA after BDAT";
-        else if (cmd.verb == SmtpVerb::data) text = "Error: need RCPT command";
+        if (ph == phase_fresh)
+            text = "Error: send HELO/EHLO first";
+        else if (cmd.verb == SmtpVerb::mail)
+            text = "Error: nested MAIL command";
+        else if (cmd.verb == SmtpVerb::rcpt)
+            text = "Error: need MAIL command";
+        else if (cmd.verb == SmtpVerb::data && ph == phase_bdat)
+            text = "Error: DATA after BDAT";
+        else if (cmd.verb == SmtpVerb::data)
+            text = "Error: need RCPT command";
         else if (cmd.verb == SmtpVerb::auth || cmd.verb == SmtpVerb::starttls)
             text = "Error: not allowed during a mail transaction";
         bad_command(smtp_reply(503, "5.5.1", text));
@@ -295,8 +295,8 @@ void SmtpSession::cmd_helo(const SmtpCommand& cmd) {
         return;
     }
     std::vector<std::string> lines{config_.hostname, "PIPELINING",
-                                   "SIZE " + std::to_string(config_.max_message_size),
-                                   "8BITMIME", "ENHANCEDSTATUSCODES"};
+                                   "SIZE " + std::to_string(config_.max_message_size), "8BITMIME",
+                                   "ENHANCEDSTATUSCODES"};
     if (config_.tls_available && !client_.tls) lines.push_back("STARTTLS");
     if (auth_offered() && client_.auth_user.empty()) {
         std::string auth = "AUTH";
@@ -334,8 +334,8 @@ void SmtpSession::cmd_mail(SmtpCommand& cmd) {
 }
 
 void SmtpSession::cmd_rcpt(SmtpCommand& cmd) {
-    auto path = parse_smtp_path("<" + cmd.path + ">", PathKind::forward_path,
-                                txn_->params.smtputf8);
+    auto path =
+        parse_smtp_path("<" + cmd.path + ">", PathKind::forward_path, txn_->params.smtputf8);
     if (!path) {
         reply(path_reply(path.error(), false));
         return;
@@ -350,28 +350,29 @@ void SmtpSession::cmd_rcpt(SmtpCommand& cmd) {
     SmtpRecipient rcpt{to.is_postmaster ? "postmaster@" + config_.hostname : bare_address(to),
                        cmd.rcpt};
     handler_.check_rcpt(client_, to, guarded<SmtpVerdict>([this, rcpt](SmtpVerdict v) {
-        if (v == SmtpVerdict::ok && txn_) txn_->recipients.push_back(rcpt);
-        reply(smtp_verdict_reply(v, SmtpStage::rcpt));
-        resume();
-    }));
+                            if (v == SmtpVerdict::ok && txn_) txn_->recipients.push_back(rcpt);
+                            reply(smtp_verdict_reply(v, SmtpStage::rcpt));
+                            resume();
+                        }));
 }
 
 void SmtpSession::cmd_data() {
     wait();
     SmtpEnvelope env{txn_->reverse_path, txn_->params, txn_->recipients};
     handler_.check_data(client_, env, guarded<SmtpVerdict>([this](SmtpVerdict v) {
-        if (v != SmtpVerdict::ok) {
-            reply(smtp_verdict_reply(v, SmtpStage::data));
-            resume();
-            return;
-        }
-        uint64_t cap = std::min<uint64_t>(config_.max_message_size, 256ull << 20);
-        transport_.set_max_line(static_cast<size_t>(cap) + kDataLineSlack);
-        mode_ = DataMode{DataReader(config_.max_message_size)};
-        start_data_clock();
-        reply(smtp_verdict_reply(SmtpVerdict::ok, SmtpStage::data));
-        transport_.resume_reading();
-    }));
+                            if (v != SmtpVerdict::ok) {
+                                reply(smtp_verdict_reply(v, SmtpStage::data));
+                                resume();
+                                return;
+                            }
+                            uint64_t cap =
+                                std::min<uint64_t>(config_.max_message_size, 256ull << 20);
+                            transport_.set_max_line(static_cast<size_t>(cap) + kDataLineSlack);
+                            mode_ = DataMode{DataReader(config_.max_message_size)};
+                            start_data_clock();
+                            reply(smtp_verdict_reply(SmtpVerdict::ok, SmtpStage::data));
+                            transport_.resume_reading();
+                        }));
 }
 
 void SmtpSession::start_data_clock() {
@@ -416,11 +417,12 @@ void SmtpSession::cmd_bdat(const SmtpCommand& cmd) {
     std::optional<SmtpReply> refusal;
     if (!(ph & (phase_rcpt | phase_bdat))) {
         ++bad_commands_;
-        refusal = smtp_reply(503, "5.5.1",
-                             ph == phase_fresh ? "Error: send HELO/EHLO first"
-                                               : "Error: need RCPT command");
+        refusal = smtp_reply(
+            503, "5.5.1",
+            ph == phase_fresh ? "Error: send HELO/EHLO first" : "Error: need RCPT command");
     }
-    auto start_chunk = [this, cmd, continuing = ph == phase_bdat](std::optional<SmtpReply> refused) {
+    auto start_chunk = [this, cmd,
+                        continuing = ph == phase_bdat](std::optional<SmtpReply> refused) {
         if (refused || !continuing) start_data_clock();  // a message's first chunk
         BdatMode b;
         b.last = cmd.last;
@@ -445,8 +447,7 @@ void SmtpSession::cmd_bdat(const SmtpCommand& cmd) {
     // First chunk of the transaction: is there room?
     wait();
     SmtpEnvelope env{txn_->reverse_path, txn_->params, txn_->recipients};
-    handler_.check_data(client_, env,
-                        guarded<SmtpVerdict>([this, start_chunk](SmtpVerdict v) {
+    handler_.check_data(client_, env, guarded<SmtpVerdict>([this, start_chunk](SmtpVerdict v) {
                             if (v == SmtpVerdict::ok) {
                                 txn_->chunks.emplace(config_.max_message_size);
                                 start_chunk(std::nullopt);
@@ -509,7 +510,7 @@ void SmtpSession::finish_message(std::string body, bool eight_bit, bool too_big)
     txn_.reset();
     wait();
     handler_.deliver(client_, std::move(msg),
-                     guarded<SmtpDeliveryResult>([this](SmtpDeliveryResult res) {
+                     guarded<SmtpDeliveryResult>([this](const SmtpDeliveryResult& res) {
                          if (res.verdict == SmtpVerdict::ok) {
                              ++accepted_;
                              reply(250, "2.0.0", "Ok: queued as " + res.queue_id);
@@ -605,12 +606,8 @@ void SmtpSession::auth_step(const SaslStep& step) {
         auth_failed(smtp_reply(501, "5.5.2", "Cannot decode authentication response"),
                     config_.auth_failure_delay_ms);
         break;
-    case SaslFailure::cancelled:
-        reply(501, "5.0.0", "Authentication cancelled");
-        break;
-    case SaslFailure::temp_failure:
-        reply(454, "4.7.0", "Temporary authentication failure");
-        break;
+    case SaslFailure::cancelled: reply(501, "5.0.0", "Authentication cancelled"); break;
+    case SaslFailure::temp_failure: reply(454, "4.7.0", "Temporary authentication failure"); break;
     }
 }
 
@@ -641,14 +638,14 @@ void SmtpSession::cmd_vrfy(const SmtpCommand& cmd) {
     wait();
     std::string addr = bare_address(*path);
     handler_.check_rcpt(client_, *path, guarded<SmtpVerdict>([this, addr](SmtpVerdict v) {
-        if (v == SmtpVerdict::ok)
-            reply(250, "2.1.5", "<" + addr + ">");
-        else if (v == SmtpVerdict::unknown_user)
-            reply(smtp_verdict_reply(v, SmtpStage::rcpt));
-        else
-            reply(252, "2.5.2", kCannot);
-        resume();
-    }));
+                            if (v == SmtpVerdict::ok)
+                                reply(250, "2.1.5", "<" + addr + ">");
+                            else if (v == SmtpVerdict::unknown_user)
+                                reply(smtp_verdict_reply(v, SmtpStage::rcpt));
+                            else
+                                reply(252, "2.5.2", kCannot);
+                            resume();
+                        }));
 }
 
 }  // namespace postern

@@ -54,17 +54,17 @@ struct SmtpSessionConfig {
     // Failed-login budget across sessions (process-wide, outlives the session); null:
     // none, every failure waits auth_failure_delay_ms.
     AuthBudget* auth_budget = nullptr;
-    bool tls_available = false;             // STARTTLS can be offered
-    bool allow_plaintext_auth = false;      // AUTH without TLS
+    bool tls_available = false;         // STARTTLS can be offered
+    bool allow_plaintext_auth = false;  // AUTH without TLS
     bool cram_md5 = false;
-    bool vrfy = false;                      // false: VRFY answers 252
+    bool vrfy = false;  // false: VRFY answers 252
     // A message (DATA, or BDAT chunks) must arrive at this rate after a grace
     // of data_grace_seconds, else 421 4.4.2 and close (Postfix's
     // smtpd_min_data_rate): the idle timer alone lets a client dribble one
     // line per timeout for ever. 0: no limit.
-    uint32_t min_data_rate = 0;             // bytes per second
+    uint32_t min_data_rate = 0;  // bytes per second
     uint32_t data_grace_seconds = 300;
-    std::function<std::time_t()> clock;     // null: time(nullptr)
+    std::function<std::time_t()> clock;  // null: time(nullptr)
 };
 
 // Longest command line (content, without CR LF): RFC 5321 4.5.3.1.4 says 512
@@ -99,7 +99,7 @@ struct SmtpClientInfo {
     bool tls = false;
     std::string tls_version;
     std::string tls_cipher;
-    std::string helo;       // empty before HELO/EHLO
+    std::string helo;  // empty before HELO/EHLO
     bool esmtp = false;
     std::string auth_user;  // empty unless authenticated
     SmtpListenerKind kind = SmtpListenerKind::mx;
@@ -181,13 +181,13 @@ private:
     };
     struct BdatMode {
         bool last = false;
-        bool discard = false;      // chunk refused: read and drop it
-        SmtpReply refusal;         // the reply for a discarded chunk
+        bool discard = false;  // chunk refused: read and drop it
+        SmtpReply refusal;     // the reply for a discarded chunk
     };
     struct AuthMode {
         std::unique_ptr<SaslServer> sasl;
     };
-    struct WaitMode {};            // a handler call, the auth delay or the TLS handshake
+    struct WaitMode {};  // a handler call, the auth delay or the TLS handshake
     using Mode = std::variant<CommandMode, DataMode, BdatMode, AuthMode, WaitMode>;
 
     void command(std::string_view line);

@@ -62,7 +62,7 @@ struct Conn {
     size_t body_start = 0;  // first octet after the RETR status line
     uint32_t count = 0;     // messages from STAT
     uint64_t stat_octets = 0;
-    uint32_t next = 0;      // next message number to RETR
+    uint32_t next = 0;        // next message number to RETR
     uint64_t got_octets = 0;  // unstuffed octets received in this session
     Clock::time_point started;
 };
@@ -89,7 +89,8 @@ void send_line(Conn& c, std::string_view text) {
     do {
         n = ::send(c.fd, line.data(), line.size(), MSG_NOSIGNAL);
     } while (n < 0 && errno == EINTR);
-    if (n != static_cast<ssize_t>(line.size())) fail(c, "send failed: " + std::string(strerror(errno)));
+    if (n != static_cast<ssize_t>(line.size()))
+        fail(c, "send failed: " + std::string(strerror(errno)));
 }
 
 void close_conn(Conn& c, bool reset) {
@@ -178,7 +179,8 @@ bool advance(Conn& c) {
         if (c.step == Step::retr_body) {
             // The multi-line body ends with CRLF "." CRLF; the status line's CRLF is kept
             // in front of the body so an empty message ("+OK\r\n.\r\n") is found too.
-            size_t from = std::max(c.scan, c.body_start) - (std::max(c.scan, c.body_start) >= 2 ? 2 : 0);
+            size_t from =
+                std::max(c.scan, c.body_start) - (std::max(c.scan, c.body_start) >= 2 ? 2 : 0);
             size_t p = c.in.find("\r\n.\r\n", from);
             if (p == std::string::npos) {
                 c.scan = c.in.size() >= 4 ? c.in.size() - 3 : 0;
@@ -257,9 +259,7 @@ bool advance(Conn& c) {
             c.body_start = 2;
             c.scan = 0;
             break;
-        case Step::quit:
-            session_done(c);
-            return false;
+        case Step::quit: session_done(c); return false;
         case Step::retr_body: break;
         }
     }
@@ -299,9 +299,10 @@ void on_event(Conn& c, uint32_t events) {
 }
 
 void usage() {
-    std::fprintf(stderr,
-                 "usage: pop3_load [--host H] [--port P] [--mode retr|login] [--conc N] [--secs S]\n"
-                 "                 [--user-fmt 'u%%d@bench.test'] [--first N] [--users N] [--password P]\n");
+    std::fprintf(
+        stderr,
+        "usage: pop3_load [--host H] [--port P] [--mode retr|login] [--conc N] [--secs S]\n"
+        "                 [--user-fmt 'u%%d@bench.test'] [--first N] [--users N] [--password P]\n");
     std::exit(2);
 }
 
@@ -314,16 +315,26 @@ int main(int argc, char** argv) {
             if (i + 1 >= argc) usage();
             return argv[++i];
         };
-        if (a == "--host") opts.host = val();
-        else if (a == "--port") opts.port = static_cast<uint16_t>(std::stoi(val()));
-        else if (a == "--mode") opts.mode = val();
-        else if (a == "--conc") opts.conc = std::stoi(val());
-        else if (a == "--secs") opts.secs = std::stod(val());
-        else if (a == "--user-fmt") opts.user_fmt = val();
-        else if (a == "--first") opts.first = std::stoi(val());
-        else if (a == "--users") opts.users = std::stoi(val());
-        else if (a == "--password") opts.password = val();
-        else usage();
+        if (a == "--host")
+            opts.host = val();
+        else if (a == "--port")
+            opts.port = static_cast<uint16_t>(std::stoi(val()));
+        else if (a == "--mode")
+            opts.mode = val();
+        else if (a == "--conc")
+            opts.conc = std::stoi(val());
+        else if (a == "--secs")
+            opts.secs = std::stod(val());
+        else if (a == "--user-fmt")
+            opts.user_fmt = val();
+        else if (a == "--first")
+            opts.first = std::stoi(val());
+        else if (a == "--users")
+            opts.users = std::stoi(val());
+        else if (a == "--password")
+            opts.password = val();
+        else
+            usage();
     }
     if ((opts.mode != "retr" && opts.mode != "login") || opts.conc < 1 || opts.users < 1 ||
         opts.user_fmt.find("%d") == std::string::npos)
@@ -334,7 +345,8 @@ int main(int argc, char** argv) {
     rusage ru0{};
     ::getrusage(RUSAGE_SELF, &ru0);
     auto t0 = Clock::now();
-    auto deadline = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opts.secs));
+    auto deadline =
+        t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opts.secs));
     last_end = t0;
     for (int i = 0; i < opts.conc; ++i) {
         Conn& c = conns[static_cast<size_t>(i)];
@@ -348,7 +360,8 @@ int main(int argc, char** argv) {
     for (;;) {
         auto now = Clock::now();
         if (!stopping && now >= deadline) stopping = true;
-        if (stopping && std::none_of(conns.begin(), conns.end(), [](const Conn& c) { return c.fd >= 0; }))
+        if (stopping &&
+            std::none_of(conns.begin(), conns.end(), [](const Conn& c) { return c.fd >= 0; }))
             break;
         if (stopping && now >= deadline + std::chrono::seconds(60)) {
             std::fprintf(stderr, "pop3_load: sessions still running 60 s after the end\n");
@@ -360,8 +373,9 @@ int main(int argc, char** argv) {
             std::perror("epoll_wait");
             return 2;
         }
-        for (int k = 0; k < n; ++k) on_event(*static_cast<Conn*>(evs[static_cast<size_t>(k)].data.ptr),
-                                             evs[static_cast<size_t>(k)].events);
+        for (int k = 0; k < n; ++k)
+            on_event(*static_cast<Conn*>(evs[static_cast<size_t>(k)].data.ptr),
+                     evs[static_cast<size_t>(k)].events);
         // Started only now, so a stale event of this batch never reaches a new connection.
         for (Conn* c : restart)
             if (!stopping) start_session(*c);
@@ -374,13 +388,16 @@ int main(int argc, char** argv) {
     double cpu = (tv(ru1.ru_utime) - tv(ru0.ru_utime) + tv(ru1.ru_stime) - tv(ru0.ru_stime)) / el;
     auto& lat = stats.latency_ms;
     std::sort(lat.begin(), lat.end());
-    auto pct = [&](double p) { return lat.empty() ? 0.0 : lat[std::min(lat.size() - 1, size_t(p * double(lat.size())))]; };
-    std::printf("mode=%s conc=%d secs=%.2f sessions=%llu errors=%llu sessions_per_s=%.1f "
-                "logins_per_s=%.1f msgs_per_s=%.0f MB_per_s=%.1f p50_ms=%.2f p99_ms=%.2f "
-                "client_cpu=%.0f%%\n",
-                opts.mode.c_str(), opts.conc, el, static_cast<unsigned long long>(stats.sessions),
-                static_cast<unsigned long long>(stats.errors), double(stats.sessions) / el,
-                double(stats.logins) / el, double(stats.msgs) / el, double(stats.bytes) / el / 1e6,
-                pct(0.5), pct(0.99), cpu * 100);
+    auto pct = [&](double p) {
+        return lat.empty() ? 0.0 : lat[std::min(lat.size() - 1, size_t(p * double(lat.size())))];
+    };
+    std::printf(
+        "mode=%s conc=%d secs=%.2f sessions=%llu errors=%llu sessions_per_s=%.1f "
+        "logins_per_s=%.1f msgs_per_s=%.0f MB_per_s=%.1f p50_ms=%.2f p99_ms=%.2f "
+        "client_cpu=%.0f%%\n",
+        opts.mode.c_str(), opts.conc, el, static_cast<unsigned long long>(stats.sessions),
+        static_cast<unsigned long long>(stats.errors), double(stats.sessions) / el,
+        double(stats.logins) / el, double(stats.msgs) / el, double(stats.bytes) / el / 1e6,
+        pct(0.5), pct(0.99), cpu * 100);
     return stats.errors ? 1 : 0;
 }

@@ -32,7 +32,8 @@ TEST_CASE("make_self_signed_cert") {
     std::unique_ptr<FILE, int (*)(FILE*)> kf(std::fopen(key_file.c_str(), "r"), std::fclose);
     REQUIRE(cf);
     REQUIRE(kf);
-    std::unique_ptr<X509, void (*)(X509*)> cert(PEM_read_X509(cf.get(), nullptr, nullptr, nullptr), X509_free);
+    std::unique_ptr<X509, void (*)(X509*)> cert(PEM_read_X509(cf.get(), nullptr, nullptr, nullptr),
+                                                X509_free);
     std::unique_ptr<EVP_PKEY, void (*)(EVP_PKEY*)> key(
         PEM_read_PrivateKey(kf.get(), nullptr, nullptr, nullptr), EVP_PKEY_free);
     REQUIRE(cert);

@@ -26,13 +26,16 @@ TEST_CASE("render_config replaces settings by section and keeps everything else"
     };
     auto kase = GENERATE_COPY(values<Case>({
         {"nothing", {}, tmpl},
-        {"one in a", {{"a.port", "2525"}},
+        {"one in a",
+         {{"a.port", "2525"}},
          "# comment: port = 1\n[a]\n# port = 2\nport = 2525\nname = \"x\"  \n\n[b]\n  port = 110\n"
          "list = [1, 2]"},
-        {"indented in b, last line without newline", {{"b.port", "10110"}, {"b.list", "[]"}},
+        {"indented in b, last line without newline",
+         {{"b.port", "10110"}, {"b.list", "[]"}},
          "# comment: port = 1\n[a]\n# port = 2\nport = 25\nname = \"x\"  \n\n[b]\n  port = 10110\n"
          "list = []"},
-        {"string value", {{"a.name", "\"y\""}},
+        {"string value",
+         {{"a.name", "\"y\""}},
          "# comment: port = 1\n[a]\n# port = 2\nport = 25\nname = \"y\"\n\n[b]\n  port = 110\n"
          "list = [1, 2]"},
     }));

@@ -25,7 +25,8 @@ std::vector<Event> run(std::string_view in, size_t step, size_t max_line) {
     for (size_t at = 0; at < in.size(); at += step) {
         if (!r.feed(in.substr(at, step))) std::abort();  // we always drain before feeding
         while (auto ev = r.next()) {
-            if (ev->kind == postern::LineEvent::Kind::line && ev->data.size() > max_line) std::abort();
+            if (ev->kind == postern::LineEvent::Kind::line && ev->data.size() > max_line)
+                std::abort();
             // A line is a slice of the input; the same text must occur there.
             if (in.find(ev->data) == std::string_view::npos) std::abort();
             // `end` means something for lines only.

@@ -15,8 +15,8 @@ struct Backend : postern::Pop3Backend {
     postern::Pop3MemoryStore store;
     postern::SaslCallbacks cb;
     Backend() {
-        cb.resolve_login = [](std::string_view login)
-            -> std::expected<std::string, postern::SaslLookupError> {
+        cb.resolve_login =
+            [](std::string_view login) -> std::expected<std::string, postern::SaslLookupError> {
             if (login == "a" || login == "a@x" || login == "a%x") return std::string("a@x");
             return std::unexpected(postern::SaslLookupError::not_found);
         };

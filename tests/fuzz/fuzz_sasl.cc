@@ -58,8 +58,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         size_t nl = rest.find('\n');
         std::string_view line = rest.substr(0, nl);
         rest = nl == rest.npos ? std::string_view{} : rest.substr(nl + 1);
-        std::string wire = !line.empty() && line[0] == '!' ? std::string(line.substr(1))
-                                                           : base64_encode(line);
+        std::string wire =
+            !line.empty() && line[0] == '!' ? std::string(line.substr(1)) : base64_encode(line);
         SaslStep r = first ? (with_ir ? server->start(wire) : server->start(std::nullopt))
                            : server->step(wire);
         first = false;

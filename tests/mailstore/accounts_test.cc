@@ -78,7 +78,8 @@ TEST_CASE("users: maildir, get, list, password, delete", "[accounts]") {
     REQUIRE(f.acc->add_user("bob@example.org", "b"));
 
     auto md = f.dir.path() / "example.com" / "bob" / "Maildir";
-    for (const char* sub : {"cur", "new", "tmp", ".Drafts/cur", ".Sent/new", ".Trash/tmp", ".Junk/cur"})
+    for (const char* sub :
+         {"cur", "new", "tmp", ".Drafts/cur", ".Sent/new", ".Trash/tmp", ".Junk/cur"})
         CHECK(std::filesystem::is_directory(md / sub));
 
     auto u = f.acc->get_user("BOB@example.com");
@@ -169,8 +170,8 @@ TEST_CASE("aliases and recipient resolution", "[accounts]") {
     REQUIRE(f.acc->add_user("alice@example.com", "pw"));
     REQUIRE(f.acc->add_user("nobody@example.org", "pw"));
     REQUIRE(f.acc->add_alias("team@example.com", {"bob@example.com", "Alice@example.com"}));
-    REQUIRE(f.acc->add_alias("all@example.com", {"team@example.com", "bob@example.com",
-                                                 "ext@remote.net"}));
+    REQUIRE(f.acc->add_alias("all@example.com",
+                             {"team@example.com", "bob@example.com", "ext@remote.net"}));
     REQUIRE(f.acc->add_alias("loop1@example.com", {"loop2@example.com"}));
     REQUIRE(f.acc->add_alias("dangling@example.com", {"ghost@example.com"}));
     // add_alias refuses loops (alias_loop_test.cc); an old database may still hold them.
@@ -211,7 +212,8 @@ TEST_CASE("aliases and recipient resolution", "[accounts]") {
     SECTION("expand nested") {
         auto e = f.acc->expand_recipient("all@example.com");
         REQUIRE(e);
-        CHECK(e->local_mailboxes == std::vector<std::string>{"bob@example.com", "alice@example.com"});
+        CHECK(e->local_mailboxes ==
+              std::vector<std::string>{"bob@example.com", "alice@example.com"});
         CHECK(e->remote == std::vector<std::string>{"ext@remote.net"});
     }
     SECTION("expand loops") {

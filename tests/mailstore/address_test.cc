@@ -27,7 +27,8 @@ TEST_CASE("normalize_domain", "[address]") {
         {"slash", "a/b.com", nullptr},
         {"reserved accounts", "accounts", nullptr},
         {"reserved tmp", "TMP", nullptr},
-        {"label too long", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com", nullptr},
+        {"label too long", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com",
+         nullptr},
     }));
     DYNAMIC_SECTION(c.label) {
         auto got = normalize_domain(c.input);

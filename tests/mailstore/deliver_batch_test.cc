@@ -34,7 +34,8 @@ struct BatchFixture {
 
 TEST_CASE("deliver_batch: every message to every user, UIDs in batch order", "[store][batch]") {
     BatchFixture f;
-    REQUIRE(f.store->deliver("bob@example.com", MessageSource::from_bytes(test::make_message("pre", 0))));
+    REQUIRE(f.store->deliver("bob@example.com",
+                             MessageSource::from_bytes(test::make_message("pre", 0))));
     std::vector<std::string> msgs;
     for (int i = 0; i < 5; ++i) msgs.push_back(test::make_message("batch", i));
     std::vector<DeliveryBatchItem> items;

@@ -155,8 +155,7 @@ TEST_CASE("check_data_file: missing, empty, not LMDB", "[lmdb][hardening]") {
     CHECK(c.why.find("not an LMDB database") != std::string::npos);
 }
 
-TEST_CASE("Env::open modes: an empty file is never silently a new database",
-          "[lmdb][hardening]") {
+TEST_CASE("Env::open modes: an empty file is never silently a new database", "[lmdb][hardening]") {
     test::TempDir dir;
     const fs::path env = dir.path() / "env";
     CHECK(lmdb::Env::open(env, 1 << 20, {"d"}, 0, lmdb::OpenMode::existing).error() ==

@@ -66,8 +66,10 @@ TEST_CASE("queue: envelope round trip with odd addresses") {
         {"null reverse path", "", "postmaster@d.example", ""},
         {"quoted local part with spaces", "\"john doe\"@x.example", "\"a b\"@y.example", ""},
         {"percent and newline", "we%ird\r\n@x.example", "100%@y.example", "rfc822;100%@y"},
-        {"utf8", "j\xC3\xB6rg@b\xC3\xBC" "cher.example", "\xE7\x94\xA8\xE6\x88\xB7@x.example",
-         "utf-8;\xE7\x94\xA8"},
+        {"utf8",
+         "j\xC3\xB6rg@b\xC3\xBC"
+         "cher.example",
+         "\xE7\x94\xA8\xE6\x88\xB7@x.example", "utf-8;\xE7\x94\xA8"},
         {"trailing space", "a @b", " c@d ", " "},
     }));
     DYNAMIC_SECTION(tc.label) {
@@ -108,7 +110,8 @@ TEST_CASE("queue: envelope round trip with odd addresses") {
 }
 
 TEST_CASE("queue: malformed envelope text is invalid") {
-    for (const char* text : {"", "from a\n", "rcpt 1 x\nend\n", "from %G0\nend\n", "from %4\nend\n"}) {
+    for (const char* text :
+         {"", "from a\n", "rcpt 1 x\nend\n", "from %G0\nend\n", "from %4\nend\n"}) {
         INFO("text: " << text);
         CHECK_FALSE(decode_envelope(text));
     }
@@ -257,9 +260,7 @@ TEST_CASE("queue: a record appended after a torn one never merges with it") {
         REQUIRE(q->append_state(id, {{StateRecord::Kind::done, 1, 0, 0, {}}}, false));
         std::filesystem::resize_file(log, std::filesystem::file_size(log) - 3);
     }
-    SECTION("an old unframed record") {
-        std::ofstream(log, std::ios::app) << "D 1\n";
-    }
+    SECTION("an old unframed record") { std::ofstream(log, std::ios::app) << "D 1\n"; }
     REQUIRE(q->append_state(id, {{StateRecord::Kind::attempt, 0, 2, 456, {}}}, false));
     auto got = q->read(id);
     REQUIRE(got);

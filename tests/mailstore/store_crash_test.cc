@@ -137,15 +137,19 @@ TEST_CASE("a delivery killed at any point leaves whole messages or nothing", "[s
     CHECK(*next > max_uid);
 }
 
-TEST_CASE("crash leftovers: tmp files, lost commits, foreign and clashing files", "[store][crash]") {
+TEST_CASE("crash leftovers: tmp files, lost commits, foreign and clashing files",
+          "[store][crash]") {
     Instance inst;
     auto store = inst.open();
     for (int i = 0; i < 3; ++i)
-        REQUIRE(store->deliver("bob@example.com", MessageSource::from_bytes(test::make_message("x", i, 0))));
+        REQUIRE(store->deliver("bob@example.com",
+                               MessageSource::from_bytes(test::make_message("x", i, 0))));
     auto mb = store->open_mailbox("bob@example.com");
     REQUIRE(mb);
     REQUIRE((*mb)->messages().size() == 3);
-    auto write = [](const fs::path& p, const std::string& s) { std::ofstream(p, std::ios::binary) << s; };
+    auto write = [](const fs::path& p, const std::string& s) {
+        std::ofstream(p, std::ios::binary) << s;
+    };
 
     // A killed writer's tmp files: invisible, and cleaned up once old.
     write(inst.dir.path() / "tmp" / "123.M1P1Q1.host", "partial");
@@ -187,14 +191,16 @@ TEST_CASE("rebuild from the maildir keeps UIDs and flags", "[store][rebuild]") {
     {
         auto store = inst.open();
         for (int i = 0; i < 10; ++i)
-            REQUIRE(store->deliver("bob@example.com", MessageSource::from_bytes(test::make_message("r", i, 2))));
+            REQUIRE(store->deliver("bob@example.com",
+                                   MessageSource::from_bytes(test::make_message("r", i, 2))));
         auto mb = store->open_mailbox("bob@example.com");
         REQUIRE(mb);
         std::vector<uint32_t> seen{1, 2, 3}, flagged{3, 9}, gone{5, 10};
         REQUIRE((*mb)->store_flags(seen, {FlagOp::add, flag_seen, {"kw"}}));
         REQUIRE((*mb)->store_flags(flagged, {FlagOp::add, flag_flagged | flag_answered, {}}));
         REQUIRE((*mb)->expunge(gone));
-        for (const auto& m : (*mb)->messages()) want[m.uid] = {m.flags, *(*mb)->read_message(m.uid)};
+        for (const auto& m : (*mb)->messages())
+            want[m.uid] = {m.flags, *(*mb)->read_message(m.uid)};
         uidvalidity = (*mb)->uidvalidity();
         uidnext = (*mb)->uidnext();
         modseq = (*mb)->highestmodseq();
@@ -240,8 +246,10 @@ TEST_CASE("rebuild gives files without UIDs new ones above the maximum", "[store
         REQUIRE(mb);
     }
     // Imported from another maildir: no U=, no S=, flags in the info.
-    std::ofstream(inst.maildir() / "cur" / "99.M1P1Q1.import:2,S", std::ios::binary) << "imported\r\n";
-    std::ofstream(inst.maildir() / "cur" / "98.M1P1Q1.import,U=1:2,", std::ios::binary) << "dup\r\n";
+    std::ofstream(inst.maildir() / "cur" / "99.M1P1Q1.import:2,S", std::ios::binary)
+        << "imported\r\n";
+    std::ofstream(inst.maildir() / "cur" / "98.M1P1Q1.import,U=1:2,", std::ios::binary)
+        << "dup\r\n";
     auto all = store->rebuild_all();
     REQUIRE(all);
     CHECK(all->new_uids == 2);
@@ -268,13 +276,16 @@ TEST_CASE("a large mailbox opens without per-message stat", "[store][perf]") {
     // 5000 files dropped in by "another tool" without UIDs: one rebuild, then cheap opens.
     for (int i = 0; i < 5000; ++i)
         std::ofstream(inst.maildir() / "cur" / (std::to_string(i) + ".M1P1Q1.bulk,S=4:2,S"),
-                      std::ios::binary) << "abc\n";
+                      std::ios::binary)
+            << "abc\n";
     REQUIRE(store->rebuild_index("bob@example.com"));
     auto t0 = std::chrono::steady_clock::now();
     auto mb = store->open_mailbox("bob@example.com");
     REQUIRE(mb);
     for (int i = 0; i < 20; ++i) REQUIRE((*mb)->refresh());
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+    auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
     CHECK((*mb)->messages().size() == 5001);
     INFO("open + 20 refreshes took " << ms << " ms");
     CHECK(ms < 5000);

@@ -98,13 +98,15 @@ TEST_CASE("deliver from an fd, with flags, keywords and internal date", "[store]
     REQUIRE(fd >= 0);
     DeliveryOptions o;
     o.folder = "sent";  // folder names are case-sensitive except INBOX
-    CHECK(f.store->deliver("bob@example.com", MessageSource::from_fd(fd, header.size(), msg.size()), o)
+    CHECK(f.store
+              ->deliver("bob@example.com", MessageSource::from_fd(fd, header.size(), msg.size()), o)
               .error() == StoreError::not_found);
     o.folder = "Sent";
     o.flags = flag_seen | flag_flagged;
     o.keywords = {"$Label1"};
     o.internal_date = 1000000000;
-    auto uid = f.store->deliver("bob@example.com", MessageSource::from_fd(fd, header.size(), msg.size()), o);
+    auto uid = f.store->deliver("bob@example.com",
+                                MessageSource::from_fd(fd, header.size(), msg.size()), o);
     ::close(fd);
     REQUIRE(uid);
     auto mb = f.store->open_mailbox("bob@example.com", "Sent");
@@ -142,7 +144,8 @@ TEST_CASE("deliver_many hard-links one file into several mailboxes", "[store]") 
 TEST_CASE("flags: visible across handles, kept in file names, modseq bumps", "[store]") {
     StoreFixture f;
     for (int i = 0; i < 5; ++i)
-        REQUIRE(f.store->deliver("bob@example.com", MessageSource::from_bytes(test::make_message("f", i))));
+        REQUIRE(f.store->deliver("bob@example.com",
+                                 MessageSource::from_bytes(test::make_message("f", i))));
     auto a = f.store->open_mailbox("bob@example.com");
     auto b = f.store->open_mailbox("bob@example.com");
     REQUIRE(a);
@@ -184,7 +187,8 @@ TEST_CASE("flags: visible across handles, kept in file names, modseq bumps", "[s
 TEST_CASE("expunge removes files and records; other handles see it", "[store]") {
     StoreFixture f;
     for (int i = 0; i < 4; ++i)
-        REQUIRE(f.store->deliver("bob@example.com", MessageSource::from_bytes(test::make_message("e", i))));
+        REQUIRE(f.store->deliver("bob@example.com",
+                                 MessageSource::from_bytes(test::make_message("e", i))));
     auto a = f.store->open_mailbox("bob@example.com");
     auto b = f.store->open_mailbox("bob@example.com");
     REQUIRE(a);
@@ -233,11 +237,14 @@ TEST_CASE("folders: create, list, rename, delete", "[store]") {
     before->reset();
 
     CHECK(f.store->delete_folder("bob@example.com", "Archive").error() == StoreError::not_empty);
-    CHECK(f.store->rename_folder("bob@example.com", "Archive", "Archive/x").error() == StoreError::invalid);
-    CHECK(f.store->rename_folder("bob@example.com", "Archive", "Sent").error() == StoreError::exists);
+    CHECK(f.store->rename_folder("bob@example.com", "Archive", "Archive/x").error() ==
+          StoreError::invalid);
+    CHECK(f.store->rename_folder("bob@example.com", "Archive", "Sent").error() ==
+          StoreError::exists);
     REQUIRE(f.store->rename_folder("bob@example.com", "Archive", "Old"));
     list = f.store->list_folders("bob@example.com");
-    CHECK(*list == std::vector<std::string>{"INBOX", "Drafts", "Junk", "Old", "Old/2024", "Sent", "Trash"});
+    CHECK(*list ==
+          std::vector<std::string>{"INBOX", "Drafts", "Junk", "Old", "Old/2024", "Sent", "Trash"});
     auto after = f.store->open_mailbox("bob@example.com", "Old/2024");
     REQUIRE(after);
     CHECK((*after)->uidvalidity() == uv);

@@ -12,7 +12,8 @@ namespace postern::test {
 class TempDir {
 public:
     TempDir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "postern-store-XXXXXX").string();
+        std::string tmpl =
+            (std::filesystem::temp_directory_path() / "postern-store-XXXXXX").string();
         char* p = ::mkdtemp(tmpl.data());
         path_ = p ? p : "";
     }

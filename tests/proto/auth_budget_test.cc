@@ -129,9 +129,9 @@ TEST_CASE("auth_budget: bounded tables drop the least recently failed key") {
     CHECK(f.budget->check("192.0.2.1", "") == AuthVerdict::allowed);
     CHECK(f.budget->check("192.0.2.4", "") == AuthVerdict::ip_locked);
     // Thousands of distinct addresses and logins never grow past the cap.
-    for (int i = 0; i < 5000; ++i) f.budget->failed("10.0." + std::to_string(i / 256) + "." +
-                                                        std::to_string(i % 256),
-                                                    "u" + std::to_string(i));
+    for (int i = 0; i < 5000; ++i)
+        f.budget->failed("10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256),
+                         "u" + std::to_string(i));
     CHECK(f.budget->tracked_ips() == 3);
     CHECK(f.budget->tracked_logins() == 3);
 }

@@ -9,10 +9,10 @@ TEST_CASE("base64: RFC 4648 test vectors round-trip") {
     struct Case {
         std::string raw, b64;
     };
-    auto c = GENERATE(Case{"", ""}, Case{"f", "Zg=="}, Case{"fo", "Zm8="}, Case{"foo", "Zm9v"},
-                      Case{"foob", "Zm9vYg=="}, Case{"fooba", "Zm9vYmE="},
-                      Case{"foobar", "Zm9vYmFy"}, Case{std::string("\0a\0b", 4), "AGEAYg=="},
-                      Case{"\xff\xfe\xfd", "//79"});
+    auto c =
+        GENERATE(Case{"", ""}, Case{"f", "Zg=="}, Case{"fo", "Zm8="}, Case{"foo", "Zm9v"},
+                 Case{"foob", "Zm9vYg=="}, Case{"fooba", "Zm9vYmE="}, Case{"foobar", "Zm9vYmFy"},
+                 Case{std::string("\0a\0b", 4), "AGEAYg=="}, Case{"\xff\xfe\xfd", "//79"});
     DYNAMIC_SECTION("raw=" << c.b64) {
         INFO("got " << base64_encode(c.raw) << ", want " << c.b64);
         CHECK(base64_encode(c.raw) == c.b64);
@@ -24,8 +24,8 @@ TEST_CASE("base64: RFC 4648 test vectors round-trip") {
 
 TEST_CASE("base64: strict decoding rejects non-canonical input") {
     auto bad = GENERATE(as<std::string>{}, "Zg", "Zg=", "Zg===", "Z===", "====", "Zm9v\r\n",
-                        " Zm9v", "Zm9v ", "Zm=v", "Zh==", "Zm9=", "Zm-v", "Zm_v", "Zg==Zg==",
-                        "Zm8=Zm9v", "Zm9v=", "\x80Zm9");
+                        " Zm9v", "Zm9v ", "Zm=v", "Zh==", "Zm9=", "Zm-v", "Zm_v",
+                        "Zg==Zg==", "Zm8=Zm9v", "Zm9v=", "\x80Zm9");
     DYNAMIC_SECTION("input=" << bad) {
         auto d = base64_decode(bad);
         INFO("got a value where rejection was wanted");

@@ -7,9 +7,10 @@
 
 namespace {
 
-const std::string base = "format = 1\n[server]\nhostname = \"mx.example.org\"\nlisten = [\"::1\"]\n"
-                         "[paths]\ndata = \"d\"\nqueue = \"q\"\nrun = \"r\"\nlog = \"l\"\n"
-                         "[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\n";
+const std::string base =
+    "format = 1\n[server]\nhostname = \"mx.example.org\"\nlisten = [\"::1\"]\n"
+    "[paths]\ndata = \"d\"\nqueue = \"q\"\nrun = \"r\"\nlog = \"l\"\n"
+    "[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\n";
 
 std::expected<postern::Config, std::string> load(const std::string& text) {
     char tmpl[] = "/tmp/postern-config-auth-XXXXXX";
@@ -33,9 +34,10 @@ TEST_CASE("config [auth]: defaults, and every setting read") {
     CHECK(d->auth.max_failure_delay_ms == 16000);
     CHECK(d->auth.max_entries == 10000);
 
-    auto c = load(base + "[auth]\nfailure_window_seconds = 60\nfailure_delay_ms = 0\n"
-                         "max_failure_delay_ms = 500\nip_lockout_failures = 0\n"
-                         "login_lockout_failures = 7\nlockout_seconds = 30\nmax_tracked = 100\n");
+    auto c = load(base +
+                  "[auth]\nfailure_window_seconds = 60\nfailure_delay_ms = 0\n"
+                  "max_failure_delay_ms = 500\nip_lockout_failures = 0\n"
+                  "login_lockout_failures = 7\nlockout_seconds = 30\nmax_tracked = 100\n");
     REQUIRE(c.has_value());
     CHECK(c->auth.window_seconds == 60);
     CHECK(c->auth.failure_delay_ms == 0);

@@ -21,15 +21,17 @@ struct TempConfig {
 };
 
 const std::string kServer = "[server]\nhostname = \"mx.test\"\nlisten = [\"127.0.0.1\"]\n";
-const std::string kPaths = "[paths]\ndata = \"data\"\nqueue = \"queue\"\nrun = \"run\"\nlog = \"log\"\n";
+const std::string kPaths =
+    "[paths]\ndata = \"data\"\nqueue = \"queue\"\nrun = \"run\"\nlog = \"log\"\n";
 const std::string kTls = "[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\n";
 const std::string kComplete = "format = 1\n" + kServer + kPaths + kTls;
 
 }  // namespace
 
 TEST_CASE("config: a complete file loads, with allow_root and no warnings") {
-    TempConfig t(kComplete + "[smtpd]\nrelay_networks = [\"127.0.0.0/8\", \"::1\", \"10.0.0.0/8\", "
-                             "\"fc00::/7\"]\n");
+    TempConfig t(kComplete +
+                 "[smtpd]\nrelay_networks = [\"127.0.0.0/8\", \"::1\", \"10.0.0.0/8\", "
+                 "\"fc00::/7\"]\n");
     auto c = postern::load_config(t.file);
     REQUIRE(c.has_value());
     CHECK_FALSE(c->allow_root);
@@ -47,18 +49,22 @@ TEST_CASE("config: empty, truncated or foreign files are refused with FILE:LINE"
         std::string want;  // the error after "FILE"
     };
     auto tc = GENERATE_COPY(values<Case>({
-        {"empty", "", ":1: format = 1 is missing: not a complete postern.toml (mailctl init writes one)"},
+        {"empty", "",
+         ":1: format = 1 is missing: not a complete postern.toml (mailctl init writes one)"},
         {"no format", kServer + kPaths + kTls, ":1: format = 1 is missing"},
         {"newer format", "format = 2\n" + kServer + kPaths + kTls,
          ":1: format = 2 is not supported (this version reads format 1)"},
-        {"format as text", "format = \"1\"\n" + kServer + kPaths + kTls, ":1: format must be an integer"},
+        {"format as text", "format = \"1\"\n" + kServer + kPaths + kTls,
+         ":1: format must be an integer"},
         {"no [tls]", "format = 1\n" + kServer + kPaths, ":9: [tls] is missing (truncated file?)"},
         {"no [paths]", "format = 1\n" + kServer + kTls, ":7: [paths] is missing (truncated file?)"},
-        {"cut inside [paths]", "format = 1\n" + kServer + "[paths]\ndata = \"data\"\nqueue = \"q\"\n",
+        {"cut inside [paths]",
+         "format = 1\n" + kServer + "[paths]\ndata = \"data\"\nqueue = \"q\"\n",
          ":5: paths.run is missing (truncated file?)"},
         {"cut inside [server]", "format = 1\n[server]\nhostname = \"mx.test\"\n" + kPaths + kTls,
          ":2: server.listen is missing (truncated file?)"},
-        {"cut inside [tls]", kComplete.substr(0, kComplete.size() - std::string("key = \"k.pem\"\n").size()),
+        {"cut inside [tls]",
+         kComplete.substr(0, kComplete.size() - std::string("key = \"k.pem\"\n").size()),
          ":10: tls.key is missing (truncated file?)"},
     }));
     DYNAMIC_SECTION(tc.label) {
@@ -79,11 +85,13 @@ TEST_CASE("config: a bad value is reported before a missing section") {
 }
 
 TEST_CASE("config: smtpd.relay_networks entries are checked where smtpd would refuse them") {
-    TempConfig t(kComplete + "[smtpd]\nrelay_networks = [\n  \"127.0.0.0/8\",\n  \"10.0.0.0/33\",\n]\n");
+    TempConfig t(kComplete +
+                 "[smtpd]\nrelay_networks = [\n  \"127.0.0.0/8\",\n  \"10.0.0.0/33\",\n]\n");
     auto c = postern::load_config(t.file);
     REQUIRE_FALSE(c.has_value());
-    CHECK(c.error() == t.file.string() +
-                           ":16: smtpd.relay_networks: relay network \"10.0.0.0/33\": bad prefix length");
+    CHECK(c.error() ==
+          t.file.string() +
+              ":16: smtpd.relay_networks: relay network \"10.0.0.0/33\": bad prefix length");
 }
 
 TEST_CASE("config: a relay network wider than any private one is an open-relay warning") {

@@ -21,9 +21,10 @@ struct TempConfig {
 }  // namespace
 
 TEST_CASE("config: defaults and relative paths resolve against the file") {
-    TempConfig t("format = 1\n[server]\nhostname = \"mx.example.org\"\nlisten = [\"::1\"]\n"
-                 "[paths]\ndata = \"store\"\nqueue = \"queue\"\nrun = \"run\"\nlog = \"/var/log/x\"\n"
-                 "[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\n");
+    TempConfig t(
+        "format = 1\n[server]\nhostname = \"mx.example.org\"\nlisten = [\"::1\"]\n"
+        "[paths]\ndata = \"store\"\nqueue = \"queue\"\nrun = \"run\"\nlog = \"/var/log/x\"\n"
+        "[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\n");
     auto c = postern::load_config(t.file);
     REQUIRE(c.has_value());
     CHECK(c->hostname == "mx.example.org");
@@ -42,9 +43,11 @@ TEST_CASE("config: errors name the file and line") {
     };
     auto tc = GENERATE(values<Case>({
         {"syntax", "[server]\nhostname = \n", "postern.toml:2:"},
-        {"bad port", "[server]\nhostname = \"a\"\n[smtpd]\n\nmx_port = 70000\n", "postern.toml:5: smtpd.mx_port must be between 1 and 65535"},
+        {"bad port", "[server]\nhostname = \"a\"\n[smtpd]\n\nmx_port = 70000\n",
+         "postern.toml:5: smtpd.mx_port must be between 1 and 65535"},
         {"typo", "[smtpd]\nmx_prot = 25\n", "postern.toml:2: unknown setting smtpd.mx_prot"},
-        {"wrong type", "[pop3d]\nallow_plaintext_auth = \"yes\"\n", "postern.toml:2: pop3d.allow_plaintext_auth must be true or false"},
+        {"wrong type", "[pop3d]\nallow_plaintext_auth = \"yes\"\n",
+         "postern.toml:2: pop3d.allow_plaintext_auth must be true or false"},
         {"port clash", "[pop3d]\nport = 25\n", "already taken by smtpd.mx_port"},
         {"unknown section", "[smtp]\nx = 1\n", "postern.toml:1: unknown setting smtp"},
     }));

@@ -100,11 +100,12 @@ struct Daemon {
 std::filesystem::path write_config(const TempDir& d, uint16_t port, const std::string& extra = "") {
     auto file = d.path / "postern.toml";
     // allow_root: the tests may run as root, and the test daemon has no user to drop to.
-    std::ofstream(file) << "format = 1\n[server]\nhostname = \"mx.test\"\nlisten = [\"127.0.0.1\"]\n"
-                           "shutdown_grace_seconds = 1\nallow_root = true\n"
-                           "[paths]\ndata = \"data\"\nqueue = \"queue\"\nrun = \"run\"\nlog = \"log\"\n"
-                           "[tls]\ncert = \"tls/cert.pem\"\nkey = \"tls/key.pem\"\n" << extra
-                        << "[smtpd]\nmx_port = " << port << "\n";
+    std::ofstream(file)
+        << "format = 1\n[server]\nhostname = \"mx.test\"\nlisten = [\"127.0.0.1\"]\n"
+           "shutdown_grace_seconds = 1\nallow_root = true\n"
+           "[paths]\ndata = \"data\"\nqueue = \"queue\"\nrun = \"run\"\nlog = \"log\"\n"
+           "[tls]\ncert = \"tls/cert.pem\"\nkey = \"tls/key.pem\"\n"
+        << extra << "[smtpd]\nmx_port = " << port << "\n";
     return file;
 }
 

@@ -32,8 +32,8 @@ TEST_CASE("net: listener and connection echo lines over loopback") {
             for (int i = 0; i < 7; ++i) got.push_back(c.line());
         }));
         // "RAW 6" takes "ab\r\ncd" (the client sees it as two lines).
-        CHECK(got == std::vector<std::string>{"hello", "echo:one:crlf", "echo:two:lf", "raw:ab", "cd",
-                                              "echo:after:lf", "echo::crlf", "bye", "<EOF>"});
+        CHECK(got == std::vector<std::string>{"hello", "echo:one:crlf", "echo:two:lf", "raw:ab",
+                                              "cd", "echo:after:lf", "echo::crlf", "bye", "<EOF>"});
         CHECK(srv.stats.last_peer_ip == tc.addr);
         CHECK(srv.stats.last_peer_family == tc.family);
         CHECK(srv.stats.closed == 1);

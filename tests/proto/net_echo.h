@@ -52,7 +52,8 @@ public:
             c.close();
         } else {
             if (line == "PING" && s_.drains > 0) s_.ping_after_drain = true;
-            c.write("echo:" + std::string(line) + (end == postern::LineEnd::crlf ? ":crlf\r\n" : ":lf\r\n"));
+            c.write("echo:" + std::string(line) +
+                    (end == postern::LineEnd::crlf ? ":crlf\r\n" : ":lf\r\n"));
         }
     }
     void on_raw(postern::Connection& c, std::string_view bytes, bool last) override {

@@ -18,7 +18,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 long ms_since(Clock::time_point t) {
-    return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count());
+    return static_cast<long>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count());
 }
 
 // Sends `byte` every `gap` until the peer closes or `limit` passes; returns how

@@ -141,7 +141,8 @@ public:
     }
     // Exactly n bytes (fewer at EOF/error).
     std::string bytes(size_t n) {
-        while (buf_.size() < n && fill() > 0) {}
+        while (buf_.size() < n && fill() > 0) {
+        }
         std::string out = buf_.substr(0, n);
         buf_.erase(0, out.size());
         return out;

@@ -25,7 +25,7 @@ struct Backend : Pop3Backend {
         cb.verify_password = [this](std::string_view user, std::string_view pw) {
             verified.emplace_back(user);
             return user == "alice@example.test" && pw == "s3cret" ? PasswordCheck::ok
-                                                                   : PasswordCheck::mismatch;
+                                                                  : PasswordCheck::mismatch;
         };
     }
     const SaslCallbacks& sasl_callbacks() override { return cb; }

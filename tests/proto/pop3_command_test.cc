@@ -27,7 +27,8 @@ TEST_CASE("pop3 command: table") {
     using E = Pop3ParseError;
     auto tc = GENERATE(values<Case>({
         {"user", "USER alice", true, V::user, "alice", 0, 0, E::empty},
-        {"lowercase keyword", "user alice@example.org", true, V::user, "alice@example.org", 0, 0, E::empty},
+        {"lowercase keyword", "user alice@example.org", true, V::user, "alice@example.org", 0, 0,
+         E::empty},
         {"mixed case", "UsEr bob%example.org", true, V::user, "bob%example.org", 0, 0, E::empty},
         {"user without arg", "USER", false, V::user, "", 0, 0, E::missing_argument},
         {"user two args", "USER a b", false, V::user, "", 0, 0, E::extra_argument},
@@ -60,7 +61,8 @@ TEST_CASE("pop3 command: table") {
         {"quit trailing space", "QUIT ", true, V::quit, "", 0, 0, E::empty},
         {"capa", "CAPA", true, V::capa, "", 0, 0, E::empty},
         {"stls", "STLS", true, V::stls, "", 0, 0, E::empty},
-        {"apop", "APOP mrose c4c9334bac560ecc979e58001b3e22fb", true, V::apop, "mrose", 0, 0, E::empty},
+        {"apop", "APOP mrose c4c9334bac560ecc979e58001b3e22fb", true, V::apop, "mrose", 0, 0,
+         E::empty},
         {"auth bare", "AUTH", true, V::auth, "", 0, 0, E::empty},
         {"auth mech upper-cased", "auth plain", true, V::auth, "PLAIN", 0, 0, E::empty},
         {"auth ir", "AUTH PLAIN AGFsaWNlAHM=", true, V::auth, "PLAIN", 0, 0, E::empty},
@@ -73,7 +75,8 @@ TEST_CASE("pop3 command: table") {
         {"nul byte", std::string("NO\0P", 4), false, V::noop, "", 0, 0, E::unknown_command},
         {"stray cr", "NOOP\r", true, V::noop, "", 0, 0, E::empty},
         {"too long", "USER " + std::string(2000, 'a'), false, V::user, "", 0, 0, E::too_long},
-        {"255 octets ok", "USER " + std::string(250, 'a'), true, V::user, std::string(250, 'a'), 0, 0, E::empty},
+        {"255 octets ok", "USER " + std::string(250, 'a'), true, V::user, std::string(250, 'a'), 0,
+         0, E::empty},
     }));
     DYNAMIC_SECTION(tc.label) {
         auto got = parse_pop3_command(tc.line);

@@ -15,8 +15,8 @@ struct DeferBackend : Pop3Backend {
     SaslCallbacks cb;
     int inline_checks = 0;
     DeferBackend() {
-        cb.resolve_login = [](std::string_view login)
-            -> std::expected<std::string, SaslLookupError> {
+        cb.resolve_login =
+            [](std::string_view login) -> std::expected<std::string, SaslLookupError> {
             if (login == "alice" || login == "alice@example.test") return "alice@example.test";
             return std::unexpected(SaslLookupError::not_found);
         };

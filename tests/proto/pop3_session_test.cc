@@ -22,8 +22,8 @@ struct FakeBackend : Pop3Backend {
     SaslCallbacks cb;
 
     FakeBackend() {
-        cb.resolve_login = [this](std::string_view login)
-            -> std::expected<std::string, SaslLookupError> {
+        cb.resolve_login =
+            [this](std::string_view login) -> std::expected<std::string, SaslLookupError> {
             std::string s(login);
             if (auto p = s.find('%'); p != std::string::npos) s[p] = '@';
             if (s.find('@') == std::string::npos) s += "@example.test";
@@ -263,8 +263,8 @@ TEST_CASE("pop3 session: STAT, LIST, UIDL, RETR sizes are exact") {
                                std::to_string(m2.size()) + "\r\n.\r\n");
     CHECK(c.cmd("LIST 2") == "+OK 2 " + std::to_string(m2.size()) + "\r\n");
     CHECK(starts_err(c.cmd("LIST 3")));
-    CHECK(c.cmd("UIDL") == "+OK\r\n1 1000." + std::to_string(u1) + "\r\n2 1000." +
-                               std::to_string(u2) + "\r\n.\r\n");
+    CHECK(c.cmd("UIDL") ==
+          "+OK\r\n1 1000." + std::to_string(u1) + "\r\n2 1000." + std::to_string(u2) + "\r\n.\r\n");
     CHECK(c.cmd("RETR 1") == "+OK " + std::to_string(m1.size()) + " octets\r\n" + m1 + ".\r\n");
     CHECK(c.cmd("RETR 2") == "+OK " + std::to_string(m2.size()) + " octets\r\n" +
                                  "Subject: two\r\n\r\n..dotted\r\n...two\r\n.\r\n");
@@ -288,7 +288,8 @@ TEST_CASE("pop3 session: TOP") {
     Client c(be);
     c.login();
     CHECK(c.cmd("TOP 1 0") == "+OK Top of message follows\r\nSubject: t\r\n\r\n.\r\n");
-    CHECK(c.cmd("TOP 1 2") == "+OK Top of message follows\r\nSubject: t\r\n\r\nl1\r\n..l2\r\n.\r\n");
+    CHECK(c.cmd("TOP 1 2") ==
+          "+OK Top of message follows\r\nSubject: t\r\n\r\nl1\r\n..l2\r\n.\r\n");
     CHECK(starts_err(c.cmd("TOP 2 0")));
 }
 
@@ -388,7 +389,8 @@ TEST_CASE("pop3 session: snapshot; a message removed by IMAP meanwhile") {
 TEST_CASE("pop3 session: RETR streams in chunks with backpressure") {
     FakeBackend be;
     std::string big;
-    for (int i = 0; i < 5000; ++i) big += (i % 7 == 0 ? ".line " : "line ") + std::to_string(i) + "\r\n";
+    for (int i = 0; i < 5000; ++i)
+        big += (i % 7 == 0 ? ".line " : "line ") + std::to_string(i) + "\r\n";
     be.store.deliver(alice, big);
     be.store.deliver(alice, "small\r\n");
     auto o = Client::tls_options();
@@ -493,7 +495,8 @@ TEST_CASE("pop3 session: SASL PLAIN and LOGIN") {
     }
     SECTION("bare AUTH lists mechanisms") {
         Client c(be);
-        CHECK(c.cmd("AUTH") == "+OK Supported mechanisms follow\r\nSCRAM-SHA-256\r\nPLAIN\r\nLOGIN\r\n.\r\n");
+        CHECK(c.cmd("AUTH") ==
+              "+OK Supported mechanisms follow\r\nSCRAM-SHA-256\r\nPLAIN\r\nLOGIN\r\n.\r\n");
     }
 }
 

@@ -27,9 +27,14 @@ public:
         uv_udp_getsockname(&udp_, reinterpret_cast<sockaddr*>(&a), &len);
         port_ = ntohs(a.sin_port);
         uv_udp_recv_start(
-            &udp_, [](uv_handle_t*, size_t, uv_buf_t* b) { static char buf[2048]; *b = uv_buf_init(buf, sizeof buf); },
+            &udp_,
+            [](uv_handle_t*, size_t, uv_buf_t* b) {
+                static char buf[2048];
+                *b = uv_buf_init(buf, sizeof buf);
+            },
             [](uv_udp_t* u, ssize_t n, const uv_buf_t* b, const sockaddr* from, unsigned) {
-                if (n > 0 && from) static_cast<TinyDns*>(u->data)->answer(std::string(b->base, size_t(n)), from);
+                if (n > 0 && from)
+                    static_cast<TinyDns*>(u->data)->answer(std::string(b->base, size_t(n)), from);
             });
     }
     ~TinyDns() {
@@ -40,7 +45,9 @@ public:
     uint16_t port() const { return port_; }
     int queries = 0;
 
-    void add(const std::string& name, uint16_t type, std::string rdata) { table_[{name, type}].push_back(std::move(rdata)); }
+    void add(const std::string& name, uint16_t type, std::string rdata) {
+        table_[{name, type}].push_back(std::move(rdata));
+    }
     static std::string name(const std::string& dotted) {
         std::string out;
         size_t start = 0;
@@ -54,8 +61,16 @@ public:
         return out + '\0';
     }
     static std::string u16(unsigned v) { return {char(v >> 8), char(v & 0xff)}; }
-    static std::string ipv4(const char* ip) { unsigned char b[4]; inet_pton(AF_INET, ip, b); return std::string(reinterpret_cast<char*>(b), 4); }
-    static std::string ipv6(const char* ip) { unsigned char b[16]; inet_pton(AF_INET6, ip, b); return std::string(reinterpret_cast<char*>(b), 16); }
+    static std::string ipv4(const char* ip) {
+        unsigned char b[4];
+        inet_pton(AF_INET, ip, b);
+        return std::string(reinterpret_cast<char*>(b), 4);
+    }
+    static std::string ipv6(const char* ip) {
+        unsigned char b[16];
+        inet_pton(AF_INET6, ip, b);
+        return std::string(reinterpret_cast<char*>(b), 16);
+    }
 
 private:
     void answer(const std::string& q, const sockaddr* from) {
@@ -72,7 +87,8 @@ private:
         for (char& c : qname) c = char(std::tolower(static_cast<unsigned char>(c)));
         size_t qend = i + 5;  // zero byte, qtype, qclass
         if (qend > q.size()) return;
-        uint16_t qtype = uint16_t((static_cast<unsigned char>(q[i + 1]) << 8) | static_cast<unsigned char>(q[i + 2]));
+        uint16_t qtype = uint16_t((static_cast<unsigned char>(q[i + 1]) << 8) |
+                                  static_cast<unsigned char>(q[i + 2]));
         unsigned rcode = 0;
         const std::vector<std::string>* rrs = nullptr;
         if (qname == "servfail.test") {
@@ -85,9 +101,12 @@ private:
             if (!known) rcode = 3;
         }
         std::string r = q.substr(0, 2) + u16(0x8400 | 0x0100 | 0x0080 | rcode) + u16(1) +
-                        u16(rrs ? unsigned(rrs->size()) : 0) + u16(0) + u16(0) + q.substr(12, qend - 12);
+                        u16(rrs ? unsigned(rrs->size()) : 0) + u16(0) + u16(0) +
+                        q.substr(12, qend - 12);
         if (rrs)
-            for (auto& rd : *rrs) r += u16(0xc00c) + u16(qtype) + u16(1) + u16(0) + u16(60) + u16(unsigned(rd.size())) + rd;
+            for (auto& rd : *rrs)
+                r += u16(0xc00c) + u16(qtype) + u16(1) + u16(0) + u16(60) +
+                     u16(unsigned(rd.size())) + rd;
         struct Send {
             uv_udp_send_t req;
             std::string data;
@@ -95,7 +114,8 @@ private:
         auto* s = new Send{{}, std::move(r)};
         s->req.data = s;
         uv_buf_t b = uv_buf_init(s->data.data(), unsigned(s->data.size()));
-        uv_udp_send(&s->req, &udp_, &b, 1, from, [](uv_udp_send_t* q, int) { delete static_cast<Send*>(q->data); });
+        uv_udp_send(&s->req, &udp_, &b, 1, from,
+                    [](uv_udp_send_t* q, int) { delete static_cast<Send*>(q->data); });
     }
 
     uv_udp_t udp_;
@@ -127,16 +147,42 @@ TEST_CASE("resolver: c-ares against a local DNS responder") {
     postern::DnsResult<std::vector<std::string>> a, aaaa, ptr, txt, nx, nodata, fail;
     postern::DnsResult<std::vector<MxRecord>> mx;
     std::vector<postern::DnsQuery> qs;
-    qs.push_back(r.a("example.test", [&](auto v) { a = v; ++done; }));
-    qs.push_back(r.aaaa("EXAMPLE.test.", [&](auto v) { aaaa = v; ++done; }));
-    qs.push_back(r.mx("example.test", [&](auto v) { mx = v; ++done; }));
-    qs.push_back(r.txt("example.test", [&](auto v) { txt = v; ++done; }));
-    qs.push_back(r.ptr("192.0.2.7", [&](auto v) { ptr = v; ++done; }));
-    qs.push_back(r.a("nope.test", [&](auto v) { nx = v; ++done; }));
-    qs.push_back(r.txt("7.2.0.192.in-addr.arpa", [&](auto v) { nodata = v; ++done; }));
-    qs.push_back(r.a("servfail.test", [&](auto v) { fail = v; ++done; }));
+    qs.push_back(r.a("example.test", [&](auto v) {
+        a = v;
+        ++done;
+    }));
+    qs.push_back(r.aaaa("EXAMPLE.test.", [&](auto v) {
+        aaaa = v;
+        ++done;
+    }));
+    qs.push_back(r.mx("example.test", [&](auto v) {
+        mx = v;
+        ++done;
+    }));
+    qs.push_back(r.txt("example.test", [&](auto v) {
+        txt = v;
+        ++done;
+    }));
+    qs.push_back(r.ptr("192.0.2.7", [&](auto v) {
+        ptr = v;
+        ++done;
+    }));
+    qs.push_back(r.a("nope.test", [&](auto v) {
+        nx = v;
+        ++done;
+    }));
+    qs.push_back(r.txt("7.2.0.192.in-addr.arpa", [&](auto v) {
+        nodata = v;
+        ++done;
+    }));
+    qs.push_back(r.a("servfail.test", [&](auto v) {
+        fail = v;
+        ++done;
+    }));
     bool cancelled_called = false;
-    { auto q = r.a("example.test", [&](auto) { cancelled_called = true; }); }  // dropped at once
+    {
+        auto q = r.a("example.test", [&](auto) { cancelled_called = true; });
+    }                    // dropped at once
     REQUIRE(done == 0);  // never inside the call
     CHECK(loop.run_until([&] { return done == 8; }, std::chrono::seconds(10)));
 

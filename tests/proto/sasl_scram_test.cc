@@ -181,12 +181,12 @@ TEST_CASE("sasl SCRAM-SHA-256: malformed client-final messages") {
     std::string nonce = rfc_cnonce + rfc_snonce;
     std::string proof = ",p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=";
     auto msg = GENERATE_COPY(as<std::string>{}, "c=biws,r=" + nonce,  // no proof
-                             "c=biws,r=" + rfc_cnonce + proof,       // nonce not extended
-                             "c=biws,r=" + nonce + "x" + proof,      // wrong nonce
-                             "c=bmws,r=" + nonce + proof,            // wrong gs2 echo
-                             "r=" + nonce + ",c=biws" + proof,       // order
-                             "c=biws,r=" + nonce + ",x=y" + proof,   // extension
-                             "c=biws,r=" + nonce + ",p=AAAA",        // short proof
+                             "c=biws,r=" + rfc_cnonce + proof,        // nonce not extended
+                             "c=biws,r=" + nonce + "x" + proof,       // wrong nonce
+                             "c=bmws,r=" + nonce + proof,             // wrong gs2 echo
+                             "r=" + nonce + ",c=biws" + proof,        // order
+                             "c=biws,r=" + nonce + ",x=y" + proof,    // extension
+                             "c=biws,r=" + nonce + ",p=AAAA",         // short proof
                              "c=biws,r=" + nonce + ",p=!!!!");
     DYNAMIC_SECTION("client-final=" << msg) {
         Fixture f;

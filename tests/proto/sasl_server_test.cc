@@ -27,8 +27,7 @@ TEST_CASE("sasl: advertised mechanisms follow TLS and policy") {
     using V = std::vector<std::string_view>;
     CHECK(sasl_mechanisms(true, {}) == V{"SCRAM-SHA-256", "PLAIN", "LOGIN"});
     CHECK(sasl_mechanisms(false, {}) == V{"SCRAM-SHA-256"});
-    CHECK(sasl_mechanisms(false, SaslPolicy{true, false}) ==
-          V{"SCRAM-SHA-256", "PLAIN", "LOGIN"});
+    CHECK(sasl_mechanisms(false, SaslPolicy{true, false}) == V{"SCRAM-SHA-256", "PLAIN", "LOGIN"});
     CHECK(sasl_mechanisms(true, SaslPolicy{false, true}) ==
           V{"SCRAM-SHA-256", "PLAIN", "LOGIN", "CRAM-MD5"});
     CHECK(sasl_mechanism_allowed("plain", true, {}));

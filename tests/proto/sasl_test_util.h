@@ -19,12 +19,13 @@ struct Users {
 
     postern::SaslCallbacks callbacks() {
         postern::SaslCallbacks cb;
-        cb.resolve_login = [](std::string_view login)
-            -> std::expected<std::string, postern::SaslLookupError> {
+        cb.resolve_login =
+            [](std::string_view login) -> std::expected<std::string, postern::SaslLookupError> {
             if (login == "temp") return std::unexpected(postern::SaslLookupError::temporary);
             if (login == "alice" || login == "alice@example.org" || login == "alice%example.org")
                 return std::string("alice@example.org");
-            if (login == "user" || login == "user@example.org") return std::string("user@example.org");
+            if (login == "user" || login == "user@example.org")
+                return std::string("user@example.org");
             if (login == "nokeys") return std::string("nokeys@example.org");
             return std::unexpected(postern::SaslLookupError::not_found);
         };
@@ -40,8 +41,8 @@ struct Users {
             if (it == scram.end()) return std::unexpected(postern::SaslLookupError::not_found);
             return it->second;
         };
-        cb.cram_md5_secret = [this](std::string_view user)
-            -> std::expected<std::string, postern::SaslLookupError> {
+        cb.cram_md5_secret =
+            [this](std::string_view user) -> std::expected<std::string, postern::SaslLookupError> {
             auto it = passwords.find(std::string(user));
             if (it == passwords.end()) return std::unexpected(postern::SaslLookupError::not_found);
             return it->second;

@@ -29,8 +29,9 @@ int main(int argc, char** argv) {
     spec.tls = std::getenv("TESTD_TLS") != nullptr;
     spec.setup = [](postern::DaemonContext& ctx) -> std::expected<void, std::string> {
         ctx.listeners.set_limits({100, 10, "421 busy\r\n"});
-        return ctx.listeners.listen("test", ctx.config.smtpd.mx_port, false,
-                                    [](postern::Connection&) { return std::make_unique<Session>(); });
+        return ctx.listeners.listen(
+            "test", ctx.config.smtpd.mx_port, false,
+            [](postern::Connection&) { return std::make_unique<Session>(); });
     };
     spec.reload = [](const postern::Config& c) {
         std::fprintf(stderr, "reload %s\n", c.hostname.c_str());

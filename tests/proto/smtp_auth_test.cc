@@ -65,7 +65,7 @@ struct Handler : SmtpHandler {
         cb.verify_password = [this](std::string_view user, std::string_view pw) {
             verified.emplace_back(user);  // unknown users too: the daemon's dummy hash
             return user == "alice@example.test" && pw == "secret" ? PasswordCheck::ok
-                                                                   : PasswordCheck::mismatch;
+                                                                  : PasswordCheck::mismatch;
         };
         return make_sasl_server(mech, cb);
     }
@@ -184,12 +184,14 @@ TEST_CASE("smtp auth: the budget spans sessions, then refuses without checking p
         // Locked: even the right password gets the temporary refusal, unchecked.
         size_t checks = h.verified.size();
         std::tie(ms, reply) = c.auth_plain("alice", "secret");
-        CHECK(reply == "454 4.7.0 Too many failed logins, try again later\r\n"
-                       "421 4.7.0 mx.test Error: too many authentication failures\r\n");
+        CHECK(reply ==
+              "454 4.7.0 Too many failed logins, try again later\r\n"
+              "421 4.7.0 mx.test Error: too many authentication failures\r\n");
         CHECK(ms == 800);
         CHECK(h.verified.size() == checks);
         CHECK(logs.matching("auth refused: ip=192.0.2.7 login=\"alice\" mech=PLAIN "
-                            "reason=ip-locked").size() == 1);
+                            "reason=ip-locked")
+                  .size() == 1);
     }
     {
         Client other(h, &budget, "198.51.100.1");  // another address is not locked

@@ -68,7 +68,8 @@ TEST_CASE("smtp_command: syntax errors map to the right class") {
         {"envid bad xtext", "MAIL FROM:<a@b> ENVID=ab+zz", SmtpSyntax::bad_parameter_value},
         {"envid lower hex", "MAIL FROM:<a@b> ENVID=ab+2b", SmtpSyntax::bad_parameter_value},
         {"envid cut escape", "MAIL FROM:<a@b> ENVID=ab+2", SmtpSyntax::bad_parameter_value},
-        {"notify never+success", "RCPT TO:<a@b> NOTIFY=NEVER,SUCCESS", SmtpSyntax::bad_parameter_value},
+        {"notify never+success", "RCPT TO:<a@b> NOTIFY=NEVER,SUCCESS",
+         SmtpSyntax::bad_parameter_value},
         {"notify unknown", "RCPT TO:<a@b> NOTIFY=SOMETIMES", SmtpSyntax::bad_parameter_value},
         {"notify dup", "RCPT TO:<a@b> NOTIFY=DELAY,DELAY", SmtpSyntax::bad_parameter_value},
         {"orcpt no type", "RCPT TO:<a@b> ORCPT=a@b", SmtpSyntax::bad_parameter_value},
@@ -117,7 +118,8 @@ TEST_CASE("smtp_command: MAIL parameters") {
 }
 
 TEST_CASE("smtp_command: RCPT DSN parameters") {
-    auto c = parse_smtp_command("RCPT TO:<u@d.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;u+40d.example");
+    auto c = parse_smtp_command(
+        "RCPT TO:<u@d.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;u+40d.example");
     REQUIRE(c.has_value());
     CHECK(c->rcpt.notify == (notify_success | notify_failure));
     CHECK(c->rcpt.orcpt_type == "rfc822");

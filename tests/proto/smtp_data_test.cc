@@ -34,8 +34,8 @@ TEST_CASE("smtp_data: end of data, dot-stuffing and smuggling variants") {
         const char* label;
         std::string in;
         bool done;
-        std::string want;   // stored message (when done)
-        const char* rest;   // input left over when done
+        std::string want;  // stored message (when done)
+        const char* rest;  // input left over when done
     };
     auto tc = GENERATE(values<Case>({
         {"simple", "Subject: x\r\n\r\nhi\r\n.\r\n", true, "Subject: x\r\n\r\nhi\r\n", ""},
@@ -116,7 +116,9 @@ TEST_CASE("smtp_data: BDAT chunks are raw") {
     CHECK(c.feed("\xff") == 1);
     CHECK(c.remaining() == 2);
     CHECK(c.feed("bcd") == 2);
-    CHECK(c.message() == "a\n.\r\nX\xff" "bc");
+    CHECK(c.message() ==
+          "a\n.\r\nX\xff"
+          "bc");
     CHECK(c.eight_bit());
     CHECK_FALSE(c.too_big());
     c.begin_chunk(100);

@@ -88,7 +88,8 @@ struct FakeHandler : SmtpHandler {
             fn();
         }
     }
-    void check_mail(const SmtpClientInfo&, const ParsedPath&, const MailParams&, Done done) override {
+    void check_mail(const SmtpClientInfo&, const ParsedPath&, const MailParams&,
+                    Done done) override {
         later([this, done] { done(mail_verdict); });
     }
     void check_rcpt(const SmtpClientInfo&, const ParsedPath& to, Done done) override {
@@ -107,13 +108,14 @@ struct FakeHandler : SmtpHandler {
     }
     std::unique_ptr<SaslServer> sasl(std::string_view mech) override {
         SaslCallbacks cb;
-        cb.resolve_login = [](std::string_view login) -> std::expected<std::string, SaslLookupError> {
+        cb.resolve_login =
+            [](std::string_view login) -> std::expected<std::string, SaslLookupError> {
             if (login == "alice" || login == "alice@example.test") return "alice@example.test";
             return std::unexpected(SaslLookupError::not_found);
         };
         cb.verify_password = [](std::string_view user, std::string_view pw) {
             return user == "alice@example.test" && pw == "secret" ? PasswordCheck::ok
-                                                                   : PasswordCheck::mismatch;
+                                                                  : PasswordCheck::mismatch;
         };
         return make_sasl_server(mech, cb);
     }
@@ -152,7 +154,8 @@ struct Harness {
 };
 
 std::string plain(std::string_view user, std::string_view pw) {
-    std::string raw = std::string("\0", 1) + std::string(user) + std::string("\0", 1) + std::string(pw);
+    std::string raw =
+        std::string("\0", 1) + std::string(user) + std::string("\0", 1) + std::string(pw);
     return base64_encode(raw);
 }
 
@@ -180,8 +183,9 @@ TEST_CASE("smtp_session: greeting and EHLO extensions") {
 
 TEST_CASE("smtp_session: a full transaction delivers the unstuffed body and envelope") {
     Harness x;
-    auto out = x.say("EHLO c\r\nMAIL FROM:<s@src.example> BODY=8BITMIME\r\n"
-                     "RCPT TO:<u@dst.example> NOTIFY=FAILURE\r\nDATA\r\n");
+    auto out = x.say(
+        "EHLO c\r\nMAIL FROM:<s@src.example> BODY=8BITMIME\r\n"
+        "RCPT TO:<u@dst.example> NOTIFY=FAILURE\r\nDATA\r\n");
     CHECK(out.ends_with("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n"));
     out = x.say("Subject: hi\r\n\r\n..dot\r\n\xc3\xa9\r\n.\r\n");
     CHECK(out == "250 2.0.0 Ok: queued as Q1\r\n");
@@ -196,7 +200,8 @@ TEST_CASE("smtp_session: a full transaction delivers the unstuffed body and enve
     CHECK(m.envelope.params.body == SmtpBody::eight_bit_mime);
     auto rcv = format_received(m.received, "Q1");
     INFO(rcv);
-    CHECK(rcv.starts_with("Received: from c ([192.0.2.7])\r\n\tby mx.test (Postern) with ESMTP id Q1\r\n"));
+    CHECK(rcv.starts_with(
+        "Received: from c ([192.0.2.7])\r\n\tby mx.test (Postern) with ESMTP id Q1\r\n"));
     CHECK(rcv.ends_with("\tfor <u@dst.example>; Tue, 02 Jan 2024 10:00:00 +0000\r\n"));
     // The session is ready for the next message.
     CHECK(x.say("MAIL FROM:<>\r\n") == "250 2.1.0 Ok\r\n");
@@ -217,9 +222,10 @@ TEST_CASE("smtp_session: pipelined replies come in command order, also when the 
     x.h.rcpt_verdicts["far@away.example"] = SmtpVerdict::relay_denied;
     x.h.async = true;
     x.say("EHLO c\r\n");
-    auto out = x.say("MAIL FROM:<s@x.example>\r\nRCPT TO:<a@dst.example>\r\n"
-                     "RCPT TO:<nobody@dst.example>\r\nRCPT TO:<far@away.example>\r\n"
-                     "RCPT TO:<b@dst.example>\r\nDATA\r\nbody\r\n.\r\nNOOP\r\n");
+    auto out = x.say(
+        "MAIL FROM:<s@x.example>\r\nRCPT TO:<a@dst.example>\r\n"
+        "RCPT TO:<nobody@dst.example>\r\nRCPT TO:<far@away.example>\r\n"
+        "RCPT TO:<b@dst.example>\r\nDATA\r\nbody\r\n.\r\nNOOP\r\n");
     CHECK(out.empty());  // waiting for the handler
     x.h.run_pending();
     // Each answer releases the next command; run until idle.
@@ -263,21 +269,30 @@ TEST_CASE("smtp_session: command gating") {
         const char* want;  // last reply
     };
     auto tc = GENERATE(values<Case>({
-        {"MAIL before EHLO", "MAIL FROM:<a@b.example>\r\n", "503 5.5.1 Error: send HELO/EHLO first\r\n"},
-        {"RCPT before MAIL", "EHLO c\r\nRCPT TO:<a@b.example>\r\n", "503 5.5.1 Error: need MAIL command\r\n"},
-        {"DATA before RCPT", "EHLO c\r\nMAIL FROM:<>\r\nDATA\r\n", "503 5.5.1 Error: need RCPT command\r\n"},
-        {"nested MAIL", "EHLO c\r\nMAIL FROM:<>\r\nMAIL FROM:<>\r\n", "503 5.5.1 Error: nested MAIL command\r\n"},
+        {"MAIL before EHLO", "MAIL FROM:<a@b.example>\r\n",
+         "503 5.5.1 Error: send HELO/EHLO first\r\n"},
+        {"RCPT before MAIL", "EHLO c\r\nRCPT TO:<a@b.example>\r\n",
+         "503 5.5.1 Error: need MAIL command\r\n"},
+        {"DATA before RCPT", "EHLO c\r\nMAIL FROM:<>\r\nDATA\r\n",
+         "503 5.5.1 Error: need RCPT command\r\n"},
+        {"nested MAIL", "EHLO c\r\nMAIL FROM:<>\r\nMAIL FROM:<>\r\n",
+         "503 5.5.1 Error: nested MAIL command\r\n"},
         {"unknown", "EHLO c\r\nFROB\r\n", "500 5.5.1 Error: command not recognized\r\n"},
         {"syntax", "EHLO c\r\nMAIL FROM:x\r\n", "501 5.5.4 Syntax: MAIL FROM:<address>\r\n"},
         {"bad param", "EHLO c\r\nMAIL FROM:<> X=1\r\n", "555 5.5.4 unsupported parameter X\r\n"},
-        {"source route", "EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<@a.example:u@b.example>\r\n", "553 5.1.3"},
+        {"source route", "EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<@a.example:u@b.example>\r\n",
+         "553 5.1.3"},
         {"double at", "EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<u@v@b.example>\r\n", "553 5.1.3"},
         {"utf8 without SMTPUTF8", "EHLO c\r\nMAIL FROM:<\xc3\xa9@b.example>\r\n", "553 5.6.7"},
-        {"vrfy off", "VRFY alice\r\n", "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery\r\n"},
+        {"vrfy off", "VRFY alice\r\n",
+         "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery\r\n"},
         {"expn", "EXPN list\r\n", "502 5.5.1 Error: EXPN not available\r\n"},
-        {"auth before tls", "EHLO c\r\nAUTH PLAIN\r\n", "538 5.7.11 Encryption required for requested authentication mechanism\r\n"},
-        {"line too long", "EHLO c\r\nNOOP " + std::string(1200, 'x') + "\r\n", "500 5.5.2 Error: line too long\r\n"},
-        {"size too big", "EHLO c\r\nMAIL FROM:<> SIZE=10001\r\n", "552 5.3.4 Message size exceeds fixed maximum message size\r\n"},
+        {"auth before tls", "EHLO c\r\nAUTH PLAIN\r\n",
+         "538 5.7.11 Encryption required for requested authentication mechanism\r\n"},
+        {"line too long", "EHLO c\r\nNOOP " + std::string(1200, 'x') + "\r\n",
+         "500 5.5.2 Error: line too long\r\n"},
+        {"size too big", "EHLO c\r\nMAIL FROM:<> SIZE=10001\r\n",
+         "552 5.3.4 Message size exceeds fixed maximum message size\r\n"},
         {"size ok", "EHLO c\r\nMAIL FROM:<> SIZE=10000\r\n", "250 2.1.0 Ok\r\n"},
         {"quit", "QUIT\r\n", "221 2.0.0 Bye\r\n"},
     }));
@@ -324,8 +339,9 @@ TEST_CASE("smtp_session: AUTH LOGIN challenge/response and failures with delay")
     CHECK(x.t.take() == "535 5.7.8 Authentication credentials invalid\r\n250 2.0.0 Ok\r\n");
     CHECK(x.say("AUTH PLAIN " + plain("alice", "nope") + "\r\n").empty());
     x.t.fire_timer();
-    CHECK(x.t.take() == "535 5.7.8 Authentication credentials invalid\r\n"
-                        "421 4.7.0 mx.test Error: too many authentication failures\r\n");
+    CHECK(x.t.take() ==
+          "535 5.7.8 Authentication credentials invalid\r\n"
+          "421 4.7.0 mx.test Error: too many authentication failures\r\n");
     CHECK(x.t.closed);
 }
 
@@ -343,17 +359,19 @@ TEST_CASE("smtp_session: too many bad commands end the session") {
     Harness x;  // max_bad_commands = 3
     x.t.take();
     auto out = x.say("FOO\r\nBAR\r\nBAZ\r\nQUX\r\nNOOP\r\n");
-    CHECK(out == "500 5.5.1 Error: command not recognized\r\n"
-                 "500 5.5.1 Error: command not recognized\r\n"
-                 "500 5.5.1 Error: command not recognized\r\n"
-                 "421 4.7.0 mx.test Error: too many errors, closing\r\n");
+    CHECK(out ==
+          "500 5.5.1 Error: command not recognized\r\n"
+          "500 5.5.1 Error: command not recognized\r\n"
+          "500 5.5.1 Error: command not recognized\r\n"
+          "421 4.7.0 mx.test Error: too many errors, closing\r\n");
     CHECK(x.t.closed);
 }
 
 TEST_CASE("smtp_session: recipient limit") {
     Harness x;  // max_recipients = 3
-    auto out = x.say("EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<a@d.example>\r\nRCPT TO:<b@d.example>\r\n"
-                     "RCPT TO:<c@d.example>\r\nRCPT TO:<e@d.example>\r\n");
+    auto out = x.say(
+        "EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<a@d.example>\r\nRCPT TO:<b@d.example>\r\n"
+        "RCPT TO:<c@d.example>\r\nRCPT TO:<e@d.example>\r\n");
     CHECK(out.ends_with("250 2.1.5 Ok\r\n452 4.5.3 Error: too many recipients\r\n"));
 }
 
@@ -435,7 +453,7 @@ TEST_CASE("smtp_session: a message must arrive at the minimum data rate") {
         x.say("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@d.example>\r\nDATA\r\n");
         clock += 29;  // within the grace
         CHECK(x.say("Subject: one line\r\n").empty());
-        clock += 5;   // 34 s for 37 bytes: allowed is 30 + 37/100
+        clock += 5;  // 34 s for 37 bytes: allowed is 30 + 37/100
         CHECK(x.say("second\r\n") == "421 4.4.2 mx.test Error: message transfer too slow\r\n");
         CHECK(x.t.closed);
         CHECK(x.h.delivered.empty());
@@ -443,13 +461,15 @@ TEST_CASE("smtp_session: a message must arrive at the minimum data rate") {
     SECTION("BDAT chunks count as one message") {
         Harness x(slow);
         x.say("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@d.example>\r\n");
-        CHECK(x.say("BDAT 4000\r\n" + std::string(4000, 'a')) == "250 2.0.0 4000 octets received\r\n");
+        CHECK(x.say("BDAT 4000\r\n" + std::string(4000, 'a')) ==
+              "250 2.0.0 4000 octets received\r\n");
         clock += 60;  // 4000 bytes earn 40 s beyond the 30 s grace
         CHECK(x.say("BDAT 10 LAST\r\n0123456789") == "250 2.0.0 Ok: queued as Q1\r\n");
         x.say("MAIL FROM:<a@b.example>\r\nRCPT TO:<u@d.example>\r\n");
         CHECK(x.say("BDAT 10\r\n0123456789") == "250 2.0.0 10 octets received\r\n");
         clock += 31;
-        CHECK(x.say("BDAT 1 LAST\r\nx") == "421 4.4.2 mx.test Error: message transfer too slow\r\n");
+        CHECK(x.say("BDAT 1 LAST\r\nx") ==
+              "421 4.4.2 mx.test Error: message transfer too slow\r\n");
         CHECK(x.h.delivered.size() == 1);
     }
     SECTION("a fast message is not affected") {
@@ -485,7 +505,8 @@ TEST_CASE("smtp_session: idle timeout and shutdown") {
     y.s->on_shutdown();  // the commit in flight gets its answer first
     CHECK_FALSE(y.t.closed);
     y.h.run_pending();
-    CHECK(y.t.take() == "250 2.0.0 Ok: queued as Q1\r\n421 4.3.2 mx.test Service shutting down\r\n");
+    CHECK(y.t.take() ==
+          "250 2.0.0 Ok: queued as Q1\r\n421 4.3.2 mx.test Service shutting down\r\n");
     CHECK(y.t.closed);
 }
 
@@ -502,8 +523,9 @@ TEST_CASE("smtp_session: a callback after the session is gone is ignored") {
 TEST_CASE("smtp_session: single-byte feeding gives the same conversation") {
     Harness x;
     x.t.take();
-    std::string in = "EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@d.example>\r\nDATA\r\n"
-                     "x\r\n..y\r\n.\r\nQUIT\r\n";
+    std::string in =
+        "EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@d.example>\r\nDATA\r\n"
+        "x\r\n..y\r\n.\r\nQUIT\r\n";
     for (char c : in) x.t.send(std::string_view(&c, 1));
     auto out = x.t.take();
     CHECK(out.ends_with("250 2.0.0 Ok: queued as Q1\r\n221 2.0.0 Bye\r\n"));

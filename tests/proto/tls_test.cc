@@ -16,7 +16,8 @@ TEST_CASE("tls: context errors are one clear line naming the file") {
 
     auto missing = postern::make_server_tls(d.path / "nope.pem", d.path / "key.pem");
     REQUIRE_FALSE(missing.has_value());
-    CHECK(missing.error() == (d.path / "nope.pem").string() + ": cannot read: No such file or directory");
+    CHECK(missing.error() ==
+          (d.path / "nope.pem").string() + ": cannot read: No such file or directory");
 
     std::filesystem::path junk = d.path / "junk.pem";
     FILE* f = fopen(junk.c_str(), "w");
@@ -144,9 +145,12 @@ TEST_CASE("tls: outbound connect_tcp with client-side STARTTLS") {
     std::string error;
     postern::connect_tcp(
         srv.loop.get(), "127.0.0.1", srv.port(), {},
-        [&](postern::Connection&) { return std::make_unique<ClientSession>(client_ctx->get(), log); },
+        [&](postern::Connection&) {
+            return std::make_unique<ClientSession>(client_ctx->get(), log);
+        },
         [&](const std::string& e) { error = e; });
-    bool done = srv.loop.run_until([&] { return !log.empty() && log.back().starts_with("closed"); });
+    bool done =
+        srv.loop.run_until([&] { return !log.empty() && log.back().starts_with("closed"); });
     CHECK(done);
     CHECK(error.empty());
     CHECK(log == std::vector<std::string>{"hello", "220 go", "tls TLSv1.3", "echo:PING:crlf", "bye",

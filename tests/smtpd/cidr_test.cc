@@ -40,7 +40,8 @@ TEST_CASE("cidr: v4 list does not match v6 and prefixes are exact") {
 }
 
 TEST_CASE("cidr: bad entries are one-line errors") {
-    for (const char* bad : {"300.0.0.1", "10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0.0/x", "foo"}) {
+    for (const char* bad :
+         {"300.0.0.1", "10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0.0/x", "foo"}) {
         auto list = CidrList::parse({bad});
         INFO(bad);
         REQUIRE_FALSE(list.has_value());

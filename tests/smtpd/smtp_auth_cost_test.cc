@@ -31,9 +31,9 @@ struct Policy {
         REQUIRE(store.has_value());
         auto q = Queue::open(dir / "queue");
         REQUIRE(q.has_value());
-        policy = std::make_unique<SmtpPolicy>(nullptr, std::move(*acc), std::move(*store),
-                                              std::move(*q),
-                                              SmtpPolicyConfig{"mail.test", {}, dir / "run"});
+        policy =
+            std::make_unique<SmtpPolicy>(nullptr, std::move(*acc), std::move(*store), std::move(*q),
+                                         SmtpPolicyConfig{"mail.test", {}, dir / "run"});
     }
     ~Policy() {
         policy.reset();
@@ -63,8 +63,8 @@ TEST_CASE("smtp policy: an unknown login costs a password hash like a known one"
     double known = p.best_ms("alice@example.test", "wrong-password");
     INFO("known user, wrong password: " << known << " ms");
     REQUIRE(known > 1.0);  // a real hash ran
-    for (std::string login : {"nobody-here@example.test", "mallory", "x@not-local.test",
-                              "bad login!"}) {
+    for (std::string login :
+         {"nobody-here@example.test", "mallory", "x@not-local.test", "bad login!"}) {
         double unknown = p.best_ms(login, "wrong-password");
         INFO(login << ": " << unknown << " ms");
         CHECK(unknown > known / 4);

@@ -63,11 +63,13 @@ TEST_CASE("smtp_policy: recipient verdicts") {
         {"catch-all", "203.0.113.9", "", "anyone@catchall.test", SmtpVerdict::ok},
         {"unknown local", "203.0.113.9", "", "ghost@example.test", SmtpVerdict::unknown_user},
         {"relay denied", "203.0.113.9", "", "x@far.example", SmtpVerdict::relay_denied},
-        {"relay authenticated", "203.0.113.9", "alice@example.test", "x@far.example", SmtpVerdict::ok},
+        {"relay authenticated", "203.0.113.9", "alice@example.test", "x@far.example",
+         SmtpVerdict::ok},
         {"relay network v4", "192.0.2.77", "", "x@far.example", SmtpVerdict::ok},
         {"relay network v6", "2001:db8::5", "", "x@far.example", SmtpVerdict::ok},
         {"percent hack", "203.0.113.9", "", "x%far.example@example.test", SmtpVerdict::bad_address},
-        {"percent hack even when trusted", "192.0.2.77", "", "x%far.example@example.test", SmtpVerdict::bad_address},
+        {"percent hack even when trusted", "192.0.2.77", "", "x%far.example@example.test",
+         SmtpVerdict::bad_address},
     }));
     DYNAMIC_SECTION(tc.label) {
         SmtpClientInfo c;

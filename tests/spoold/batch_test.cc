@@ -6,7 +6,8 @@
 using namespace postern;
 using namespace postern::test;
 
-TEST_CASE("batch: several entries delivered in one attempt, each removed, gone/not-due kept apart") {
+TEST_CASE(
+    "batch: several entries delivered in one attempt, each removed, gone/not-due kept apart") {
     Fixture f;
     std::vector<std::string> ids;
     for (int i = 0; i < 4; ++i)
@@ -14,7 +15,8 @@ TEST_CASE("batch: several entries delivered in one attempt, each removed, gone/n
                                 kBody + std::to_string(i) + "\r\n"));
     // An entry that is not due (deferred remote target) and one that vanished.
     std::string later = f.enqueue("carol@example.test", {"x@remote.example"}, kBody);
-    REQUIRE(f.deliverer->attempt(*f.store, later, kNow).outcome == AttemptReport::Outcome::deferred);
+    REQUIRE(f.deliverer->attempt(*f.store, later, kNow).outcome ==
+            AttemptReport::Outcome::deferred);
     ids.push_back(later);
     ids.push_back("0123456789ABCDEF01");
     ids.push_back(f.enqueue("s@x.example", {"ghost@example.test"}, kBody));

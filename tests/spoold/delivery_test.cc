@@ -19,8 +19,8 @@ TEST_CASE("delivery: local user gets the message byte-exact after Return-Path") 
 
 TEST_CASE("delivery: nested aliases, duplicates once, catch-all") {
     Fixture f;
-    std::string id = f.enqueue("", {"all@example.test", "alice@example.test", "whoever@catch.test"},
-                               kBody);
+    std::string id =
+        f.enqueue("", {"all@example.test", "alice@example.test", "whoever@catch.test"}, kBody);
     auto r = f.deliverer->attempt(*f.store, id, kNow);
     CHECK(r.outcome == AttemptReport::Outcome::finished);
     CHECK(f.mails("alice", "example.test").size() == 1);  // reached twice, stored once
@@ -32,9 +32,9 @@ TEST_CASE("delivery: nested aliases, duplicates once, catch-all") {
 
 TEST_CASE("delivery: unknown recipient and alias loop bounce to the sender") {
     Fixture f;
-    std::string id = f.enqueue("sender@example.test",
-                               {"ghost@example.test", "loop1@example.test", "bob@example.test"},
-                               kBody);
+    std::string id =
+        f.enqueue("sender@example.test",
+                  {"ghost@example.test", "loop1@example.test", "bob@example.test"}, kBody);
     auto r = f.deliverer->attempt(*f.store, id, kNow);
     CHECK(r.outcome == AttemptReport::Outcome::finished);
     REQUIRE(r.rcpts.size() == 3);
@@ -81,8 +81,8 @@ TEST_CASE("delivery: null sender failure is dropped without a bounce") {
 
 TEST_CASE("delivery: remote targets are deferred, local part delivered once, then expire") {
     Fixture f;
-    std::string id = f.enqueue("carol@example.test", {"mixed@example.test", "x@remote.example"},
-                               kBody);
+    std::string id =
+        f.enqueue("carol@example.test", {"mixed@example.test", "x@remote.example"}, kBody);
     auto r = f.deliverer->attempt(*f.store, id, kNow);
     CHECK(r.outcome == AttemptReport::Outcome::deferred);
     CHECK(r.next_attempt == kNow + 60);
@@ -98,8 +98,7 @@ TEST_CASE("delivery: remote targets are deferred, local part delivered once, the
     CHECK(env->recipients[1].last_error.find("remote delivery") != std::string::npos);
 
     // Not due yet.
-    CHECK(f.deliverer->attempt(*f.store, id, kNow + 10).outcome ==
-          AttemptReport::Outcome::not_due);
+    CHECK(f.deliverer->attempt(*f.store, id, kNow + 10).outcome == AttemptReport::Outcome::not_due);
     // Second try: the local copy is not repeated; next delay from the schedule.
     r = f.deliverer->attempt(*f.store, id, kNow + 60);
     CHECK(r.outcome == AttemptReport::Outcome::deferred);

@@ -30,12 +30,15 @@ struct Fixture {
         accounts = *a;
         REQUIRE(accounts->add_domain("example.test"));
         REQUIRE(accounts->add_domain("catch.test"));
-        for (const char* u : {"alice@example.test", "bob@example.test", "carol@example.test",
-                              "nobody@catch.test"})
+        for (const char* u :
+             {"alice@example.test", "bob@example.test", "carol@example.test", "nobody@catch.test"})
             REQUIRE(accounts->add_user(u, "pw-12345678"));
-        REQUIRE(accounts->add_alias("team@example.test", {"alice@example.test", "bob@example.test"}));
-        REQUIRE(accounts->add_alias("all@example.test", {"team@example.test", "carol@example.test"}));
-        REQUIRE(accounts->add_alias("mixed@example.test", {"carol@example.test", "far@remote.example"}));
+        REQUIRE(
+            accounts->add_alias("team@example.test", {"alice@example.test", "bob@example.test"}));
+        REQUIRE(
+            accounts->add_alias("all@example.test", {"team@example.test", "carol@example.test"}));
+        REQUIRE(accounts->add_alias("mixed@example.test",
+                                    {"carol@example.test", "far@remote.example"}));
         REQUIRE(accounts->add_alias("loop1@example.test", {"loop2@example.test"}));
         // add_alias refuses loops; an old database may hold one.
         test::put_raw_alias(dir / "data", "loop2", "example.test", {"loop1@example.test"});

@@ -29,11 +29,21 @@ FakeResolver::FakeResolver(uv_loop_t* loop) : deferred_(std::make_unique<Deferre
 
 FakeResolver::~FakeResolver() = default;
 
-void FakeResolver::add_a(const std::string& n, std::vector<std::string> v) { a_[key(n)] = std::move(v); }
-void FakeResolver::add_aaaa(const std::string& n, std::vector<std::string> v) { aaaa_[key(n)] = std::move(v); }
-void FakeResolver::add_ptr(const std::string& ip, std::vector<std::string> v) { ptr_[ip] = std::move(v); }
-void FakeResolver::add_txt(const std::string& n, std::vector<std::string> v) { txt_[key(n)] = std::move(v); }
-void FakeResolver::add_mx(const std::string& n, std::vector<MxRecord> v) { mx_[key(n)] = std::move(v); }
+void FakeResolver::add_a(const std::string& n, std::vector<std::string> v) {
+    a_[key(n)] = std::move(v);
+}
+void FakeResolver::add_aaaa(const std::string& n, std::vector<std::string> v) {
+    aaaa_[key(n)] = std::move(v);
+}
+void FakeResolver::add_ptr(const std::string& ip, std::vector<std::string> v) {
+    ptr_[ip] = std::move(v);
+}
+void FakeResolver::add_txt(const std::string& n, std::vector<std::string> v) {
+    txt_[key(n)] = std::move(v);
+}
+void FakeResolver::add_mx(const std::string& n, std::vector<MxRecord> v) {
+    mx_[key(n)] = std::move(v);
+}
 void FakeResolver::fail(const std::string& n, DnsError e) { fail_[key(n)] = e; }
 
 DnsQuery FakeResolver::later(std::function<void()> fn, std::shared_ptr<bool> alive) {
@@ -69,10 +79,18 @@ DnsQuery FakeResolver::strings(const Table& t, std::string_view name,
     return later([cb = std::move(cb), r = std::move(r)] { cb(r); }, std::make_shared<bool>(true));
 }
 
-DnsQuery FakeResolver::a(std::string_view n, AddressCallback cb) { return strings(a_, n, std::move(cb)); }
-DnsQuery FakeResolver::aaaa(std::string_view n, AddressCallback cb) { return strings(aaaa_, n, std::move(cb)); }
-DnsQuery FakeResolver::ptr(std::string_view ip, NamesCallback cb) { return strings(ptr_, ip, std::move(cb)); }
-DnsQuery FakeResolver::txt(std::string_view n, TextCallback cb) { return strings(txt_, n, std::move(cb)); }
+DnsQuery FakeResolver::a(std::string_view n, AddressCallback cb) {
+    return strings(a_, n, std::move(cb));
+}
+DnsQuery FakeResolver::aaaa(std::string_view n, AddressCallback cb) {
+    return strings(aaaa_, n, std::move(cb));
+}
+DnsQuery FakeResolver::ptr(std::string_view ip, NamesCallback cb) {
+    return strings(ptr_, ip, std::move(cb));
+}
+DnsQuery FakeResolver::txt(std::string_view n, TextCallback cb) {
+    return strings(txt_, n, std::move(cb));
+}
 
 DnsQuery FakeResolver::mx(std::string_view name, MxCallback cb) {
     ++lookups_;
