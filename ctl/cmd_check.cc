@@ -12,6 +12,8 @@
 #include "ctl/run_user.h"
 #include "libmailstore/store.h"
 #include "libmailstore/store_check.h"
+#include "libproto/config/instance_secret.h"
+#include "libproto/core/secret.h"
 
 namespace postern::ctl {
 namespace fs = std::filesystem;
@@ -50,6 +52,10 @@ int cmd_check(const Config& c) {
             problems.push_back(dir.string() + ": " + what + " is not writable");
     }
     if (auto tls = check_tls(c.tls_cert, c.tls_key); !tls.empty()) problems.push_back(tls);
+    if (auto secret = read_instance_secret(c); !secret)
+        problems.push_back(secret.error());
+    else
+        wipe(*secret);
     // As root: what the daemons would refuse (no run user), or what would fail once they drop.
     for (auto& p : run_user_problems(c)) problems.push_back(std::move(p));
     // Every LMDB database, read-only: a lost or truncated one is reported, never made anew.

@@ -19,6 +19,8 @@
 #include "ctl/config_template.h"
 #include "ctl/ctl.h"
 #include "ctl/run_user.h"
+#include "libproto/config/instance_secret.h"
+#include "libproto/core/secret.h"
 #include "ctl/validate.h"
 #include "libmailstore/accounts.h"
 #include "libproto/core/safe_files.h"
@@ -262,6 +264,15 @@ int cmd_init(const InitOptions& opts) {
         return fail(exit_failed, why);
     if (auto acc = Accounts::open(dir / "data", StoreConfig{}.lmdb_map_size, create); !acc)
         return fail(exit_failed, (dir / "data/accounts").string() + ": " + describe(acc.error()));
+    // The secret behind unknown users' fake SCRAM salts (instance_secret.h); the run user's.
+    const fs::path secret = dir / "data" / instance_secret_name;
+    if (!fs::exists(secret, ec)) {
+        std::string text = make_instance_secret();
+        bool written = write_new_file(secret, text, 0600, gid_t(-1), err);
+        wipe(text);
+        if (!written) return fail(exit_failed, err);
+        rb.created(secret);
+    }
 
     if (owners->run) {
         // Keep this last: whatever was made above in data/, queue/ or run/ is the run user's.

@@ -9,6 +9,7 @@
 #include "libproto/core/log.h"
 #include "libproto/auth/login_guard.h"
 #include "libproto/net/loop.h"
+#include "libproto/config/instance_secret.h"
 #include "pop3d/pop3_connection.h"
 #include "pop3d/store_maildrop.h"
 
@@ -77,8 +78,10 @@ std::expected<void, std::string> setup(DaemonContext& ctx) {
         return std::unexpected("cannot open the mail store in " + cfg.data_dir.string() + ": " +
                                describe(store.error()));
     s.auth_budget = std::make_unique<AuthBudget>(cfg.auth, loop_clock(ctx.loop));
-    s.backend =
-        std::make_unique<StoreBackend>(std::move(*accounts), std::move(*store), cfg.hostname);
+    auto secret = read_instance_secret(cfg);
+    if (!secret) return std::unexpected(secret.error());
+    s.backend = std::make_unique<StoreBackend>(std::move(*accounts), std::move(*store),
+                                               cfg.hostname, std::move(*secret));
     s.backend->set_allow_concurrent(cfg.pop3d.allow_concurrent_sessions);
 
     ctx.listeners.set_limits({cfg.pop3d.max_connections, cfg.pop3d.max_connections_per_ip,

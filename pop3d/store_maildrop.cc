@@ -110,8 +110,9 @@ std::expected<std::unique_ptr<Maildrop>, MaildropError> open_store_maildrop(Mail
 }
 
 StoreBackend::StoreBackend(std::shared_ptr<Accounts> accounts, std::unique_ptr<MailStore> store,
-                           std::string hostname)
-    : accounts_(std::move(accounts)), store_(std::move(store)), hostname_(std::move(hostname)) {
+                           std::string hostname, std::string fake_user_secret)
+    : accounts_(std::move(accounts)), store_(std::move(store)), hostname_(std::move(hostname)),
+      fake_user_secret_(std::move(fake_user_secret)) {
     callbacks_.resolve_login =
         [this](std::string_view login) -> std::expected<std::string, SaslLookupError> {
         auto r = accounts_->resolve_login(login);
@@ -162,6 +163,7 @@ std::shared_ptr<PasswordJob> StoreBackend::check_password_async(
 SaslOptions StoreBackend::sasl_options() {
     SaslOptions o;
     o.hostname = hostname_;
+    o.fake_user_secret = fake_user_secret_;
     return o;
 }
 

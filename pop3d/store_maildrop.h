@@ -21,8 +21,10 @@ std::expected<std::unique_ptr<Maildrop>, MaildropError> open_store_maildrop(Mail
 
 class StoreBackend : public Pop3Backend {
 public:
+    // `fake_user_secret`: the instance secret (instance_secret.h) for unknown users' fake
+    // SCRAM salts, the same in every daemon.
     StoreBackend(std::shared_ptr<Accounts> accounts, std::unique_ptr<MailStore> store,
-                 std::string hostname);
+                 std::string hostname, std::string fake_user_secret);
     const SaslCallbacks& sasl_callbacks() override { return callbacks_; }
     SaslOptions sasl_options() override;
     std::expected<std::unique_ptr<Maildrop>, MaildropError> open_maildrop(
@@ -42,6 +44,7 @@ private:
     std::shared_ptr<Accounts> accounts_;
     std::unique_ptr<MailStore> store_;
     std::string hostname_;
+    std::string fake_user_secret_;
     SaslCallbacks callbacks_;
     std::string dummy_hash_;  // verified for unknown users: same cost, no enumeration
     bool allow_concurrent_ = false;

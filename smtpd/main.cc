@@ -13,6 +13,7 @@
 #include "libproto/core/log.h"
 #include "libproto/auth/login_guard.h"
 #include "libproto/net/loop.h"
+#include "libproto/config/instance_secret.h"
 #include "smtpd/smtp_connection.h"
 #include "smtpd/smtp_policy.h"
 
@@ -70,7 +71,9 @@ ConnectionOptions connection_options(const SmtpdConfig& p) {
 std::expected<SmtpPolicyConfig, std::string> policy_config(const Config& cfg) {
     auto nets = CidrList::parse(cfg.smtpd.relay_networks);
     if (!nets) return std::unexpected(nets.error());
-    return SmtpPolicyConfig{cfg.hostname, std::move(*nets), cfg.run_dir, false};
+    auto secret = read_instance_secret(cfg);
+    if (!secret) return std::unexpected(secret.error());
+    return SmtpPolicyConfig{cfg.hostname, std::move(*nets), cfg.run_dir, false, std::move(*secret)};
 }
 
 std::expected<void, std::string> setup(DaemonContext& ctx) {

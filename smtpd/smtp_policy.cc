@@ -158,6 +158,7 @@ void SmtpPolicy::deliver(const SmtpClientInfo& c, SmtpMessage msg,
 std::unique_ptr<SaslServer> SmtpPolicy::sasl(std::string_view mechanism) {
     SaslOptions opt;
     opt.hostname = config_.hostname;
+    opt.fake_user_secret = config_.fake_user_secret;
     return make_sasl_server(mechanism, sasl_callbacks_, opt);
 }
 

@@ -25,6 +25,7 @@ struct SmtpPolicyConfig {
     CidrList relay_networks;
     std::filesystem::path run_dir;  // spoold's wake-up socket lives here
     bool cram_md5 = false;
+    std::string fake_user_secret;  // instance_secret.h: unknown users' fake SCRAM salts
 };
 
 class SmtpPolicy : public SmtpHandler {

@@ -333,7 +333,8 @@ class ConfigErrorTest(CtlTestCase):
                     self.assertIn("postern.toml:%d:" % line, msg, args)
                 self.assertEqual(os.listdir(inst.path("run")), [])
                 self.assertEqual(os.listdir(inst.path("log")), [])
-                self.assertEqual(os.listdir(inst.data_dir), ["accounts"])  # made by init
+                made_by_init = ["accounts", "instance-secret"]
+                self.assertEqual(sorted(os.listdir(inst.data_dir)), made_by_init)
 
 
 if __name__ == "__main__":

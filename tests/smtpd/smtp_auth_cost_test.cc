@@ -33,7 +33,7 @@ struct Policy {
         REQUIRE(q.has_value());
         policy =
             std::make_unique<SmtpPolicy>(nullptr, std::move(*acc), std::move(*store), std::move(*q),
-                                         SmtpPolicyConfig{"mail.test", {}, dir / "run"});
+                                         SmtpPolicyConfig{"mail.test", {}, dir / "run", false, {}});
     }
     ~Policy() {
         policy.reset();

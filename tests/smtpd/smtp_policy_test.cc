@@ -31,7 +31,7 @@ struct TempStore {
         REQUIRE(nets.has_value());
         policy = std::make_unique<SmtpPolicy>(
             nullptr, std::move(*acc), std::move(*store), std::move(*q),
-            SmtpPolicyConfig{"mail.test", std::move(*nets), dir / "run", false});
+            SmtpPolicyConfig{"mail.test", std::move(*nets), dir / "run", false, {}});
     }
     ~TempStore() {
         policy.reset();
