@@ -8,13 +8,13 @@ Pop3Connection::Pop3Connection(Connection& c, Pop3Backend& backend, Pop3SessionO
                                std::function<SslCtxPtr()> stls_ctx, StoreBackend* passwords)
     : stls_ctx_(std::move(stls_ctx)), timer_(c.loop()), passwords_(passwords) {
     opts.defer_password_check = passwords_ != nullptr;
+    opts.defer_store = true;
     session_ = std::make_unique<Pop3Session>(backend, std::move(opts), &log_);
     log_.info("connect from %s%s", c.peer().ip.c_str(), c.is_tls() ? " (TLS)" : "");
 }
 
-Pop3Connection::~Pop3Connection() {
-    if (check_) check_->cancel();
-}
+// The PoolJobs go with the connection: no result is delivered to it afterwards.
+Pop3Connection::~Pop3Connection() = default;
 
 void Pop3Connection::on_open(Connection& c) {
     session_->start();
@@ -54,10 +54,8 @@ void Pop3Connection::on_shutdown(Connection& c) {
 
 void Pop3Connection::on_close(Connection&, CloseReason why) {
     timer_.stop();
-    if (check_) {
-        check_->cancel();
-        check_.reset();
-    }
+    check_.cancel();
+    store_.cancel();
     if (session_->wait() != Pop3Wait::closed)
         log_.info("connection closed (%s) without QUIT", close_reason_text(why));
     session_->connection_lost();
@@ -111,16 +109,27 @@ void Pop3Connection::flush(Connection& c) {
         }
         case Pop3Wait::password:
             c.pause_reading();
-            if (!check_ && passwords_) {
-                // The callback may run at once (lookup failed): it resets check_ and
-                // flushes, which the loop here picks up through again_.
+            if (!check_.active() && passwords_) {
+                // If the job cannot be queued it answers at once: the flush it calls is
+                // picked up by the loop here through again_.
                 auto job = passwords_->check_password_async(c.loop(), session_->password_request(),
                                                             [this, &c](PasswordCheck r) {
-                                                                check_.reset();
                                                                 session_->password_checked(r);
                                                                 flush(c);
                                                             });
                 if (session_->wait() == Pop3Wait::password) check_ = std::move(job);
+            }
+            break;
+        case Pop3Wait::store:
+            c.pause_reading();
+            if (!store_.active()) {
+                auto work = session_->take_store_work();
+                if (!work) break;  // already handed out: store_done() follows
+                auto job = run_on_pool(c.loop(), std::move(work), [this, &c] {
+                    session_->store_done();
+                    flush(c);
+                });
+                if (session_->wait() == Pop3Wait::store) store_ = std::move(job);
             }
             break;
         case Pop3Wait::closed: c.close(); break;

@@ -9,6 +9,7 @@
 #include "libproto/net/connection.h"
 #include "libproto/core/log.h"
 #include "libproto/pop3/pop3_session.h"
+#include "libproto/net/pool_job.h"
 #include "libproto/net/uv_handle.h"
 #include "pop3d/store_maildrop.h"
 
@@ -19,7 +20,8 @@ public:
     // `stls_ctx` gives the TLS context for STLS at the time it is asked for
     // (SIGHUP may have swapped it); null: STLS is not offered.
     // With a `passwords` backend USER/PASS is verified on the thread pool
-    // (opts.defer_password_check is then set here).
+    // (opts.defer_password_check is then set here). Maildrop calls always run there
+    // (opts.defer_store is set here); `backend` must outlive the work in flight.
     Pop3Connection(Connection& c, Pop3Backend& backend, Pop3SessionOptions opts,
                    std::function<SslCtxPtr()> stls_ctx, StoreBackend* passwords = nullptr);
     ~Pop3Connection() override;
@@ -42,7 +44,8 @@ private:
     std::function<SslCtxPtr()> stls_ctx_;
     Timer timer_;
     StoreBackend* passwords_ = nullptr;
-    std::shared_ptr<PasswordJob> check_;  // USER/PASS verification in flight
+    PoolJob check_;  // USER/PASS verification in flight
+    PoolJob store_;  // a maildrop call in flight (Pop3Wait::store)
     bool stls_requested_ = false;
     bool flushing_ = false;
     bool again_ = false;

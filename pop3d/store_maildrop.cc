@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "libmailstore/password.h"
+#include "libproto/core/secret.h"
 
 namespace postern {
 namespace {
@@ -60,30 +61,44 @@ public:
         return std::make_unique<FileStream>(std::move(*f));
     }
     std::expected<void, MaildropError> mark_seen(uint32_t uid) override {
-        // Already \Seen in the snapshot (the usual case once a client has read a message):
-        // no index write transaction per RETR. If IMAP cleared \Seen since the login the
+        // Only noted here; expunge() (the UPDATE at QUIT) commits them all at once, so a
+        // session costs one index write for its \Seen flags, not one per first RETR. A lost
+        // connection loses them (POP3 has no \Seen; nothing is deleted either). Already
+        // \Seen in the snapshot: nothing to do. If IMAP cleared \Seen since the login the
         // flag stays clear until the next session's RETR, as for any snapshot.
         auto it = std::lower_bound(snapshot_.begin(), snapshot_.end(), uid,
                                    [](const MaildropMessage& m, uint32_t u) { return m.uid < u; });
+        if (it == snapshot_.end() || it->uid != uid) return {};
         size_t i = static_cast<size_t>(it - snapshot_.begin());
-        if (it != snapshot_.end() && it->uid == uid && seen_[i]) return {};
-        FlagChange ch{FlagOp::add, flag_seen, {}};
-        uint32_t uids[] = {uid};
-        if (auto r = box_->store_flags(uids, ch); !r)
-            return std::unexpected(to_maildrop(r.error()));
-        if (it != snapshot_.end() && it->uid == uid) seen_[i] = true;
+        if (seen_[i]) return {};
+        seen_[i] = true;
+        unsaved_seen_.push_back(uid);
         return {};
     }
     std::expected<void, MaildropError> expunge(std::span<const uint32_t> uids) override {
-        if (auto r = box_->expunge(uids); !r) return std::unexpected(to_maildrop(r.error()));
-        return {};
+        // \Seen first: a failure there is only a warning and must not keep the deletions
+        // from happening.
+        std::expected<void, MaildropError> seen;
+        if (!unsaved_seen_.empty()) {
+            FlagChange ch{FlagOp::add, flag_seen, {}};
+            if (auto r = box_->store_flags(unsaved_seen_, ch); !r)
+                seen = std::unexpected(to_maildrop(r.error()));
+            else
+                unsaved_seen_.clear();
+        }
+        if (!uids.empty()) {
+            if (auto r = box_->expunge(uids); !r) return std::unexpected(to_maildrop(r.error()));
+            return {};  // deleted as asked; unsaved \Seen flags are not worth an -ERR
+        }
+        return seen;
     }
 
 private:
     std::unique_ptr<Mailbox> box_;
     MaildropLock lock_;                      // released when the session ends
     std::vector<MaildropMessage> snapshot_;  // UID order (Mailbox::messages() is)
-    std::vector<bool> seen_;                 // \Seen per snapshot entry
+    std::vector<bool> seen_;                 // \Seen per snapshot entry (as marked)
+    std::vector<uint32_t> unsaved_seen_;     // marked by RETR, committed by expunge()
 };
 
 }  // namespace
@@ -134,30 +149,45 @@ StoreBackend::StoreBackend(std::shared_ptr<Accounts> accounts, std::unique_ptr<M
     };
 }
 
-std::shared_ptr<PasswordJob> StoreBackend::check_password_async(
-    uv_loop_t* loop, const Pop3PasswordRequest& req, std::function<void(PasswordCheck)> done) {
-    std::string hash;
-    if (req.known_user) {
-        auto u = accounts_->get_user(req.user);
-        if (u) {
-            hash = u->password_hash;
-        } else if (u.error() == StoreError::temporary) {
-            done(PasswordCheck::temporary);
-            return nullptr;
-        }
+PoolJob StoreBackend::check_password_async(uv_loop_t* loop, const Pop3PasswordRequest& req,
+                                           std::function<void(PasswordCheck)> done) {
+    // Made once on the loop thread (the first check), read-only afterwards.
+    if (dummy_hash_.empty()) {
+        auto h = hash_password("postern-no-such-user");
+        if (h) dummy_hash_ = std::move(*h);
     }
-    if (hash.empty()) {
-        if (dummy_hash_.empty()) {
-            auto h = hash_password("postern-no-such-user");
-            if (h) dummy_hash_ = std::move(*h);
-        }
-        hash = dummy_hash_;
-    }
-    bool known = req.known_user;
-    return verify_password_async(
-        loop, std::move(hash), req.password, [known, done = std::move(done)](bool match) {
-            done(known && match ? PasswordCheck::ok : PasswordCheck::mismatch);
-        });
+    struct Check {
+        std::string user, password, dummy;
+        bool known = false;
+        PasswordCheck result = PasswordCheck::temporary;
+        ~Check() { wipe(password); }
+    };
+    auto job = std::make_shared<Check>();
+    job->user = req.user;
+    job->password = req.password;
+    job->dummy = dummy_hash_;
+    job->known = req.known_user;
+    // The hash lookup (LMDB) and the yescrypt verification both run on the pool.
+    return run_on_pool(
+        loop,
+        [accounts = accounts_, job] {
+            std::string hash;
+            if (job->known) {
+                auto u = accounts->get_user(job->user);
+                if (u) {
+                    hash = u->password_hash;
+                } else if (u.error() == StoreError::temporary) {
+                    job->result = PasswordCheck::temporary;
+                    return;
+                }
+            }
+            // Unknown users cost one hash too: no user enumeration by timing.
+            bool match = verify_password(hash.empty() ? job->dummy : hash, job->password);
+            wipe(job->password);
+            job->result =
+                job->known && !hash.empty() && match ? PasswordCheck::ok : PasswordCheck::mismatch;
+        },
+        [job, done = std::move(done)] { done(job->result); });
 }
 
 SaslOptions StoreBackend::sasl_options() {

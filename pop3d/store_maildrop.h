@@ -4,13 +4,14 @@
 // expunge through the shared index. Also the backend pop3d gives every
 // session: Accounts for logins, MailStore for maildrops.
 
+#include <atomic>
 #include <memory>
 #include <string>
 
 #include "libmailstore/accounts.h"
 #include "libmailstore/store.h"
 #include "libproto/pop3/pop3_session.h"
-#include "pop3d/password_check.h"
+#include "libproto/net/pool_job.h"
 
 namespace postern {
 
@@ -30,12 +31,10 @@ public:
     std::expected<std::unique_ptr<Maildrop>, MaildropError> open_maildrop(
         const std::string& user) override;
 
-    // Pop3Wait::password: looks the hash up here, verifies it on the thread pool and calls
-    // `done` on the loop. Returns the job to cancel if the session goes first (null when
-    // answered at once, e.g. the accounts database failed).
-    std::shared_ptr<PasswordJob> check_password_async(uv_loop_t* loop,
-                                                      const Pop3PasswordRequest& req,
-                                                      std::function<void(PasswordCheck)> done);
+    // Pop3Wait::password: looks the hash up and verifies it on the thread pool, then calls
+    // `done` on the loop unless the returned job was dropped first (the session went).
+    PoolJob check_password_async(uv_loop_t* loop, const Pop3PasswordRequest& req,
+                                 std::function<void(PasswordCheck)> done);
 
     // pop3d.allow_concurrent_sessions (changes on SIGHUP).
     void set_allow_concurrent(bool on) { allow_concurrent_ = on; }
@@ -47,7 +46,7 @@ private:
     std::string fake_user_secret_;
     SaslCallbacks callbacks_;
     std::string dummy_hash_;  // verified for unknown users: same cost, no enumeration
-    bool allow_concurrent_ = false;
+    std::atomic<bool> allow_concurrent_{false};  // read by pool threads (open_maildrop)
 };
 
 }  // namespace postern

@@ -43,9 +43,12 @@ public:
     // The snapshot taken at open, in store (UID) order. Never changes.
     virtual const std::vector<MaildropMessage>& messages() const = 0;
     virtual std::expected<std::unique_ptr<MessageStream>, MaildropError> open(uint32_t uid) = 0;
-    // Marks \Seen in the shared index (so IMAP shows it read).
+    // Marks \Seen in the shared index (so IMAP shows it read). The store may only note it
+    // and commit the session's flags in expunge() (pop3d does: one write per session).
     virtual std::expected<void, MaildropError> mark_seen(uint32_t uid) = 0;
-    // UPDATE state: removes these messages (ones already gone are skipped).
+    // UPDATE state, called at every QUIT in TRANSACTION (also with no uids): saves noted
+    // \Seen flags and removes these messages (ones already gone are skipped). An error with
+    // no uids means only that \Seen flags were lost. Blocking: pop3d runs it on the pool.
     virtual std::expected<void, MaildropError> expunge(std::span<const uint32_t> uids) = 0;
 };
 

@@ -374,6 +374,26 @@ void Pop3Session::password_checked(PasswordCheck result) {
     run();
 }
 
+void Pop3Session::store_call(std::function<void()> work, std::function<void()> then) {
+    if (!opts_.defer_store) {
+        work();
+        then();
+        return;
+    }
+    store_work_ = std::move(work);
+    store_then_ = std::move(then);
+    wait_ = Pop3Wait::store;
+}
+
+void Pop3Session::store_done() {
+    if (wait_ != Pop3Wait::store) return;  // closed meanwhile
+    wait_ = Pop3Wait::input;
+    store_work_ = nullptr;
+    auto then = std::exchange(store_then_, {});
+    if (then) then();
+    run();
+}
+
 void Pop3Session::pass_result(const std::string& login, const std::string* user,
                               PasswordCheck check) {
     if (check == PasswordCheck::temporary) return err(error_text(Pop3Error::auth_temporary));
@@ -458,12 +478,21 @@ void Pop3Session::auth_failed(uint32_t delay_ms, bool refused) {
 }
 
 void Pop3Session::login_succeeded(const std::string& user, std::string_view how) {
-    auto drop = backend_.open_maildrop(user);
+    // The backend outlives the session and any work in flight (Pop3Backend).
+    auto result = std::make_shared<std::expected<std::unique_ptr<Maildrop>, MaildropError>>(
+        std::unexpected(MaildropError::temporary));
+    store_call([b = &backend_, user, result] { *result = b->open_maildrop(user); },
+               [this, user, how = std::string(how), result] {
+                   opened(user, how, std::move(*result));
+               });
+}
+
+void Pop3Session::opened(const std::string& user, const std::string& how,
+                         std::expected<std::unique_ptr<Maildrop>, MaildropError> drop) {
     if (!drop) {
         if (log_)
             log_->info("login %s by %s, maildrop not opened: %s", user.c_str(),
-                       std::string(how).c_str(),
-                       std::string(error_text(from_maildrop(drop.error()))).c_str());
+                       how.c_str(), std::string(error_text(from_maildrop(drop.error()))).c_str());
         return err(error_text(from_maildrop(drop.error())));
     }
     Transaction t;
@@ -476,7 +505,7 @@ void Pop3Session::login_succeeded(const std::string& user, std::string_view how)
     state_ = std::move(t);
     if (log_)
         log_->info("login %s by %s%s: %zu messages, %llu octets", user.c_str(),
-                   std::string(how).c_str(), opts_.tls_active ? " over TLS" : "", count,
+                   how.c_str(), opts_.tls_active ? " over TLS" : "", count,
                    static_cast<unsigned long long>(octets));
     ok("Logged in, " + std::to_string(count) + " messages (" + std::to_string(octets) + " octets)");
 }
@@ -551,15 +580,30 @@ void Pop3Session::cmd_uidl(Transaction& t, const Pop3Command& c) {
 void Pop3Session::cmd_retr_top(Transaction& t, const Pop3Command& c) {
     const MaildropMessage* m = message(t, c.msg);
     if (!m) return;
-    auto stream = t.drop->open(m->uid);
+    auto result = std::make_shared<std::expected<std::unique_ptr<MessageStream>, MaildropError>>(
+        std::unexpected(MaildropError::temporary));
+    bool retr = c.verb == Pop3Verb::retr;
+    std::optional<uint64_t> lines = retr ? std::nullopt : std::optional(c.lines);
+    store_call([drop = t.drop, uid = m->uid, result] { *result = drop->open(uid); },
+               [this, msg = c.msg, retr, lines, result] {
+                   retr_opened(msg, retr, lines, std::move(*result));
+               });
+}
+
+void Pop3Session::retr_opened(uint32_t msg, bool retr, std::optional<uint64_t> lines,
+                              std::expected<std::unique_ptr<MessageStream>, MaildropError> stream) {
+    auto* tp = std::get_if<Transaction>(&state_);
+    if (!tp) return;
+    Transaction& t = *tp;
+    const MaildropMessage* m = &t.drop->messages()[msg - 1];
     if (!stream) {
         if (log_)
-            log_->info("message %u (uid %u): %s", c.msg, m->uid,
+            log_->info("message %u (uid %u): %s", msg, m->uid,
                        std::string(error_text(from_maildrop(stream.error()))).c_str());
         return err(error_text(from_maildrop(stream.error())));
     }
-    bool retr = c.verb == Pop3Verb::retr;
     if (retr) {
+        // Only noted: the \Seen flags of the session are committed at QUIT (Maildrop).
         if (auto r = t.drop->mark_seen(m->uid); !r && log_)
             log_->warning("uid %u: cannot set \\Seen", m->uid);
         ok(std::to_string(m->size) + " octets");
@@ -567,7 +611,7 @@ void Pop3Session::cmd_retr_top(Transaction& t, const Pop3Command& c) {
         ok("Top of message follows");
     }
     t.transfer = std::make_unique<Transfer>(
-        Transfer{std::move(*stream), Pop3DotStuffer(retr ? std::nullopt : std::optional(c.lines))});
+        Transfer{std::move(*stream), Pop3DotStuffer(lines)});
     wait_ = Pop3Wait::output;
     pump();
 }
@@ -624,16 +668,30 @@ void Pop3Session::cmd_quit() {
     for (size_t i = 0; i < msgs.size(); ++i)
         if (t->deleted[i]) uids.push_back(msgs[i].uid);
     size_t left = msgs.size() - uids.size();
-    if (!uids.empty()) {
-        if (auto r = t->drop->expunge(uids); !r) {
-            if (log_)
-                log_->error("%s: expunge of %zu messages failed", t->user.c_str(), uids.size());
+    size_t deleted = uids.size();
+    // Always called, also with nothing to delete: it commits the session's \Seen flags.
+    auto result = std::make_shared<std::expected<void, MaildropError>>();
+    store_call([drop = t->drop, uids = std::move(uids), result] { *result = drop->expunge(uids); },
+               [this, deleted, left, result] { updated(deleted, left, *result); });
+}
+
+void Pop3Session::updated(size_t deleted, size_t left, std::expected<void, MaildropError> r) {
+    auto* t = std::get_if<Transaction>(&state_);
+    if (!t) return;
+    if (!r) {
+        if (log_) {
+            if (deleted)
+                log_->error("%s: expunge of %zu messages failed", t->user.c_str(), deleted);
+            else
+                log_->warning("%s: \\Seen flags not saved", t->user.c_str());
+        }
+        if (deleted) {
             err(error_text(Pop3Error::expunge_failed));
             close_session();
             return;
         }
     }
-    if (log_) log_->info("logout %s: %zu deleted, %zu left", t->user.c_str(), uids.size(), left);
+    if (log_) log_->info("logout %s: %zu deleted, %zu left", t->user.c_str(), deleted, left);
     ok(opts_.hostname + " POP3 server signing off (" + std::to_string(left) + " messages left)");
     close_session();
 }

@@ -13,6 +13,8 @@
 //   closed  write the output and close the connection
 //   password  (only with defer_password_check) USER/PASS waits for the daemon to
 //           verify password_request() off the event loop, then password_checked()
+//   store   (only with defer_store) a maildrop call (open at login, RETR/TOP open, the
+//           UPDATE at QUIT) waits: run take_store_work() off the loop, then store_done()
 //
 // Lines that arrive while the session is not waiting for input are queued
 // (PIPELINING) and run in order once it is; the daemon should pause reading
@@ -25,6 +27,9 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <optional>
+#include <utility>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -61,6 +66,10 @@ struct Pop3SessionOptions {
     // (Pop3Wait::password) for the daemon to check password_request() elsewhere, e.g. on
     // a thread pool, and to call password_checked(). SASL PLAIN/LOGIN stay inline.
     bool defer_password_check = false;
+    // Maildrop calls (Pop3Backend::open_maildrop, Maildrop::open, the QUIT update) are
+    // handed to the daemon as Pop3Wait::store work for its thread pool instead of running
+    // inline. The work owns what it touches (the backend must outlive it).
+    bool defer_store = false;
 };
 
 // The password check a session waits for (Pop3Wait::password). `user` is the canonical
@@ -82,12 +91,13 @@ public:
     virtual const SaslCallbacks& sasl_callbacks() = 0;
     virtual SaslOptions sasl_options() { return {}; }
     // Opens the canonical user's maildrop, taking the POP3 lock (in_use when
-    // another session holds it, unless the daemon allows concurrent sessions).
+    // another session holds it, unless the daemon allows concurrent sessions). With
+    // defer_store it is called on a pool thread: it must be thread-safe.
     virtual std::expected<std::unique_ptr<Maildrop>, MaildropError> open_maildrop(
         const std::string& user) = 0;
 };
 
-enum class Pop3Wait : uint8_t { input, output, timer, tls, closed, password };
+enum class Pop3Wait : uint8_t { input, output, timer, tls, closed, password, store };
 
 class Pop3Session {
 public:
@@ -114,6 +124,10 @@ public:
     // Pop3Wait::password: what to verify, and the verdict.
     const Pop3PasswordRequest& password_request() const { return check_; }
     void password_checked(PasswordCheck result);
+    // Pop3Wait::store: the blocking part (run it on a pool thread; it holds what it needs,
+    // so it may outlive the session), then store_done() on the loop thread.
+    std::function<void()> take_store_work() { return std::exchange(store_work_, {}); }
+    void store_done();
 
     std::string take_output();
     bool has_output() const { return !out_.empty(); }
@@ -137,7 +151,7 @@ private:
     };
     struct Transaction {
         std::string user;
-        std::unique_ptr<Maildrop> drop;
+        std::shared_ptr<Maildrop> drop;  // shared with store work in flight
         std::vector<bool> deleted;  // by message number - 1
         std::unique_ptr<Transfer> transfer;
     };
@@ -171,6 +185,14 @@ private:
     // A message number valid and not deleted; otherwise writes -ERR, returns null.
     const MaildropMessage* message(Transaction& t, uint32_t msg);
     void pump();
+    // Runs `work` (blocking store call) inline, or as Pop3Wait::store work with
+    // defer_store; `then` continues on the loop thread.
+    void store_call(std::function<void()> work, std::function<void()> then);
+    void opened(const std::string& user, const std::string& how,
+                std::expected<std::unique_ptr<Maildrop>, MaildropError> drop);
+    void retr_opened(uint32_t msg, bool retr, std::optional<uint64_t> lines,
+                     std::expected<std::unique_ptr<MessageStream>, MaildropError> stream);
+    void updated(size_t deleted, size_t left, std::expected<void, MaildropError> r);
 
     void ok(std::string_view text);
     void err(std::string_view text);
@@ -187,6 +209,8 @@ private:
     std::string out_;
     std::string delayed_;        // auth failure reply, released by timer_fired()
     Pop3PasswordRequest check_;  // USER/PASS awaiting password_checked()
+    std::function<void()> store_work_;  // Pop3Wait::store: for the pool
+    std::function<void()> store_then_;  // and what follows on the loop
     Pop3Wait wait_ = Pop3Wait::input;
     uint32_t timer_ms_ = 0;
     uint32_t auth_failures_ = 0;

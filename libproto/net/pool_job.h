@@ -1,0 +1,40 @@
+#pragma once
+// Blocking work (store calls, password hashes) on libuv's thread pool, completed on the
+// loop thread: run_on_pool(loop, work, done). The returned PoolJob is the owner's hold on
+// the result: destroying it (or cancel()) means `done` is never called, so a session that
+// dies while its job runs leaves nothing behind that points at it. The work itself may still
+// run to completion on its pool thread (a store commit cannot stop halfway); uv_cancel stops
+// it when it has not started yet. `work` must only touch what it owns (capture shared_ptrs
+// or values, never the session); both closures are destroyed on the loop thread.
+
+#include <functional>
+#include <uv.h>
+
+namespace postern {
+
+class PoolJob {
+public:
+    PoolJob() = default;
+    ~PoolJob() { cancel(); }
+    PoolJob(PoolJob&& o) noexcept;
+    PoolJob& operator=(PoolJob&& o) noexcept;
+    PoolJob(const PoolJob&) = delete;
+    PoolJob& operator=(const PoolJob&) = delete;
+
+    // The result will not be delivered; a job not yet started is cancelled.
+    void cancel();
+    // True while the job is queued or running and its `done` still due.
+    bool active() const { return state_ != nullptr; }
+
+    struct State;
+
+private:
+    friend PoolJob run_on_pool(uv_loop_t*, std::function<void()>, std::function<void()>);
+    State* state_ = nullptr;
+};
+
+// Runs `work` on the pool, then `done` on `loop` (unless the PoolJob went first). If the
+// work cannot be queued both run at once, before this returns (the PoolJob is then inactive).
+PoolJob run_on_pool(uv_loop_t* loop, std::function<void()> work, std::function<void()> done);
+
+}  // namespace postern
