@@ -86,8 +86,13 @@ void SmtpConnection::resume_reading() { conn_.resume_reading(); }
 void SmtpConnection::read_raw(uint64_t count) { conn_.read_raw(count); }
 
 void SmtpConnection::set_max_line(size_t max_line) {
-    conn_.set_line_limits(
-        LineReaderLimits{max_line, std::max<size_t>(max_line + 65536, 256 * 1024)});
+    limits_ = LineReaderLimits{max_line, std::max<size_t>(max_line + 65536, 256 * 1024)};
+    conn_.set_line_limits(limits_);
+}
+
+void SmtpConnection::set_split_lines(bool on) {
+    limits_.split_long_lines = on;
+    conn_.set_line_limits(limits_);
 }
 
 void SmtpConnection::start_timer(uint64_t ms) {

@@ -40,12 +40,14 @@ private:
     void resume_reading() override;
     void read_raw(uint64_t count) override;
     void set_max_line(size_t max_line) override;
+    void set_split_lines(bool on) override;
     void start_timer(uint64_t ms) override;
 
     Connection& conn_;
     SessionLog log_;
     std::function<SslCtxPtr()> stls_ctx_;
     Timer timer_;
+    LineReaderLimits limits_;  // what set_max_line / set_split_lines gave the Connection
     std::unique_ptr<SmtpSession> session_;
 };
 

@@ -1,10 +1,7 @@
 #include "smtpd/smtp_policy.h"
 
-#include <chrono>
-
-#include "libmailstore/queue/queue_async.h"
+#include "smtpd/smtp_queue_sink.h"
 #include "libproto/core/log.h"
-#include "libproto/core/log_escape.h"
 
 namespace postern {
 
@@ -109,50 +106,19 @@ void SmtpPolicy::check_data(const SmtpClientInfo&, const SmtpEnvelope& env, Done
     done(store_->has_room(env.params.size.value_or(0)) ? SmtpVerdict::ok : SmtpVerdict::no_room);
 }
 
-void SmtpPolicy::deliver(const SmtpClientInfo& c, SmtpMessage msg,
-                         std::function<void(SmtpDeliveryResult)> done) {
+std::unique_ptr<SmtpMessageSink> SmtpPolicy::begin_message(const SmtpClientInfo& c,
+                                                           const SmtpEnvelope& env,
+                                                           const ReceivedInfo& received) {
     auto writer = queue_.create();
     if (!writer) {
         log_msg(LogLevel::error, "queue: cannot create an entry: %s",
                 queue_error_text(writer.error()));
-        done({writer.error() == QueueError::no_space ? SmtpVerdict::no_room
-                                                     : SmtpVerdict::temp_failure,
-              {}});
-        return;
+        return make_failed_sink(writer.error() == QueueError::no_space ? SmtpVerdict::no_room
+                                                                       : SmtpVerdict::temp_failure);
     }
-    std::string header = format_received(msg.received, writer->id());
-    if (!writer->append(header) || !writer->append(msg.body)) {
-        writer->abort();
-        done({SmtpVerdict::temp_failure, {}});
-        return;
-    }
-    msg.body.clear();
-    msg.body.shrink_to_fit();
-    Envelope env = queue_envelope(c, msg.envelope);
-    auto started = std::chrono::steady_clock::now();
-    auto run_dir = config_.run_dir;
-    size_t rcpts = env.recipients.size();
-    std::string from = env.reverse_path;
-    queue_commit_async(loop_, std::move(*writer), std::move(env),
-                       [done = std::move(done), started, run_dir, rcpts,
-                        from](std::expected<std::string, QueueError> r) {
-                           auto ms = std::chrono::duration_cast<std::chrono::microseconds>(
-                                         std::chrono::steady_clock::now() - started)
-                                         .count() /
-                                     1000.0;
-                           if (!r) {
-                               log_msg(LogLevel::error, "queue: commit failed after %.1f ms: %s",
-                                       ms, queue_error_text(r.error()));
-                               done({r.error() == QueueError::no_space ? SmtpVerdict::no_room
-                                                                       : SmtpVerdict::temp_failure,
-                                     {}});
-                               return;
-                           }
-                           log_msg(LogLevel::info, "queued %s from=<%s> nrcpt=%zu (commit %.1f ms)",
-                                   r->c_str(), log_escape(from).c_str(), rcpts, ms);
-                           queue_wake(run_dir, *r);
-                           done({SmtpVerdict::ok, *r});
-                       });
+    std::string header = format_received(received, writer->id());
+    return make_queue_sink(loop_, std::move(*writer), queue_envelope(c, env), std::move(header),
+                           config_.run_dir);
 }
 
 std::unique_ptr<SaslServer> SmtpPolicy::sasl(std::string_view mechanism) {

@@ -39,8 +39,9 @@ public:
                     Done done) override;
     void check_rcpt(const SmtpClientInfo& c, const ParsedPath& to, Done done) override;
     void check_data(const SmtpClientInfo& c, const SmtpEnvelope& env, Done done) override;
-    void deliver(const SmtpClientInfo& c, SmtpMessage msg,
-                 std::function<void(SmtpDeliveryResult)> done) override;
+    // The message streams into a new queue entry (smtp_queue_sink.h).
+    std::unique_ptr<SmtpMessageSink> begin_message(const SmtpClientInfo& c, const SmtpEnvelope& env,
+                                                   const ReceivedInfo& received) override;
     std::unique_ptr<SaslServer> sasl(std::string_view mechanism) override;
 
     // Synchronous recipient verdict (exposed for tests).

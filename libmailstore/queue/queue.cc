@@ -216,6 +216,17 @@ std::expected<void, QueueError> QueueWriter::append(std::string_view bytes) {
     return {};
 }
 
+std::expected<void, QueueError> QueueWriter::write(std::string_view bytes) {
+    if (fd_ < 0 || failed_) return std::unexpected(QueueError::io);
+    if (auto r = flush_buffer(); !r) return r;
+    if (!write_all(fd_, bytes.data(), bytes.size())) {
+        failed_ = true;
+        return std::unexpected(from_errno(errno));
+    }
+    size_ += bytes.size();
+    return {};
+}
+
 std::expected<std::string, QueueError> QueueWriter::commit(Envelope env) {
     if (fd_ < 0 || failed_) {
         abort();

@@ -97,6 +97,10 @@ public:
     // enough for the event loop thread: no fsync. After an error the writer only aborts.
     std::expected<void, QueueError> append(std::string_view bytes);
 
+    // Appends bytes and writes them (with anything buffered) at once. Blocking: for a
+    // worker thread (smtpd's streaming sink flushes its buffer this way).
+    std::expected<void, QueueError> write(std::string_view bytes);
+
     // Writes the envelope, fdatasyncs the file, renames it into active/ and fsyncs the
     // directory (shared with concurrent commits: group commit). Blocking: from a libuv loop
     // use queue_commit_async (queue_async.h). On success the entry is durable and its id is

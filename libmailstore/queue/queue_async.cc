@@ -36,4 +36,30 @@ std::shared_ptr<QueueCommit> queue_commit_async(uv_loop_t* loop, QueueWriter wri
     return req;
 }
 
+namespace {
+
+struct WorkRequest {
+    uv_work_t work{};
+    std::function<void()> fn;
+    std::function<void()> after;
+};
+
+}  // namespace
+
+void queue_work_async(uv_loop_t* loop, std::function<void()> work, std::function<void()> after) {
+    auto* req = new WorkRequest{{}, std::move(work), std::move(after)};
+    req->work.data = req;
+    int rc = uv_queue_work(
+        loop, &req->work, [](uv_work_t* w) { static_cast<WorkRequest*>(w->data)->fn(); },
+        [](uv_work_t* w, int) {
+            std::unique_ptr<WorkRequest> r(static_cast<WorkRequest*>(w->data));
+            r->after();
+        });
+    if (rc != 0) {
+        std::unique_ptr<WorkRequest> r(req);
+        r->fn();
+        r->after();
+    }
+}
+
 }  // namespace postern

@@ -41,4 +41,8 @@ private:
 std::shared_ptr<QueueCommit> queue_commit_async(uv_loop_t* loop, QueueWriter writer, Envelope env,
                                                 QueueCommitCallback cb);
 
+// Runs `work` on the thread pool, then `after` on `loop` (both run exactly once; inline
+// if the work cannot be queued). Whatever `work` touches must stay alive until `after`.
+void queue_work_async(uv_loop_t* loop, std::function<void()> work, std::function<void()> after);
+
 }  // namespace postern

@@ -53,6 +53,14 @@ std::optional<LineEvent> LineReader::next() {
     if (!lf) {
         scanned_ = end - pos_;
         // +1: the CR of a line of exactly max_line bytes may already be here.
+        if (scanned_ > limits_.max_line + 1 && limits_.split_long_lines) {
+            size_t n = scanned_ - (base[end - 1] == '\r' ? 1 : 0);
+            LineEvent ev{LineEvent::Kind::line, std::string_view(base + pos_, n), LineEnd::none,
+                         false};
+            pos_ += n;
+            scanned_ -= n;
+            return ev;
+        }
         if (scanned_ > limits_.max_line + 1) {
             pos_ = end;
             scanned_ = 0;
@@ -69,7 +77,7 @@ std::optional<LineEvent> LineReader::next() {
         ev.end = LineEnd::crlf;
         --len;
     }
-    if (len > limits_.max_line) {
+    if (len > limits_.max_line && !limits_.split_long_lines) {
         ev.kind = LineEvent::Kind::too_long;
     } else {
         ev.kind = LineEvent::Kind::line;

@@ -15,6 +15,11 @@
 // reader resynchronises after the next LF (the session answers "line too
 // long" and carries on instead of dropping the connection).
 //
+// Split mode (limits.split_long_lines, SMTP DATA): instead of too_long, an
+// over-long line comes out in pieces of about max_line bytes with end `none`
+// (more of the same line follows), then its last piece with the real end. A
+// trailing CR is held back so a piece never splits a CR LF.
+//
 // Raw mode: read_raw(n) makes the next n bytes come out as `raw` chunks (SMTP
 // BDAT, IMAP literals), the last one flagged `raw_last`; then line mode resumes.
 
@@ -27,11 +32,13 @@
 namespace postern {
 
 // How a line was terminated: SMTP DATA must refuse a bare LF (smuggling defense).
-enum class LineEnd : uint8_t { crlf, bare_lf };
+// `none`: a piece of a longer line (split mode only).
+enum class LineEnd : uint8_t { crlf, bare_lf, none };
 
 struct LineReaderLimits {
     size_t max_line = 8192;          // content bytes, not counting CR LF
     size_t max_buffer = 256 * 1024;  // feed() refuses to grow the buffer past this
+    bool split_long_lines = false;   // see "Split mode" above
 };
 
 struct LineEvent {

@@ -8,7 +8,23 @@ namespace postern {
 
 namespace {
 
-constexpr size_t kDataLineSlack = 1024;
+// The default sink (SmtpHandler::begin_message): collects the body in memory
+// and passes it to deliver(). Only test doubles use it; smtpd streams.
+class MemorySink : public SmtpMessageSink {
+public:
+    MemorySink(SmtpHandler& h, SmtpClientInfo c, SmtpMessage msg)
+        : handler_(h), client_(std::move(c)), msg_(std::move(msg)) {}
+    void append(std::string_view bytes) override { msg_.body.append(bytes); }
+    void commit(bool eight_bit, std::function<void(SmtpDeliveryResult)> done) override {
+        msg_.eight_bit = eight_bit;
+        handler_.deliver(client_, std::move(msg_), std::move(done));
+    }
+
+private:
+    SmtpHandler& handler_;
+    SmtpClientInfo client_;
+    SmtpMessage msg_;
+};
 
 // "local@domain" without the brackets ("" for the null path).
 std::string bare_address(const ParsedPath& p) {
@@ -30,6 +46,15 @@ SmtpReply path_reply(PathError e, bool mail) {
 }
 
 }  // namespace
+
+std::unique_ptr<SmtpMessageSink> SmtpHandler::begin_message(const SmtpClientInfo& c,
+                                                            const SmtpEnvelope& env,
+                                                            const ReceivedInfo& received) {
+    SmtpMessage msg;
+    msg.envelope = env;
+    msg.received = received;
+    return std::make_unique<MemorySink>(*this, c, std::move(msg));
+}
 
 SmtpSession::SmtpSession(SmtpSessionConfig config, SmtpClientInfo client, SmtpTransport& transport,
                          SmtpHandler& handler, const SessionLog* log)
@@ -94,6 +119,7 @@ void SmtpSession::resume() {
         close_with(421, "4.3.2", config_.hostname + " Service shutting down");
         return;
     }
+    if (flushing_) return;  // the sink's flush callback resumes
     transport_.resume_reading();
 }
 
@@ -156,7 +182,13 @@ void SmtpSession::on_raw(std::string_view bytes, bool last) {
     auto* b = std::get_if<BdatMode>(&mode_);
     if (!b) return;
     if (!data_in_time(bytes.size())) return;
-    if (!b->discard && txn_ && txn_->chunks) txn_->chunks->feed(bytes);
+    if (!b->discard && txn_ && txn_->chunks) {
+        auto& chunks = *txn_->chunks;
+        chunks.feed(bytes);
+        if (chunks.too_big()) txn_->sink.reset();  // aborts; the chunk is still read
+        // The last chunk's bytes go to the sink in finish_message (no flush then).
+        if (!(last && b->last)) drain_to_sink(chunks.message());
+    }
     if (last) bdat_chunk_done();
 }
 
@@ -365,10 +397,12 @@ void SmtpSession::cmd_data() {
                                 resume();
                                 return;
                             }
-                            uint64_t cap =
-                                std::min<uint64_t>(config_.max_message_size, 256ull << 20);
-                            transport_.set_max_line(static_cast<size_t>(cap) + kDataLineSlack);
+                            // The usual line limit: longer body lines come in pieces,
+                            // so a session's memory does not grow with the message.
+                            transport_.set_max_line(smtp_max_auth_line);
+                            transport_.set_split_lines(true);
                             mode_ = DataMode{DataReader(config_.max_message_size)};
+                            start_message();
                             start_data_clock();
                             reply(smtp_verdict_reply(SmtpVerdict::ok, SmtpStage::data));
                             transport_.resume_reading();
@@ -390,18 +424,61 @@ bool SmtpSession::data_in_time(size_t bytes) {
     return false;
 }
 
+void SmtpSession::start_message() {
+    ReceivedInfo r;
+    r.helo = client_.helo;
+    r.client_ip = client_.ip;
+    r.hostname = config_.hostname;
+    r.esmtp = client_.esmtp;
+    r.tls = client_.tls;
+    r.tls_version = client_.tls_version;
+    r.tls_cipher = client_.tls_cipher;
+    r.authenticated = !client_.auth_user.empty();
+    r.auth_user = client_.auth_user;
+    r.smtputf8 = txn_->params.smtputf8;
+    if (txn_->recipients.size() == 1) r.for_rcpt = txn_->recipients.front().address;
+    r.when = now();
+    SmtpEnvelope env{txn_->reverse_path, txn_->params, txn_->recipients};
+    txn_->sink = handler_.begin_message(client_, env, r);
+}
+
+void SmtpSession::drain_to_sink(std::string& stored) {
+    auto* sink = txn_ ? txn_->sink.get() : nullptr;
+    if (!sink) return;
+    if (!stored.empty()) sink->append(stored);
+    stored.clear();
+    if (flushing_ || !sink->wants_flush()) return;
+    // Backpressure: no more input until the sink has written its buffer out.
+    flushing_ = true;
+    transport_.pause_reading();
+    std::weak_ptr<char> token = alive_;
+    sink->flush([this, token] {
+        if (token.expired()) return;
+        flushing_ = false;
+        if (!closed_ &&
+            (std::holds_alternative<DataMode>(mode_) || std::holds_alternative<BdatMode>(mode_) ||
+             std::holds_alternative<CommandMode>(mode_)))
+            transport_.resume_reading();
+    });
+}
+
 void SmtpSession::data_line(std::string_view line, LineEnd end) {
-    if (!data_in_time(line.size() + 2)) return;
+    if (!data_in_time(line.size() + (end == LineEnd::none ? 0 : 2))) return;
     auto& reader = std::get<DataMode>(mode_).reader;
     reader.feed(line);
-    reader.feed(end == LineEnd::crlf ? std::string_view("\r\n") : std::string_view("\n"));
-    if (!reader.done()) return;
+    if (end != LineEnd::none)
+        reader.feed(end == LineEnd::crlf ? std::string_view("\r\n") : std::string_view("\n"));
+    if (reader.too_big()) txn_->sink.reset();  // aborts; reading goes on to the end
+    if (!reader.done()) {
+        drain_to_sink(reader.message());
+        return;
+    }
     transport_.set_max_line(smtp_max_auth_line);
     bool too_big = reader.too_big();
     bool eight_bit = reader.eight_bit();
-    std::string body = std::move(reader.message());
+    if (txn_->sink && !reader.message().empty()) txn_->sink->append(reader.message());
     mode_ = CommandMode{};
-    finish_message(std::move(body), eight_bit, too_big);
+    finish_message(eight_bit, too_big);
 }
 
 void SmtpSession::cmd_bdat(const SmtpCommand& cmd) {
@@ -450,6 +527,7 @@ void SmtpSession::cmd_bdat(const SmtpCommand& cmd) {
     handler_.check_data(client_, env, guarded<SmtpVerdict>([this, start_chunk](SmtpVerdict v) {
                             if (v == SmtpVerdict::ok) {
                                 txn_->chunks.emplace(config_.max_message_size);
+                                start_message();
                                 start_chunk(std::nullopt);
                             } else {
                                 start_chunk(smtp_verdict_reply(v, SmtpStage::data));
@@ -480,45 +558,32 @@ void SmtpSession::bdat_chunk_done() {
         reply(250, "2.0.0", std::to_string(chunks.size()) + " octets received");
         return;
     }
-    std::string body = std::move(chunks.message());
-    finish_message(std::move(body), chunks.eight_bit(), false);
+    if (txn_->sink && !chunks.message().empty()) txn_->sink->append(chunks.message());
+    finish_message(chunks.eight_bit(), false);
 }
 
-void SmtpSession::finish_message(std::string body, bool eight_bit, bool too_big) {
+void SmtpSession::finish_message(bool eight_bit, bool too_big) {
+    auto sink = std::move(txn_->sink);
+    txn_.reset();
     if (too_big) {
-        txn_.reset();
         reply(552, "5.3.4", "Message size exceeds fixed limit");
         return;
     }
-    SmtpMessage msg;
-    msg.envelope = SmtpEnvelope{txn_->reverse_path, txn_->params, txn_->recipients};
-    msg.body = std::move(body);
-    msg.eight_bit = eight_bit;
-    auto& r = msg.received;
-    r.helo = client_.helo;
-    r.client_ip = client_.ip;
-    r.hostname = config_.hostname;
-    r.esmtp = client_.esmtp;
-    r.tls = client_.tls;
-    r.tls_version = client_.tls_version;
-    r.tls_cipher = client_.tls_cipher;
-    r.authenticated = !client_.auth_user.empty();
-    r.auth_user = client_.auth_user;
-    r.smtputf8 = txn_->params.smtputf8;
-    if (txn_->recipients.size() == 1) r.for_rcpt = txn_->recipients.front().address;
-    r.when = now();
-    txn_.reset();
+    if (!sink) {
+        reply(smtp_verdict_reply(SmtpVerdict::temp_failure, SmtpStage::data));
+        return;
+    }
     wait();
-    handler_.deliver(client_, std::move(msg),
-                     guarded<SmtpDeliveryResult>([this](const SmtpDeliveryResult& res) {
-                         if (res.verdict == SmtpVerdict::ok) {
-                             ++accepted_;
-                             reply(250, "2.0.0", "Ok: queued as " + res.queue_id);
-                         } else {
-                             reply(smtp_verdict_reply(res.verdict, SmtpStage::data));
-                         }
-                         resume();
-                     }));
+    // The sink may be destroyed once commit is called: the commit goes on.
+    sink->commit(eight_bit, guarded<SmtpDeliveryResult>([this](const SmtpDeliveryResult& res) {
+                     if (res.verdict == SmtpVerdict::ok) {
+                         ++accepted_;
+                         reply(250, "2.0.0", "Ok: queued as " + res.queue_id);
+                     } else {
+                         reply(smtp_verdict_reply(res.verdict, SmtpStage::data));
+                     }
+                     resume();
+                 }));
 }
 
 void SmtpSession::cmd_starttls() {

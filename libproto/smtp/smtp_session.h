@@ -89,6 +89,9 @@ public:
     virtual void read_raw(uint64_t count) = 0;
     // Line length limit for on_line (content bytes); longer lines -> on_line_too_long.
     virtual void set_max_line(size_t max_line) = 0;
+    // DATA: longer lines come to on_line in pieces (LineEnd::none) instead of
+    // on_line_too_long (LineReaderLimits::split_long_lines). Reset by set_max_line.
+    virtual void set_split_lines(bool /*on*/) {}
     // One-shot timer -> on_timer. A new call replaces the previous one.
     virtual void start_timer(uint64_t ms) = 0;
 };
@@ -128,6 +131,24 @@ struct SmtpDeliveryResult {
     std::string queue_id;
 };
 
+// One message's body on its way in (DATA or BDAT): the session appends the
+// stored bytes (unstuffed, CRLF line ends) as they arrive, so no whole message
+// is ever held in memory. Destroying a sink that was not committed aborts it.
+class SmtpMessageSink {
+public:
+    virtual ~SmtpMessageSink() = default;
+    // Takes body bytes. An error is remembered and reported by commit.
+    virtual void append(std::string_view bytes) = 0;
+    // True when buffered bytes should be written out (flush) before more come.
+    virtual bool wants_flush() const { return false; }
+    // Writes buffered bytes out, off the caller's thread if it likes; `done`
+    // runs (maybe at once) when append may be called again. The session does
+    // not read meanwhile (backpressure).
+    virtual void flush(std::function<void()> done) { done(); }
+    // The message is complete: make it durable, then done (ok: fsync'd).
+    virtual void commit(bool eight_bit, std::function<void(SmtpDeliveryResult)> done) = 0;
+};
+
 class SmtpHandler {
 public:
     using Done = std::function<void(SmtpVerdict)>;
@@ -137,9 +158,20 @@ public:
     virtual void check_rcpt(const SmtpClientInfo& c, const ParsedPath& to, Done done) = 0;
     // Before 354 / the first BDAT chunk: is there room for the message?
     virtual void check_data(const SmtpClientInfo& c, const SmtpEnvelope& env, Done done) = 0;
-    // Must call done only once the message is durable (or failed).
-    virtual void deliver(const SmtpClientInfo& c, SmtpMessage msg,
-                         std::function<void(SmtpDeliveryResult)> done) = 0;
+    // Where a message goes, called after check_data said ok (before 354 / the
+    // first chunk is read). The Received header (format_received(received, id))
+    // goes first; the body is appended after it. The default collects the body
+    // in memory and hands it to deliver() (test doubles); smtpd streams to the
+    // queue file. Never null.
+    virtual std::unique_ptr<SmtpMessageSink> begin_message(const SmtpClientInfo& c,
+                                                           const SmtpEnvelope& env,
+                                                           const ReceivedInfo& received);
+    // Must call done only once the message is durable (or failed). Only used by
+    // the default begin_message.
+    virtual void deliver(const SmtpClientInfo&, SmtpMessage,
+                         std::function<void(SmtpDeliveryResult)> done) {
+        done({SmtpVerdict::temp_failure, {}});
+    }
     // The SASL server for a mechanism (already checked against policy); nullptr: unknown.
     virtual std::unique_ptr<SaslServer> sasl(std::string_view mechanism) = 0;
 };
@@ -173,6 +205,8 @@ private:
         MailParams params;
         std::vector<SmtpRecipient> recipients;
         std::optional<ChunkReader> chunks;  // BDAT started
+        // The message on its way in (DATA or BDAT); dropping it aborts it.
+        std::unique_ptr<SmtpMessageSink> sink;
     };
     // Input modes: what the next line / raw bytes mean.
     struct CommandMode {};
@@ -203,7 +237,10 @@ private:
     void auth_step(const SaslStep& step);
     void auth_failed(SmtpReply reply, uint32_t delay_ms);
     void data_line(std::string_view line, LineEnd end);
-    void finish_message(std::string body, bool eight_bit, bool too_big);
+    void start_message();
+    // Hands the reader's stored bytes to the sink; pauses reading while it flushes.
+    void drain_to_sink(std::string& stored);
+    void finish_message(bool eight_bit, bool too_big);
     void bdat_chunk_done();
     void start_data_clock();
     bool data_in_time(size_t bytes);  // false: too slow, the session is closed
@@ -229,6 +266,7 @@ private:
     std::optional<Transaction> txn_;
     SaslPolicy sasl_policy_;
     LoginGuard login_guard_;
+    bool flushing_ = false;                        // sink_->flush in progress: reading paused
     std::optional<SmtpReply> pending_auth_reply_;  // sent when the delay timer fires
     bool close_after_auth_reply_ = false;
     std::time_t data_started_ = 0;  // start_data_clock()

@@ -14,17 +14,27 @@ struct Fed {
     bool eight_bit;
 };
 
-// Feeds `in` in pieces of `step` bytes (0: all at once).
-Fed feed_all(std::string_view in, size_t step, uint64_t max = 1 << 20) {
+// Feeds `in` in pieces of `step` bytes (0: all at once). With `stream`, the
+// stored bytes are taken out after every feed, as the session does (the
+// reader then never holds more than one piece).
+Fed feed_all(std::string_view in, size_t step, uint64_t max = 1 << 20, bool stream = false) {
     DataReader r(max);
     size_t used = 0;
+    std::string taken;
     while (used < in.size() && !r.done()) {
         size_t n = step == 0 ? in.size() - used : std::min(step, in.size() - used);
         size_t u = r.feed(in.substr(used, n));
         used += u;
+        if (stream) {
+            CHECK(r.message().size() <= 2 * n + 2);
+            taken += r.message();
+            r.message().clear();
+        }
         if (u < n) break;
     }
-    return {r.done(), used, r.message(), r.too_big(), r.eight_bit()};
+    if (!stream) taken = r.message();
+    if (r.too_big()) taken.clear();  // the session drops its sink
+    return {r.done(), used, taken, r.too_big(), r.eight_bit()};
 }
 
 }  // namespace
@@ -58,12 +68,14 @@ TEST_CASE("smtp_data: end of data, dot-stuffing and smuggling variants") {
     }));
     for (size_t step : {size_t{0}, size_t{1}, size_t{2}, size_t{3}, size_t{7}}) {
         DYNAMIC_SECTION(tc.label << " step " << step) {
-            auto got = feed_all(tc.in, step);
-            CHECK(got.done == tc.done);
-            if (tc.done) {
-                INFO("got: " << got.msg);
-                CHECK(got.msg == tc.want);
-                CHECK(tc.in.substr(got.used) == tc.rest);
+            for (bool stream : {false, true}) {
+                auto got = feed_all(tc.in, step, 1 << 20, stream);
+                CHECK(got.done == tc.done);
+                if (tc.done) {
+                    INFO("got: " << got.msg << " stream " << stream);
+                    CHECK(got.msg == tc.want);
+                    CHECK(tc.in.substr(got.used) == tc.rest);
+                }
             }
         }
     }
@@ -125,4 +137,28 @@ TEST_CASE("smtp_data: BDAT chunks are raw") {
     CHECK(c.feed(std::string(100, 'z')) == 100);
     CHECK(c.too_big());
     CHECK(c.message().empty());
+}
+
+TEST_CASE("smtp_data: streamed in any split, the stored bytes are the same") {
+    // Dot lines, bare LF/CR, CR LF pairs and the smuggling separators, split at every offset.
+    const std::string in =
+        "a\r\n..b\r\n.\nc\r.\rd\n.\r\ne\r\r\n.x\r\n" + std::string(300, 'y') + "\r\n.\r\nQUIT\r\n";
+    const auto whole = feed_all(in, 0);
+    REQUIRE(whole.done);
+    for (size_t cut = 1; cut < in.size(); ++cut) {
+        DataReader r(1 << 20);
+        std::string got;
+        size_t used = r.feed(std::string_view(in).substr(0, cut));
+        got += std::exchange(r.message(), {});
+        if (!r.done()) used += r.feed(std::string_view(in).substr(cut));
+        got += r.message();
+        CHECK(r.done());
+        CHECK(got == whole.msg);
+        CHECK(used == whole.used);
+    }
+    for (size_t step : {size_t{1}, size_t{5}, size_t{64}}) {
+        auto s = feed_all(in, step, 1 << 20, true);
+        CHECK(s.msg == whole.msg);
+        CHECK(s.used == whole.used);
+    }
 }

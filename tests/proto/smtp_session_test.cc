@@ -38,6 +38,11 @@ struct FakeTransport : SmtpTransport {
     void set_max_line(size_t n) override {
         reader.set_limits(LineReaderLimits{n, std::max<size_t>(n + 65536, 64u << 20)});
     }
+    void set_split_lines(bool on) override {
+        auto l = reader.limits();
+        l.split_long_lines = on;
+        reader.set_limits(l);
+    }
     void start_timer(uint64_t) override { timer = true; }
 
     void send(std::string_view bytes) {
@@ -538,4 +543,172 @@ TEST_CASE("smtp_session: web clients are dropped") {
     x.t.take();
     CHECK(x.say("GET / HTTP/1.0\r\n").empty());
     CHECK(x.t.closed);
+}
+
+namespace {
+
+// The body DataReader stores for `in` fed at once (the reference).
+std::string stored_body(std::string_view in, uint64_t max) {
+    DataReader r(max);
+    r.feed(in);
+    REQUIRE(r.done());
+    return r.message();
+}
+
+}  // namespace
+
+TEST_CASE("smtp_session: body lines longer than the line limit stream through in pieces") {
+    // A dot-stuffed long line, a long line ended by a bare LF, a bare CR at a
+    // piece boundary, a long "." line that is content: all byte-exact, whatever the split.
+    std::string body = "Subject: long\r\n\r\n.." + std::string(50000, 'a') + "\r\n" +
+                       std::string(30000, 'b') + "\n." + std::string(20000, 'c') + "\r\n" +
+                       std::string(smtp_max_auth_line + 1, 'd') + "\rX\r\n" +
+                       std::string(smtp_max_auth_line, 'e') + "\r\n.\r\n";
+    const std::string want = stored_body(body, 1 << 20);
+    CHECK(want.size() > 120000);
+    for (size_t step : {size_t{0}, size_t{1}, size_t{4097}, smtp_max_auth_line + size_t{2}}) {
+        DYNAMIC_SECTION("step " << step) {
+            Harness x([](SmtpSessionConfig& c) { c.max_message_size = 1 << 20; });
+            x.say("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@d.example>\r\nDATA\r\n");
+            // The line limit stays the command limit: the reader buffers no whole line.
+            CHECK(x.t.reader.limits().max_line == smtp_max_auth_line);
+            CHECK(x.t.reader.limits().split_long_lines);
+            std::string in = body + "NOOP\r\n";
+            x.t.take();
+            for (size_t i = 0; i < in.size(); i += step == 0 ? in.size() : step)
+                x.t.send(std::string_view(in).substr(i, step == 0 ? in.size() : step));
+            CHECK(x.t.take() == "250 2.0.0 Ok: queued as Q1\r\n250 2.0.0 Ok\r\n");
+            REQUIRE(x.h.delivered.size() == 1);
+            CHECK(x.h.delivered[0].body == want);
+            // Back to commands: an over-long command line is refused again.
+            CHECK_FALSE(x.t.reader.limits().split_long_lines);
+            CHECK(x.say("NOOP " + std::string(smtp_max_auth_line + 10, 'x') + "\r\n") ==
+                  "500 5.5.2 Error: line too long\r\n");
+        }
+    }
+}
+
+TEST_CASE("smtp_session: a body line longer than the whole message limit is read, then 552") {
+    Harness x;  // max 10000
+    x.say("EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<a@d.example>\r\nDATA\r\n");
+    CHECK(x.say(std::string(100000, 'x') + "\r\n.\r\nNOOP\r\n") ==
+          "552 5.3.4 Message size exceeds fixed limit\r\n250 2.0.0 Ok\r\n");
+    CHECK(x.h.delivered.empty());
+    CHECK_FALSE(x.t.closed);
+}
+
+namespace {
+
+// A sink that wants a flush every `flush_at` bytes and finishes the flush
+// only when the test says so (the pool write in smtpd).
+struct StreamHandler : FakeHandler {
+    struct Sink : SmtpMessageSink {
+        StreamHandler& h;
+        explicit Sink(StreamHandler& hh) : h(hh) {}
+        ~Sink() override {
+            if (!h.committed) h.aborted = true;
+        }
+        void append(std::string_view b) override {
+            REQUIRE_FALSE(h.flush_done);  // nothing arrives while a flush runs
+            h.buffered += b.size();
+            h.max_buffered = std::max(h.max_buffered, h.buffered);
+            h.body.append(b);
+        }
+        bool wants_flush() const override { return h.buffered >= h.flush_at; }
+        void flush(std::function<void()> done) override {
+            ++h.flushes;
+            h.flush_done = std::move(done);
+        }
+        void commit(bool, std::function<void(SmtpDeliveryResult)> done) override {
+            h.committed = true;
+            done({SmtpVerdict::ok, "S1"});
+        }
+    };
+    size_t flush_at = 1000;
+    size_t buffered = 0;
+    size_t max_buffered = 0;
+    int flushes = 0;
+    int begun = 0;
+    bool committed = false;
+    bool aborted = false;
+    std::string body;
+    std::string received_for;
+    std::function<void()> flush_done;
+
+    std::unique_ptr<SmtpMessageSink> begin_message(const SmtpClientInfo&, const SmtpEnvelope&,
+                                                   const ReceivedInfo& r) override {
+        ++begun;
+        received_for = r.for_rcpt;
+        return std::make_unique<Sink>(*this);
+    }
+    // Finishes the pending flush; false if there was none.
+    bool finish_flush() {
+        if (!flush_done) return false;
+        buffered = 0;
+        std::exchange(flush_done, nullptr)();
+        return true;
+    }
+};
+
+struct StreamHarness : Harness {
+    StreamHandler sh;
+    StreamHarness() {
+        SmtpClientInfo client;
+        client.ip = "192.0.2.7";
+        s = std::make_unique<SmtpSession>(cfg, client, t, sh);
+        t.session = s.get();
+        s->on_open();
+    }
+};
+
+}  // namespace
+
+TEST_CASE("smtp_session: DATA streams into the sink and pauses reading while it flushes") {
+    StreamHarness x;
+    x.say("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@d.example>\r\nDATA\r\n");
+    CHECK(x.sh.begun == 1);
+    CHECK(x.sh.received_for == "u@d.example");
+    std::string body;
+    for (int i = 0; i < 60; ++i) body += std::string(99, 'a' + i % 26) + "\r\n";
+    CHECK(x.say(body + ".\r\nNOOP\r\n").empty());  // paused at the first flush
+    CHECK(x.t.paused);
+    int rounds = 0;
+    while (x.sh.finish_flush() && rounds < 100) ++rounds;
+    CHECK(rounds >= 5);
+    CHECK(x.t.take() == "250 2.0.0 Ok: queued as S1\r\n250 2.0.0 Ok\r\n");
+    CHECK(x.sh.body == body);
+    CHECK(x.sh.committed);
+    CHECK(x.sh.max_buffered <= x.sh.flush_at + 101);  // at most one line past the mark
+}
+
+TEST_CASE("smtp_session: BDAT chunks stream into the sink with backpressure") {
+    StreamHarness x;
+    x.say("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@d.example>\r\n");
+    std::string a(2500, 'a'), b(3000, 'b');
+    x.t.take();
+    x.t.send("BDAT 2500\r\n" + a + "BDAT 3000 LAST\r\n" + b);
+    CHECK(x.t.paused);  // the first chunk is being flushed: the second waits
+    CHECK(x.t.take() == "250 2.0.0 2500 octets received\r\n");
+    CHECK(x.sh.body == a);
+    int rounds = 0;
+    while (x.sh.finish_flush() && rounds < 100) ++rounds;
+    CHECK(rounds == 1);  // the last chunk goes to the commit unflushed
+    CHECK(x.t.take() == "250 2.0.0 Ok: queued as S1\r\n");
+    CHECK(x.sh.body == a + b);
+    CHECK(x.sh.committed);
+}
+
+TEST_CASE("smtp_session: an oversized or abandoned message drops its sink") {
+    StreamHarness x;  // max 10000
+    x.sh.flush_at = 1 << 20;
+    x.say("EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<a@d.example>\r\nDATA\r\n");
+    CHECK(x.say(std::string(20000, 'x') + "\r\n.\r\n") ==
+          "552 5.3.4 Message size exceeds fixed limit\r\n");
+    CHECK(x.sh.aborted);
+    CHECK_FALSE(x.sh.committed);
+
+    x.sh.aborted = false;
+    x.say("MAIL FROM:<>\r\nRCPT TO:<a@d.example>\r\nBDAT 10\r\n0123456789");
+    CHECK(x.say("RSET\r\n") == "250 2.0.0 Ok\r\n");
+    CHECK(x.sh.aborted);
 }

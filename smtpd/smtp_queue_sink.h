@@ -1,0 +1,32 @@
+#pragma once
+// The SmtpMessageSink smtpd gives the SMTP engine: the message streams into a
+// queue entry (incoming/<id>) as it arrives, so a session never holds a whole
+// message. The Received header is written first (the queue id is known at
+// create time). Bytes are buffered on the loop thread; when the buffer passes
+// smtp_sink_flush_at the session pauses reading and the buffer is written on
+// libuv's thread pool (no blocking write on the loop); commit (write the rest,
+// envelope, fdatasync, rename, directory fsync) runs there too, before the 250.
+
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+
+#include <uv.h>
+
+#include "libmailstore/queue/queue.h"
+#include "libproto/smtp/smtp_session.h"
+
+namespace postern {
+
+inline constexpr size_t smtp_sink_flush_at = 128 * 1024;
+
+// `writer` is a fresh entry; `received` is the formatted Received header.
+std::unique_ptr<SmtpMessageSink> make_queue_sink(uv_loop_t* loop, QueueWriter writer, Envelope env,
+                                                 std::string received,
+                                                 std::filesystem::path run_dir);
+
+// A sink that drops the body and answers `verdict` at commit (the queue entry
+// could not be created).
+std::unique_ptr<SmtpMessageSink> make_failed_sink(SmtpVerdict verdict);
+
+}  // namespace postern
