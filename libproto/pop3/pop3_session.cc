@@ -93,6 +93,12 @@ Pop3Error from_maildrop(MaildropError e) {
     return Pop3Error::temporary;
 }
 
+// A password held across a store call; wiped however the call ends.
+struct HeldSecret {
+    std::string s;
+    ~HeldSecret() { wipe(s); }
+};
+
 bool is_plaintext_mechanism(std::string_view mech) { return mech == "PLAIN" || mech == "LOGIN"; }
 
 }  // namespace
@@ -347,7 +353,20 @@ void Pop3Session::cmd_pass(const Pop3Command& c) {
 
     const SaslCallbacks& cb = backend_.sasl_callbacks();
     if (!cb.resolve_login || !cb.verify_password) return err(error_text(Pop3Error::auth_temporary));
-    auto user = cb.resolve_login(login);
+    // The login lookup reads the accounts database: off the loop with defer_store.
+    auto user = std::make_shared<std::expected<std::string, SaslLookupError>>(
+        std::unexpected(SaslLookupError::temporary));
+    auto password = std::make_shared<HeldSecret>(HeldSecret{c.arg});
+    store_call([resolve = cb.resolve_login, login, user] { *user = resolve(login); },
+               [this, login, user, password] {
+                   pass_resolved(login, std::move(*user), password->s);
+               });
+}
+
+void Pop3Session::pass_resolved(const std::string& login,
+                                std::expected<std::string, SaslLookupError> user,
+                                const std::string& password) {
+    const SaslCallbacks& cb = backend_.sasl_callbacks();
     if (!user && user.error() == SaslLookupError::temporary)
         return err(error_text(Pop3Error::auth_temporary));
     // Too many failures from this address or for this login: refuse without checking.
@@ -355,12 +374,12 @@ void Pop3Session::cmd_pass(const Pop3Command& c) {
         return auth_failed(login_guard_.refusal_delay_ms(), true);
     if (opts_.defer_password_check) {
         // The daemon verifies off the event loop; pipelined lines wait meanwhile.
-        check_ = Pop3PasswordRequest{login, user ? *user : login, std::string(c.arg), bool(user)};
+        check_ = Pop3PasswordRequest{login, user ? *user : login, password, bool(user)};
         wait_ = Pop3Wait::password;
         return;
     }
     // Unknown users still cost one password check (no enumeration by timing).
-    PasswordCheck check = cb.verify_password(user ? *user : login, c.arg);
+    PasswordCheck check = cb.verify_password(user ? *user : login, password);
     pass_result(login, user ? &*user : nullptr, check);
 }
 
@@ -418,7 +437,9 @@ void Pop3Session::cmd_auth(const Pop3Command& c) {
             return bad_command(error_text(Pop3Error::plaintext_refused));
         return bad_command("Unsupported authentication mechanism");
     }
-    auto server = make_sasl_server(c.arg, backend_.sasl_callbacks(), backend_.sasl_options());
+    SaslOptions sopt = backend_.sasl_options();
+    sopt.defer_lookups = opts_.defer_store;  // lookups then go to the pool like store calls
+    auto server = make_sasl_server(c.arg, backend_.sasl_callbacks(), sopt);
     if (!server) return bad_command("Unsupported authentication mechanism");
     // The budget is asked once the login is known, before any password is checked.
     server->set_admission([this, s = server.get()](std::string_view account) {
@@ -437,6 +458,13 @@ void Pop3Session::sasl_line(std::string_view line) {
 
 void Pop3Session::sasl_result(SaslStep step) {
     auto& a = std::get<Authorization>(state_);
+    if (auto* p = std::get_if<SaslPending>(&step)) {
+        store_call(std::move(p->work), [this] {
+            auto* az = std::get_if<Authorization>(&state_);
+            if (az && az->sasl) sasl_result(az->sasl->resume());
+        });
+        return;
+    }
     if (auto* ch = std::get_if<SaslChallenge>(&step)) {
         out_.append("+ ").append(ch->base64).append("\r\n");
         return;

@@ -182,6 +182,8 @@ private:
     // A failed or refused login: the -ERR waits delay_ms; enough of them close the session.
     void auth_failed(uint32_t delay_ms, bool refused = false);
     void pass_result(const std::string& login, const std::string* user, PasswordCheck check);
+    void pass_resolved(const std::string& login, std::expected<std::string, SaslLookupError> user,
+                       const std::string& password);
     // A message number valid and not deleted; otherwise writes -ERR, returns null.
     const MaildropMessage* message(Transaction& t, uint32_t msg);
     void pump();

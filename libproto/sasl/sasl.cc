@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cctype>
 #include <mutex>
+#include <utility>
 
 namespace postern {
 
@@ -80,8 +81,22 @@ SaslStep SaslServer::start(std::optional<std::string_view> initial_response) {
 }
 
 SaslStep SaslServer::step(std::string_view client_line) {
-    if (!started_ || done_) return fail(SaslFailure::malformed);
+    if (!started_ || done_ || continuation_) return fail(SaslFailure::malformed);
     return handle(client_line, false);
+}
+
+SaslStep SaslServer::resume() {
+    if (!continuation_ || done_) return fail(SaslFailure::malformed);
+    return std::exchange(continuation_, {})();
+}
+
+SaslStep SaslServer::defer(std::function<void()> work, std::function<SaslStep()> then) {
+    if (!opt_.defer_lookups) {
+        work();
+        return then();
+    }
+    continuation_ = std::move(then);
+    return SaslPending{std::move(work)};
 }
 
 SaslStep SaslServer::handle(std::string_view line, bool first) {
@@ -110,6 +125,7 @@ SaslStep SaslServer::challenge(std::string_view raw) { return SaslChallenge{base
 SaslStep SaslServer::fail(SaslFailure f) {
     done_ = true;
     pending_user_.reset();
+    continuation_ = nullptr;
     return SaslFailed{f};
 }
 
@@ -129,22 +145,55 @@ bool SaslServer::admitted(std::string_view account) {
     return !admission_ || admission_(account_);
 }
 
+// What a password login's off-loop work reads and writes; shared with it, never the server.
+struct PasswordLookupResult {
+    std::string login;
+    std::string password;
+    std::expected<std::string, SaslLookupError> user = std::unexpected(SaslLookupError::temporary);
+    PasswordCheck check = PasswordCheck::temporary;
+    ~PasswordLookupResult() { wipe(password); }
+};
+
 SaslStep SaslServer::check_password(std::string_view login, std::string_view password) {
     login_name_ = std::string(login);
     account_ = login_name_;
     if (login.empty() || password.empty()) return fail(SaslFailure::bad_credentials);
     if (!cb_.resolve_login || !cb_.verify_password) return fail(SaslFailure::temp_failure);
-    auto user = cb_.resolve_login(login);
-    if (!user && user.error() == SaslLookupError::temporary) return fail(SaslFailure::temp_failure);
-    if (!admitted(user ? std::string_view(*user) : login)) return fail(SaslFailure::refused);
-    if (!user) {
-        // Unknown users pay one hash too (the daemon's callback verifies a dummy), so the
-        // time to answer does not tell which users exist.
-        (void)cb_.verify_password(login, password);
-        return fail(SaslFailure::bad_credentials);
-    }
-    switch (cb_.verify_password(*user, password)) {
-    case PasswordCheck::ok: return succeed(std::move(*user));
+    auto st = std::make_shared<PasswordLookupResult>();
+    st->login = std::string(login);
+    st->password = std::string(password);
+    // Two rounds: resolve the login, ask admission on the loop, only then verify.
+    return defer([resolve = cb_.resolve_login, st] { st->user = resolve(st->login); },
+                 [this, st]() -> SaslStep {
+                     auto& user = st->user;
+                     if (!user && user.error() == SaslLookupError::temporary) {
+                         wipe(st->password);
+                         return fail(SaslFailure::temp_failure);
+                     }
+                     if (!admitted(user ? std::string_view(*user) : st->login)) {
+                         wipe(st->password);
+                         return fail(SaslFailure::refused);
+                     }
+                     // Unknown users pay one hash too (the daemon's callback verifies a
+                     // dummy), so the time to answer does not tell which users exist.
+                     return defer(
+                         [verify = cb_.verify_password, st] {
+                             st->check =
+                                 verify(st->user ? *st->user : st->login, st->password);
+                             wipe(st->password);
+                         },
+                         [this, st] { return password_checked(*st); });
+                 });
+}
+
+SaslStep SaslServer::password_checked(PasswordLookupResult& st) {
+    if (!st.user) return fail(SaslFailure::bad_credentials);
+    switch (st.check) {
+    case PasswordCheck::ok:
+        // Acting as somebody else is not supported: authzid must name the same user.
+        if (!authzid_.empty() && authzid_ != st.login && authzid_ != *st.user)
+            return fail(SaslFailure::bad_credentials);
+        return succeed(std::move(*st.user));
     case PasswordCheck::mismatch: return fail(SaslFailure::bad_credentials);
     case PasswordCheck::temporary: return fail(SaslFailure::temp_failure);
     }

@@ -13,6 +13,8 @@
 //   }
 //   SaslSuccess -> 235 / +OK / OK as s.user;  SaslFailed -> map reason to a reply.
 // The engine handles base64, "*" (cancel) and "=" (empty initial response) itself.
+// With SaslOptions::defer_lookups a step may be SaslPending: run its work off the event
+// loop (it calls the SaslCallbacks there and owns what it touches), then s = resume().
 
 #include "libproto/core/scram_keys.h"
 
@@ -34,7 +36,8 @@ enum class SaslLookupError { not_found, temporary };
 enum class PasswordCheck { ok, mismatch, temporary };
 
 // Credential lookups supplied by the daemon (backed by libmailstore). Called
-// synchronously from start()/step(). Unset callbacks disable what needs them.
+// synchronously from start()/step()/resume(), or with defer_lookups from SaslPending::work
+// on another thread (they must then be thread-safe). Unset callbacks disable what needs them.
 struct SaslCallbacks {
     // Login name as typed by the client ("user@domain", "user%domain", "user")
     // -> canonical user ("user@domain"). For unknown names the daemon should
@@ -76,6 +79,9 @@ struct SaslOptions {
     bool success_data_allowed = false;
     // Longest client line accepted (base64 text), per step.
     size_t max_line = 8192;
+    // Callback calls (login resolution, password checks, SCRAM key lookups; not CRAM-MD5)
+    // are returned as SaslPending work for the daemon's thread pool instead of run inline.
+    bool defer_lookups = false;
 };
 
 enum class SaslFailure {
@@ -99,7 +105,14 @@ struct SaslSuccess {
 struct SaslFailed {
     SaslFailure reason;
 };
-using SaslStep = std::variant<SaslChallenge, SaslSuccess, SaslFailed>;
+// Blocking callback work to run off the loop; then call resume() on the loop thread. The
+// work holds copies of the callbacks and its inputs, never the SaslServer: it may outlive it.
+struct SaslPending {
+    std::function<void()> work;
+};
+using SaslStep = std::variant<SaslChallenge, SaslSuccess, SaslFailed, SaslPending>;
+
+struct PasswordLookupResult;  // sasl.cc
 
 class SaslServer {
 public:
@@ -112,6 +125,8 @@ public:
     SaslStep start(std::optional<std::string_view> initial_response);
     // Every following client line (base64, possibly empty, or "*"), without CRLF.
     SaslStep step(std::string_view client_line);
+    // After a SaslPending's work has run: the exchange continues with its results.
+    SaslStep resume();
 
     std::string_view mechanism() const { return mechanism_; }
     bool done() const { return done_; }
@@ -141,6 +156,13 @@ protected:
     SaslStep check_password(std::string_view login, std::string_view password);
     // Sets account() and asks the admission check (true when there is none).
     bool admitted(std::string_view account);
+    // Runs `work` then `then` now, or (defer_lookups) returns SaslPending{work} and keeps
+    // `then` for resume().
+    SaslStep defer(std::function<void()> work, std::function<SaslStep()> then);
+    // PLAIN: the authorization identity the success must match (empty: none given).
+    std::string authzid_;
+    // The end of a password login (PLAIN, LOGIN), on the loop thread.
+    SaslStep password_checked(PasswordLookupResult& st);
 
     std::string mechanism_;
     SaslCallbacks cb_;
@@ -156,6 +178,7 @@ private:
     bool done_ = false;
     // Pending success held back until the client acks the final challenge.
     std::optional<std::string> pending_user_;
+    std::function<SaslStep()> continuation_;  // after SaslPending: what resume() runs
 };
 
 // Creates the server side for `mechanism` (case-insensitive). nullptr if unknown

@@ -28,12 +28,9 @@ private:
         std::string_view passwd = data.substr(n2 + 1);
         if (authzid.size() > max_field || authcid.size() > max_field || passwd.size() > max_field)
             return fail(SaslFailure::too_long);  // never hashed
-        SaslStep r = check_password(authcid, passwd);
-        // Acting as somebody else is not supported: authzid must name the same user.
-        if (auto* ok = std::get_if<SaslSuccess>(&r);
-            ok && !authzid.empty() && authzid != authcid && authzid != ok->user)
-            return fail(SaslFailure::bad_credentials);
-        return r;
+        // Acting as somebody else is not supported: checked once the user is known.
+        authzid_ = std::string(authzid);
+        return check_password(authcid, passwd);
     }
 };
 

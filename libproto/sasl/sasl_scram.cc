@@ -115,13 +115,33 @@ private:
         if (parts.size() != 4) return fail(SaslFailure::malformed);
         if (authzid && *authzid != *username) return fail(SaslFailure::bad_credentials);
         login_name_ = *username;
-
-        if (auto st = load_keys(*username); st) return *st;
-        if (!admitted(resolved_.empty() ? *username : resolved_)) return fail(SaslFailure::refused);
-
         client_first_bare_ = std::string(msg.substr(gs2_header_.size()));
+        if (!cb_.resolve_login || !cb_.scram_credentials) return fail(SaslFailure::temp_failure);
+        // The lookups may run on the daemon's pool: the work sees only `st`.
+        auto st = std::make_shared<Lookup>();
+        st->username = *username;
+        return defer(
+            [resolve = cb_.resolve_login, keys = cb_.scram_credentials, st] {
+                st->user = resolve(st->username);
+                if (st->user) st->keys = keys(*st->user);
+            },
+            [this, st, cnonce = std::string(*r)] { return keys_loaded(*st, cnonce); });
+    }
+
+    struct Lookup {
+        std::string username;
+        std::expected<std::string, SaslLookupError> user =
+            std::unexpected(SaslLookupError::temporary);
+        std::expected<ScramKeys, SaslLookupError> keys =
+            std::unexpected(SaslLookupError::not_found);
+    };
+
+    SaslStep keys_loaded(Lookup& st, const std::string& cnonce) {
+        if (auto f = load_keys(st); f) return *f;
+        if (!admitted(resolved_.empty() ? st.username : resolved_))
+            return fail(SaslFailure::refused);
         std::string snonce = server_nonce(opt_);
-        nonce_ = std::string(*r) + snonce;
+        nonce_ = cnonce + snonce;
         server_first_ = "r=" + nonce_ + ",s=" + base64_encode(keys_.salt) +
                         ",i=" + std::to_string(keys_.iterations);
         state_ = State::client_final;
@@ -129,12 +149,12 @@ private:
     }
 
     // Fills keys_ (real or fake); returns a failure step on a temporary error.
-    std::optional<SaslStep> load_keys(const std::string& username) {
-        if (!cb_.resolve_login || !cb_.scram_credentials) return fail(SaslFailure::temp_failure);
-        auto user = cb_.resolve_login(username);
+    std::optional<SaslStep> load_keys(Lookup& st) {
+        const std::string& username = st.username;
+        auto& user = st.user;
         if (user) {
             resolved_ = *user;
-            auto k = cb_.scram_credentials(*user);
+            auto& k = st.keys;
             if (k && k->iterations > 0) {
                 keys_ = std::move(*k);
                 user_ = std::move(*user);
