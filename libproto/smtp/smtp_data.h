@@ -22,6 +22,11 @@
 //     terminator, so the session can answer 552 5.3.4 in sync with the client.
 //
 // ChunkReader (BDAT, RFC 3030): counted raw bytes, no dot handling.
+//
+// Streaming: message() holds what was stored since it was last emptied; the
+// session moves it to its SmtpMessageSink after every feed and clears it, so
+// neither reader ever holds more than one fed piece (the message goes to the
+// queue file as it arrives).
 
 #include <cstddef>
 #include <cstdint>
@@ -44,7 +49,7 @@ public:
     uint64_t bare_lf_count() const { return bare_lf_; }
     // Size of the message as it would be stored (counted even past max_size).
     uint64_t size() const { return size_; }
-    // The stored message (CRLF line ends); empty when too_big().
+    // The stored bytes not yet taken (CRLF line ends); empty once too_big().
     std::string& message() { return msg_; }
 
 private:

@@ -1,7 +1,8 @@
 // libFuzzer: the DATA reader. The first byte picks a chunk size; the rest is the
 // stream after "354". Feeding it in chunks must give exactly what feeding it in
 // one go gives (same end position, same stored message, same flags), and a
-// BDAT reader must keep bytes verbatim.
+// BDAT reader must keep bytes verbatim. Taking the stored bytes out after every
+// feed (the session streams them to the queue) must give the same message.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -24,6 +25,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         size_t n = std::min(step, in.size() - used);
         used += parts.feed(in.substr(used, n));
     }
+    // As the session streams: the stored bytes taken out after every feed.
+    postern::DataReader streamed(max);
+    std::string taken;
+    size_t used_streamed = 0;
+    while (used_streamed < in.size() && !streamed.done()) {
+        size_t n = std::min(step, in.size() - used_streamed);
+        used_streamed += streamed.feed(in.substr(used_streamed, n));
+        if (streamed.message().size() > 2 * n + 2) std::abort();  // one piece, never more
+        taken += streamed.message();
+        streamed.message().clear();
+    }
+    if (streamed.done() != whole.done() || used_streamed != used ||
+        (!whole.too_big() && whole.done() && taken != whole.message()))
+        std::abort();
     if (whole.done() != parts.done()) std::abort();
     if (whole.done() && used != used_whole) std::abort();
     if (whole.message() != parts.message() || whole.too_big() != parts.too_big() ||
