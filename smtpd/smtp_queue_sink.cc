@@ -46,6 +46,9 @@ void start_commit(const std::shared_ptr<SinkState>& st, CommitDone done) {
     auto result =
         std::make_shared<std::expected<std::string, QueueError>>(std::unexpected(QueueError::io));
     auto started = std::chrono::steady_clock::now();
+    // For the log line: commit takes the envelope.
+    std::string from = st->env.reverse_path;
+    size_t rcpts = st->env.recipients.size();
     queue_work_async(
         st->loop,
         [st, result] {
@@ -57,7 +60,7 @@ void start_commit(const std::shared_ptr<SinkState>& st, CommitDone done) {
             st->out = {};
             *result = st->writer.commit(std::move(st->env));
         },
-        [st, result, started, done = std::move(done)] {
+        [st, result, started, from = std::move(from), rcpts, done = std::move(done)] {
             st->in_flight = false;
             auto ms = std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::steady_clock::now() - started)
@@ -71,7 +74,7 @@ void start_commit(const std::shared_ptr<SinkState>& st, CommitDone done) {
                 return;
             }
             log_msg(LogLevel::info, "queued %s from=<%s> nrcpt=%zu (commit %.1f ms)", r->c_str(),
-                    log_escape(st->env.reverse_path).c_str(), st->env.recipients.size(), ms);
+                    log_escape(from).c_str(), rcpts, ms);
             queue_wake(st->run_dir, *r);
             done({SmtpVerdict::ok, *r});
         });
