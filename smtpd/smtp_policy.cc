@@ -2,6 +2,7 @@
 
 #include "smtpd/smtp_queue_sink.h"
 #include "libproto/core/log.h"
+#include "libproto/net/pool_job.h"
 
 namespace postern {
 
@@ -45,7 +46,8 @@ Envelope queue_envelope(const SmtpClientInfo& c, const SmtpEnvelope& e) {
 SmtpPolicy::SmtpPolicy(uv_loop_t* loop, std::shared_ptr<Accounts> accounts,
                        std::unique_ptr<MailStore> store, Queue queue, SmtpPolicyConfig config)
     : loop_(loop), accounts_(std::move(accounts)), store_(std::move(store)),
-      queue_(std::move(queue)), config_(std::move(config)) {
+      queue_(std::move(queue)),
+      config_(std::make_shared<const SmtpPolicyConfig>(std::move(config))) {
     auto acc = accounts_;
     sasl_callbacks_.resolve_login =
         [acc](std::string_view login) -> std::expected<std::string, SaslLookupError> {
@@ -68,18 +70,43 @@ SmtpPolicy::SmtpPolicy(uv_loop_t* loop, std::shared_ptr<Accounts> accounts,
     };
 }
 
+namespace {
+
+// A verdict computed on the pool, delivered on the loop (the session ignores it if gone).
+void verdict_on_pool(uv_loop_t* loop, std::function<SmtpVerdict()> verdict,
+                     SmtpHandler::Done done) {
+    auto v = std::make_shared<SmtpVerdict>(SmtpVerdict::temp_failure);
+    run_on_pool_detached(
+        loop, [v, verdict = std::move(verdict)] { *v = verdict(); },
+        [v, done = std::move(done)] { done(*v); });
+}
+
+}  // namespace
+
 void SmtpPolicy::check_mail(const SmtpClientInfo&, const ParsedPath&, const MailParams& params,
                             Done done) {
-    done(store_->has_room(params.size.value_or(0)) ? SmtpVerdict::ok : SmtpVerdict::no_room);
+    uint64_t size = params.size.value_or(0);
+    verdict_on_pool(
+        loop_,
+        [store = store_.get(), size] {
+            return store->has_room(size) ? SmtpVerdict::ok : SmtpVerdict::no_room;
+        },
+        std::move(done));
 }
 
 SmtpVerdict SmtpPolicy::recipient_verdict(const SmtpClientInfo& c, const ParsedPath& to) {
-    const bool trusted = !c.auth_user.empty() || config_.relay_networks.contains(c.ip);
+    return recipient_verdict_with(*config_, *accounts_, *store_, c, to);
+}
+
+SmtpVerdict recipient_verdict_with(const SmtpPolicyConfig& config, Accounts& accounts,
+                                   MailStore& store, const SmtpClientInfo& c,
+                                   const ParsedPath& to) {
+    const bool trusted = !c.auth_user.empty() || config.relay_networks.contains(c.ip);
     // user%host@us and host!user@us: old relay tricks, never honoured.
     if (to.percent_hack) return SmtpVerdict::bad_address;
     std::string addr =
-        to.is_postmaster ? "postmaster@" + config_.hostname : to.local + "@" + to.domain;
-    auto kind = accounts_->resolve_recipient(addr);
+        to.is_postmaster ? "postmaster@" + config.hostname : to.local + "@" + to.domain;
+    auto kind = accounts.resolve_recipient(addr);
     if (!kind) {
         if (kind.error() == StoreError::not_found) {
             // Not a local domain.
@@ -91,7 +118,7 @@ SmtpVerdict SmtpPolicy::recipient_verdict(const SmtpClientInfo& c, const ParsedP
     case RecipientKind::local_user:
     case RecipientKind::alias:
     case RecipientKind::catch_all:
-        return store_->has_room(0) ? SmtpVerdict::ok : SmtpVerdict::no_room;
+        return store.has_room(0) ? SmtpVerdict::ok : SmtpVerdict::no_room;
     case RecipientKind::unknown_local: return SmtpVerdict::unknown_user;
     case RecipientKind::not_local: return trusted ? SmtpVerdict::ok : SmtpVerdict::relay_denied;
     }
@@ -99,11 +126,28 @@ SmtpVerdict SmtpPolicy::recipient_verdict(const SmtpClientInfo& c, const ParsedP
 }
 
 void SmtpPolicy::check_rcpt(const SmtpClientInfo& c, const ParsedPath& to, Done done) {
-    done(recipient_verdict(c, to));
+    // Accounts and the store outlive the pool work (the policy lives as long as the
+    // process); the work copies the rest.
+    verdict_on_pool(
+        loop_,
+        [config = config_, accounts = accounts_, store = store_.get(), c, to] {
+            return recipient_verdict_with(*config, *accounts, *store, c, to);
+        },
+        std::move(done));
 }
 
 void SmtpPolicy::check_data(const SmtpClientInfo&, const SmtpEnvelope& env, Done done) {
-    done(store_->has_room(env.params.size.value_or(0)) ? SmtpVerdict::ok : SmtpVerdict::no_room);
+    uint64_t size = env.params.size.value_or(0);
+    verdict_on_pool(
+        loop_,
+        [store = store_.get(), size] {
+            return store->has_room(size) ? SmtpVerdict::ok : SmtpVerdict::no_room;
+        },
+        std::move(done));
+}
+
+void SmtpPolicy::run_blocking(std::function<void()> work, std::function<void()> done) {
+    run_on_pool_detached(loop_, std::move(work), std::move(done));
 }
 
 std::unique_ptr<SmtpMessageSink> SmtpPolicy::begin_message(const SmtpClientInfo& c,
@@ -118,13 +162,14 @@ std::unique_ptr<SmtpMessageSink> SmtpPolicy::begin_message(const SmtpClientInfo&
     }
     std::string header = format_received(received, writer->id());
     return make_queue_sink(loop_, std::move(*writer), queue_envelope(c, env), std::move(header),
-                           config_.run_dir);
+                           config_->run_dir);
 }
 
 std::unique_ptr<SaslServer> SmtpPolicy::sasl(std::string_view mechanism) {
     SaslOptions opt;
-    opt.hostname = config_.hostname;
-    opt.fake_user_secret = config_.fake_user_secret;
+    opt.hostname = config_->hostname;
+    opt.fake_user_secret = config_->fake_user_secret;
+    opt.defer_lookups = true;  // the session hands the work to run_blocking()
     return make_sasl_server(mechanism, sasl_callbacks_, opt);
 }
 

@@ -3,8 +3,10 @@
 // looked up in Accounts, relaying needs AUTH or a relay_networks address,
 // room is checked with MailStore::has_room, and accepted messages go to the
 // queue, committed (fsync'd) on libuv's thread pool before the 250 is sent.
-// One instance per process, shared by all sessions; everything runs on the
-// loop thread except the commit itself.
+// One instance per process, shared by all sessions. Every store or accounts call
+// (recipient lookups, has_room, login resolution, password and SCRAM key checks) runs
+// on the thread pool too (run_on_pool_detached; the session's weak token drops late
+// answers), so the loop never waits for a disk.
 
 #include <filesystem>
 #include <memory>
@@ -28,12 +30,20 @@ struct SmtpPolicyConfig {
     std::string fake_user_secret;  // instance_secret.h: unknown users' fake SCRAM salts
 };
 
+// The recipient verdict itself: blocking (accounts and store lookups), thread-safe.
+SmtpVerdict recipient_verdict_with(const SmtpPolicyConfig& config, Accounts& accounts,
+                                   MailStore& store, const SmtpClientInfo& c,
+                                   const ParsedPath& to);
+
 class SmtpPolicy : public SmtpHandler {
 public:
     SmtpPolicy(uv_loop_t* loop, std::shared_ptr<Accounts> accounts,
                std::unique_ptr<MailStore> store, Queue queue, SmtpPolicyConfig config);
 
-    void set_config(SmtpPolicyConfig config) { config_ = std::move(config); }
+    // Pool work holds the config it started with; a reload swaps it on the loop thread.
+    void set_config(SmtpPolicyConfig config) {
+        config_ = std::make_shared<const SmtpPolicyConfig>(std::move(config));
+    }
 
     void check_mail(const SmtpClientInfo& c, const ParsedPath& from, const MailParams& params,
                     Done done) override;
@@ -43,6 +53,7 @@ public:
     std::unique_ptr<SmtpMessageSink> begin_message(const SmtpClientInfo& c, const SmtpEnvelope& env,
                                                    const ReceivedInfo& received) override;
     std::unique_ptr<SaslServer> sasl(std::string_view mechanism) override;
+    void run_blocking(std::function<void()> work, std::function<void()> done) override;
 
     // Synchronous recipient verdict (exposed for tests).
     SmtpVerdict recipient_verdict(const SmtpClientInfo& c, const ParsedPath& to);
@@ -52,7 +63,7 @@ private:
     std::shared_ptr<Accounts> accounts_;
     std::unique_ptr<MailStore> store_;
     Queue queue_;
-    SmtpPolicyConfig config_;
+    std::shared_ptr<const SmtpPolicyConfig> config_;
     SaslCallbacks sasl_callbacks_;
 };
 

@@ -10,7 +10,8 @@ struct PoolJob::State {
     std::function<void()> work;
     std::function<void()> done;
     PoolJob* owner = nullptr;  // loop thread only; null once the owner let go
-    std::atomic<bool> dropped{false};  // read by the pool thread: skip work not yet begun
+    std::atomic<bool> dropped{false};
+    bool detached = false;  // no owner, but done still runs  // read by the pool thread: skip work not yet begun
 };
 
 PoolJob::PoolJob(PoolJob&& o) noexcept : state_(o.state_) {
@@ -39,6 +40,13 @@ void PoolJob::cancel() {
     uv_cancel(reinterpret_cast<uv_req_t*>(&s->req));
 }
 
+void PoolJob::detach() {
+    if (!state_) return;
+    state_->detached = true;
+    state_->owner = nullptr;
+    state_ = nullptr;
+}
+
 PoolJob run_on_pool(uv_loop_t* loop, std::function<void()> work, std::function<void()> done) {
     auto s = std::make_unique<PoolJob::State>();
     s->work = std::move(work);
@@ -52,8 +60,8 @@ PoolJob run_on_pool(uv_loop_t* loop, std::function<void()> work, std::function<v
         },
         [](uv_work_t* w, int status) {
             std::unique_ptr<PoolJob::State> st(static_cast<PoolJob::State*>(w->data));
-            if (!st->owner || status == UV_ECANCELED) return;
-            st->owner->state_ = nullptr;
+            if ((!st->owner && !st->detached) || status == UV_ECANCELED) return;
+            if (st->owner) st->owner->state_ = nullptr;
             st->owner = nullptr;
             // `done` may destroy whoever held the PoolJob: it is moved out first.
             auto done = std::move(st->done);

@@ -23,6 +23,9 @@ public:
 
     // The result will not be delivered; a job not yet started is cancelled.
     void cancel();
+    // Lets go of the handle but keeps the delivery: `done` will run (for owners that guard
+    // their callbacks themselves, e.g. with a weak token).
+    void detach();
     // True while the job is queued or running and its `done` still due.
     bool active() const { return state_ != nullptr; }
 
@@ -33,8 +36,14 @@ private:
     State* state_ = nullptr;
 };
 
-// Runs `work` on the pool, then `done` on `loop` (unless the PoolJob went first). If the
+// Runs `work` on the pool, then `done` on `loop` (unless the PoolJob went first, undetached). If the
 // work cannot be queued both run at once, before this returns (the PoolJob is then inactive).
 PoolJob run_on_pool(uv_loop_t* loop, std::function<void()> work, std::function<void()> done);
+
+// run_on_pool(...).detach(): `done` always runs; it must check itself that its owner lives.
+inline void run_on_pool_detached(uv_loop_t* loop, std::function<void()> work,
+                                 std::function<void()> done) {
+    run_on_pool(loop, std::move(work), std::move(done)).detach();
+}
 
 }  // namespace postern

@@ -60,7 +60,8 @@ SmtpSession::SmtpSession(SmtpSessionConfig config, SmtpClientInfo client, SmtpTr
                          SmtpHandler& handler, const SessionLog* log)
     : config_(std::move(config)), client_(std::move(client)), transport_(transport),
       handler_(handler),
-      login_guard_(config_.auth_budget, client_.ip, log, config_.auth_failure_delay_ms) {
+      login_guard_(config_.auth_budget, client_.ip, log, config_.auth_failure_delay_ms),
+      log_(log) {
     client_.kind = config_.kind;
     sasl_policy_.allow_plaintext = config_.allow_plaintext_auth;
     sasl_policy_.cram_md5 = config_.cram_md5;
@@ -151,6 +152,7 @@ void SmtpSession::on_line(std::string_view line, LineEnd end) {
     } else if (std::holds_alternative<DataMode>(mode_)) {
         data_line(line, end);
     } else if (auto* a = std::get_if<AuthMode>(&mode_)) {
+        if (a->pending) return;  // reading is paused; nothing may be pipelined into AUTH
         auto step = a->sasl->step(line);
         auth_step(step);
     }
@@ -626,8 +628,10 @@ void SmtpSession::cmd_auth(const SmtpCommand& cmd) {
     std::optional<std::string_view> initial;
     if (!cmd.auth_initial.empty()) initial = cmd.auth_initial;
     // The budget is asked once the login is known, before any password is checked.
-    sasl->set_admission([this, s = sasl.get()](std::string_view account) {
-        return login_guard_.admit(account, s->login_name(), s->mechanism());
+    // A session gone while a lookup ran admits nothing more (auth_step).
+    std::weak_ptr<char> token = alive_;
+    sasl->set_admission([this, token, s = sasl.get()](std::string_view account) {
+        return !token.expired() && login_guard_.admit(account, s->login_name(), s->mechanism());
     });
     auto step = sasl->start(initial);
     mode_ = AuthMode{std::move(sasl)};
@@ -635,6 +639,36 @@ void SmtpSession::cmd_auth(const SmtpCommand& cmd) {
 }
 
 void SmtpSession::auth_step(const SaslStep& step) {
+    if (auto* p = std::get_if<SaslPending>(&step)) {
+        // A lookup or password check runs off the loop; input waits for its answer.
+        auto* a = std::get_if<AuthMode>(&mode_);
+        if (!a) return;
+        a->pending = true;
+        transport_.pause_reading();
+        std::weak_ptr<char> token = alive_;
+        handler_.run_blocking(p->work, [this, token, sasl = a->sasl, budget = config_.auth_budget,
+                                        ip = client_.ip, delay = config_.auth_failure_delay_ms,
+                                        slog = log_ ? std::make_shared<SessionLog>(*log_)
+                                                    : nullptr] {
+            if (token.expired()) {
+                // The client left while its password was checked: a failure still counts
+                // (else disconnecting would be a free guess).
+                SaslStep r = sasl->resume();
+                if (auto* f = std::get_if<SaslFailed>(&r);
+                    f && f->reason == SaslFailure::bad_credentials)
+                    LoginGuard(budget, ip, slog.get(), delay)
+                        .failed(sasl->account(), sasl->login_name(), sasl->mechanism());
+                return;
+            }
+            if (closed_) return;
+            auto* am = std::get_if<AuthMode>(&mode_);
+            if (!am || !am->pending) return;
+            am->pending = false;
+            auth_step(am->sasl->resume());
+            if (!closed_ && !std::holds_alternative<WaitMode>(mode_)) resume();
+        });
+        return;
+    }
     if (auto* c = std::get_if<SaslChallenge>(&step)) {
         transport_.write("334 " + c->base64 + "\r\n");
         return;

@@ -174,6 +174,13 @@ public:
     }
     // The SASL server for a mechanism (already checked against policy); nullptr: unknown.
     virtual std::unique_ptr<SaslServer> sasl(std::string_view mechanism) = 0;
+    // SaslPending work (a server made with defer_lookups): run `work` where it may block
+    // (smtpd: the thread pool), then `done` on the loop thread. `done` checks itself that
+    // the session still lives. The default runs both at once.
+    virtual void run_blocking(std::function<void()> work, std::function<void()> done) {
+        work();
+        done();
+    }
 };
 
 class SmtpSession {
@@ -219,7 +226,8 @@ private:
         SmtpReply refusal;     // the reply for a discarded chunk
     };
     struct AuthMode {
-        std::unique_ptr<SaslServer> sasl;
+        std::shared_ptr<SaslServer> sasl;  // shared with a check in flight (auth_step)
+        bool pending = false;  // SaslPending work is running: input waits
     };
     struct WaitMode {};  // a handler call, the auth delay or the TLS handshake
     using Mode = std::variant<CommandMode, DataMode, BdatMode, AuthMode, WaitMode>;
@@ -278,6 +286,7 @@ private:
     bool closed_ = false;
     bool shutdown_ = false;
     std::shared_ptr<char> alive_ = std::make_shared<char>(0);
+    const SessionLog* log_ = nullptr;  // for a login charged after the session went
 };
 
 }  // namespace postern

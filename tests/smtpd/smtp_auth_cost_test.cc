@@ -48,6 +48,11 @@ struct Policy {
             std::string raw = std::string(1, '\0') + login + '\0' + password;
             auto t0 = std::chrono::steady_clock::now();
             SaslStep r = sasl->start(base64_encode(raw));
+            // smtpd defers the lookups to the pool; here they run inline, in the timing.
+            while (auto* p = std::get_if<SaslPending>(&r)) {
+                p->work();
+                r = sasl->resume();
+            }
             auto t1 = std::chrono::steady_clock::now();
             REQUIRE(std::holds_alternative<SaslFailed>(r));
             best = std::min(best, std::chrono::duration<double, std::milli>(t1 - t0).count());
