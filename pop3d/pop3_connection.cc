@@ -9,11 +9,10 @@ Pop3Connection::Pop3Connection(Connection& c, Pop3Backend& backend, Pop3SessionO
     : stls_ctx_(std::move(stls_ctx)), timer_(c.loop()), passwords_(passwords) {
     opts.defer_password_check = passwords_ != nullptr;
     opts.defer_store = true;
-    session_ = std::make_unique<Pop3Session>(backend, std::move(opts), &log_);
-    log_.info("connect from %s%s", c.peer().ip.c_str(), c.is_tls() ? " (TLS)" : "");
+    session_ = std::make_shared<Pop3Session>(backend, std::move(opts), log_.get());
+    log_->info("connect from %s%s", c.peer().ip.c_str(), c.is_tls() ? " (TLS)" : "");
 }
 
-// The PoolJobs go with the connection: no result is delivered to it afterwards.
 Pop3Connection::~Pop3Connection() = default;
 
 void Pop3Connection::on_open(Connection& c) {
@@ -32,7 +31,7 @@ void Pop3Connection::on_line_too_long(Connection& c) {
 }
 
 void Pop3Connection::on_tls_ready(Connection& c) {
-    log_.info("STLS: %s %s", c.tls_version().c_str(), c.tls_cipher().c_str());
+    log_->info("STLS: %s %s", c.tls_version().c_str(), c.tls_cipher().c_str());
     session_->tls_started();
     flush(c);
 }
@@ -54,11 +53,10 @@ void Pop3Connection::on_shutdown(Connection& c) {
 
 void Pop3Connection::on_close(Connection&, CloseReason why) {
     timer_.stop();
-    check_.cancel();
-    store_.cancel();
     if (session_->wait() != Pop3Wait::closed)
-        log_.info("connection closed (%s) without QUIT", close_reason_text(why));
-    session_->connection_lost();
+        log_->info("connection closed (%s) without QUIT", close_reason_text(why));
+    // With a call in flight the session finishes it first (see session_ in the header).
+    if (!check_pending_ && !store_pending_) session_->connection_lost();
 }
 
 void Pop3Connection::flush(Connection& c) {
@@ -102,34 +100,53 @@ void Pop3Connection::flush(Connection& c) {
             stls_requested_ = true;
             SslCtxPtr ctx = stls_ctx_ ? stls_ctx_() : nullptr;
             if (!ctx || !c.start_tls(ctx.get())) {
-                log_.error("STLS accepted but TLS cannot start");
+                log_->error("STLS accepted but TLS cannot start");
                 c.close();
             }
             break;
         }
         case Pop3Wait::password:
             c.pause_reading();
-            if (!check_.active() && passwords_) {
+            if (!check_pending_ && passwords_) {
                 // If the job cannot be queued it answers at once: the flush it calls is
                 // picked up by the loop here through again_.
-                auto job = passwords_->check_password_async(c.loop(), session_->password_request(),
-                                                            [this, &c](PasswordCheck r) {
-                                                                session_->password_checked(r);
-                                                                flush(c);
-                                                            });
-                if (session_->wait() == Pop3Wait::password) check_ = std::move(job);
+                check_pending_ = true;
+                passwords_
+                    ->check_password_async(
+                        c.loop(), session_->password_request(),
+                        [this, &c, alive = std::weak_ptr<char>(alive_), session = session_,
+                         log = log_](PasswordCheck r) {
+                            if (alive.expired()) {
+                                session->password_checked(r);  // the client left: charge it
+                                return;
+                            }
+                            check_pending_ = false;
+                            session_->password_checked(r);
+                            flush(c);
+                        })
+                    .detach();
             }
             break;
         case Pop3Wait::store:
             c.pause_reading();
-            if (!store_.active()) {
+            if (!store_pending_) {
                 auto work = session_->take_store_work();
                 if (!work) break;  // already handed out: store_done() follows
-                auto job = run_on_pool(c.loop(), std::move(work), [this, &c] {
-                    session_->store_done();
-                    flush(c);
-                });
-                if (session_->wait() == Pop3Wait::store) store_ = std::move(job);
+                store_pending_ = true;
+                run_on_pool_detached(
+                    c.loop(), std::move(work),
+                    [this, &c, alive = std::weak_ptr<char>(alive_), session = session_,
+                     log = log_] {
+                        if (alive.expired()) {
+                            // The client left: finish what is under way (a login failure is
+                            // charged, an expunge completes), then let the session go.
+                            session->store_done();
+                            return;
+                        }
+                        store_pending_ = false;
+                        session_->store_done();
+                        flush(c);
+                    });
             }
             break;
         case Pop3Wait::closed: c.close(); break;

@@ -39,13 +39,17 @@ private:
     // Writes what the session produced and acts on what it waits for.
     void flush(Connection& c);
 
-    SessionLog log_;
-    std::unique_ptr<Pop3Session> session_;
+    // Shared with pool work in flight: a session whose client left while a check or store
+    // call ran lives until the answer is in (a failed login is still charged, an open
+    // maildrop released), then goes. Its output is dropped.
+    std::shared_ptr<SessionLog> log_ = std::make_shared<SessionLog>();
+    std::shared_ptr<Pop3Session> session_;
+    std::shared_ptr<char> alive_ = std::make_shared<char>(0);  // expires with the connection
     std::function<SslCtxPtr()> stls_ctx_;
     Timer timer_;
     StoreBackend* passwords_ = nullptr;
-    PoolJob check_;  // USER/PASS verification in flight
-    PoolJob store_;  // a maildrop call in flight (Pop3Wait::store)
+    bool check_pending_ = false;  // USER/PASS verification in flight
+    bool store_pending_ = false;  // a maildrop or lookup call in flight (Pop3Wait::store)
     bool stls_requested_ = false;
     bool flushing_ = false;
     bool again_ = false;
