@@ -32,8 +32,7 @@ struct SmtpPolicyConfig {
 
 // The recipient verdict itself: blocking (accounts and store lookups), thread-safe.
 SmtpVerdict recipient_verdict_with(const SmtpPolicyConfig& config, Accounts& accounts,
-                                   MailStore& store, const SmtpClientInfo& c,
-                                   const ParsedPath& to);
+                                   MailStore& store, const SmtpClientInfo& c, const ParsedPath& to);
 
 class SmtpPolicy : public SmtpHandler {
 public:

@@ -357,10 +357,9 @@ void Pop3Session::cmd_pass(const Pop3Command& c) {
     auto user = std::make_shared<std::expected<std::string, SaslLookupError>>(
         std::unexpected(SaslLookupError::temporary));
     auto password = std::make_shared<HeldSecret>(HeldSecret{c.arg});
-    store_call([resolve = cb.resolve_login, login, user] { *user = resolve(login); },
-               [this, login, user, password] {
-                   pass_resolved(login, std::move(*user), password->s);
-               });
+    store_call(
+        [resolve = cb.resolve_login, login, user] { *user = resolve(login); },
+        [this, login, user, password] { pass_resolved(login, std::move(*user), password->s); });
 }
 
 void Pop3Session::pass_resolved(const std::string& login,
@@ -509,18 +508,17 @@ void Pop3Session::login_succeeded(const std::string& user, std::string_view how)
     // The backend outlives the session and any work in flight (Pop3Backend).
     auto result = std::make_shared<std::expected<std::unique_ptr<Maildrop>, MaildropError>>(
         std::unexpected(MaildropError::temporary));
-    store_call([b = &backend_, user, result] { *result = b->open_maildrop(user); },
-               [this, user, how = std::string(how), result] {
-                   opened(user, how, std::move(*result));
-               });
+    store_call(
+        [b = &backend_, user, result] { *result = b->open_maildrop(user); },
+        [this, user, how = std::string(how), result] { opened(user, how, std::move(*result)); });
 }
 
 void Pop3Session::opened(const std::string& user, const std::string& how,
                          std::expected<std::unique_ptr<Maildrop>, MaildropError> drop) {
     if (!drop) {
         if (log_)
-            log_->info("login %s by %s, maildrop not opened: %s", user.c_str(),
-                       how.c_str(), std::string(error_text(from_maildrop(drop.error()))).c_str());
+            log_->info("login %s by %s, maildrop not opened: %s", user.c_str(), how.c_str(),
+                       std::string(error_text(from_maildrop(drop.error()))).c_str());
         return err(error_text(from_maildrop(drop.error())));
     }
     Transaction t;
@@ -532,8 +530,8 @@ void Pop3Session::opened(const std::string& user, const std::string& how,
     size_t count = t.deleted.size();
     state_ = std::move(t);
     if (log_)
-        log_->info("login %s by %s%s: %zu messages, %llu octets", user.c_str(),
-                   how.c_str(), opts_.tls_active ? " over TLS" : "", count,
+        log_->info("login %s by %s%s: %zu messages, %llu octets", user.c_str(), how.c_str(),
+                   opts_.tls_active ? " over TLS" : "", count,
                    static_cast<unsigned long long>(octets));
     ok("Logged in, " + std::to_string(count) + " messages (" + std::to_string(octets) + " octets)");
 }
@@ -638,8 +636,7 @@ void Pop3Session::retr_opened(uint32_t msg, bool retr, std::optional<uint64_t> l
     } else {
         ok("Top of message follows");
     }
-    t.transfer = std::make_unique<Transfer>(
-        Transfer{std::move(*stream), Pop3DotStuffer(lines)});
+    t.transfer = std::make_unique<Transfer>(Transfer{std::move(*stream), Pop3DotStuffer(lines)});
     wait_ = Pop3Wait::output;
     pump();
 }

@@ -152,7 +152,7 @@ private:
     struct Transaction {
         std::string user;
         std::shared_ptr<Maildrop> drop;  // shared with store work in flight
-        std::vector<bool> deleted;  // by message number - 1
+        std::vector<bool> deleted;       // by message number - 1
         std::unique_ptr<Transfer> transfer;
     };
     struct Closed {};
@@ -209,8 +209,8 @@ private:
     std::variant<Authorization, Transaction, Closed> state_;
     std::deque<std::string> queued_;
     std::string out_;
-    std::string delayed_;        // auth failure reply, released by timer_fired()
-    Pop3PasswordRequest check_;  // USER/PASS awaiting password_checked()
+    std::string delayed_;               // auth failure reply, released by timer_fired()
+    Pop3PasswordRequest check_;         // USER/PASS awaiting password_checked()
     std::function<void()> store_work_;  // Pop3Wait::store: for the pool
     std::function<void()> store_then_;  // and what follows on the loop
     Pop3Wait wait_ = Pop3Wait::input;

@@ -178,8 +178,7 @@ SaslStep SaslServer::check_password(std::string_view login, std::string_view pas
                      // dummy), so the time to answer does not tell which users exist.
                      return defer(
                          [verify = cb_.verify_password, st] {
-                             st->check =
-                                 verify(st->user ? *st->user : st->login, st->password);
+                             st->check = verify(st->user ? *st->user : st->login, st->password);
                              wipe(st->password);
                          },
                          [this, st] { return password_checked(*st); });

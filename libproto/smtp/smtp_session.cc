@@ -60,8 +60,7 @@ SmtpSession::SmtpSession(SmtpSessionConfig config, SmtpClientInfo client, SmtpTr
                          SmtpHandler& handler, const SessionLog* log)
     : config_(std::move(config)), client_(std::move(client)), transport_(transport),
       handler_(handler),
-      login_guard_(config_.auth_budget, client_.ip, log, config_.auth_failure_delay_ms),
-      log_(log) {
+      login_guard_(config_.auth_budget, client_.ip, log, config_.auth_failure_delay_ms), log_(log) {
     client_.kind = config_.kind;
     sasl_policy_.allow_plaintext = config_.allow_plaintext_auth;
     sasl_policy_.cram_md5 = config_.cram_md5;
@@ -646,27 +645,27 @@ void SmtpSession::auth_step(const SaslStep& step) {
         a->pending = true;
         transport_.pause_reading();
         std::weak_ptr<char> token = alive_;
-        handler_.run_blocking(p->work, [this, token, sasl = a->sasl, budget = config_.auth_budget,
-                                        ip = client_.ip, delay = config_.auth_failure_delay_ms,
-                                        slog = log_ ? std::make_shared<SessionLog>(*log_)
-                                                    : nullptr] {
-            if (token.expired()) {
-                // The client left while its password was checked: a failure still counts
-                // (else disconnecting would be a free guess).
-                SaslStep r = sasl->resume();
-                if (auto* f = std::get_if<SaslFailed>(&r);
-                    f && f->reason == SaslFailure::bad_credentials)
-                    LoginGuard(budget, ip, slog.get(), delay)
-                        .failed(sasl->account(), sasl->login_name(), sasl->mechanism());
-                return;
-            }
-            if (closed_) return;
-            auto* am = std::get_if<AuthMode>(&mode_);
-            if (!am || !am->pending) return;
-            am->pending = false;
-            auth_step(am->sasl->resume());
-            if (!closed_ && !std::holds_alternative<WaitMode>(mode_)) resume();
-        });
+        handler_.run_blocking(
+            p->work, [this, token, sasl = a->sasl, budget = config_.auth_budget, ip = client_.ip,
+                      delay = config_.auth_failure_delay_ms,
+                      slog = log_ ? std::make_shared<SessionLog>(*log_) : nullptr] {
+                if (token.expired()) {
+                    // The client left while its password was checked: a failure still counts
+                    // (else disconnecting would be a free guess).
+                    SaslStep r = sasl->resume();
+                    if (auto* f = std::get_if<SaslFailed>(&r);
+                        f && f->reason == SaslFailure::bad_credentials)
+                        LoginGuard(budget, ip, slog.get(), delay)
+                            .failed(sasl->account(), sasl->login_name(), sasl->mechanism());
+                    return;
+                }
+                if (closed_) return;
+                auto* am = std::get_if<AuthMode>(&mode_);
+                if (!am || !am->pending) return;
+                am->pending = false;
+                auth_step(am->sasl->resume());
+                if (!closed_ && !std::holds_alternative<WaitMode>(mode_)) resume();
+            });
         return;
     }
     if (auto* c = std::get_if<SaslChallenge>(&step)) {

@@ -227,7 +227,7 @@ private:
     };
     struct AuthMode {
         std::shared_ptr<SaslServer> sasl;  // shared with a check in flight (auth_step)
-        bool pending = false;  // SaslPending work is running: input waits
+        bool pending = false;              // SaslPending work is running: input waits
     };
     struct WaitMode {};  // a handler call, the auth delay or the TLS handshake
     using Mode = std::variant<CommandMode, DataMode, BdatMode, AuthMode, WaitMode>;

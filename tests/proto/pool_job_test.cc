@@ -61,10 +61,12 @@ TEST_CASE("pool job: done may drop its own job; a moved job keeps delivering", "
     EventLoop loop;
     std::optional<PoolJob> holder;
     int calls = 0;
-    PoolJob first = run_on_pool(loop.get(), [] {}, [&] {
-        ++calls;
-        holder.reset();  // the owner destroys itself from inside done
-    });
+    PoolJob first = run_on_pool(
+        loop.get(), [] {},
+        [&] {
+            ++calls;
+            holder.reset();  // the owner destroys itself from inside done
+        });
     holder.emplace(std::move(first));
     CHECK_FALSE(first.active());  // NOLINT(bugprone-use-after-move): moved-from is inactive
     CHECK(holder->active());

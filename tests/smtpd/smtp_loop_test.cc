@@ -40,7 +40,10 @@ public:
     void check_rcpt(const SmtpClientInfo&, const ParsedPath& to, Done done) override {
         bool slow = to.local == "slow";
         run_on_pool_detached(
-            loop_, [slow] { if (slow) std::this_thread::sleep_for(seconds(2)); },
+            loop_,
+            [slow] {
+                if (slow) std::this_thread::sleep_for(seconds(2));
+            },
             [done = std::move(done)] { done(SmtpVerdict::ok); });
     }
     void check_data(const SmtpClientInfo&, const SmtpEnvelope&, Done done) override {
@@ -97,8 +100,7 @@ TEST_CASE("smtpd: a slow password check or recipient lookup does not stall other
     long noop_ms = -1, auth_ms = -1;
     std::string noop, auth, rcpt;
     std::thread t([&] {
-        nettest::Client fast("127.0.0.1", port), authc("127.0.0.1", port),
-            rcptc("127.0.0.1", port);
+        nettest::Client fast("127.0.0.1", port), authc("127.0.0.1", port), rcptc("127.0.0.1", port);
         for (auto* c : {&fast, &authc, &rcptc}) {
             reply(*c);
             c->send("EHLO client.test\r\n");
