@@ -1,4 +1,5 @@
 #include "libproto/config/cidr.h"
+#include "libproto/core/log_escape.h"
 
 #include <arpa/inet.h>
 #include <charconv>
@@ -29,7 +30,7 @@ std::expected<Cidr, std::string> parse_cidr(std::string_view text) {
     size_t slash = text.find('/');
     std::string ip(text.substr(0, slash));
     if (!parse_ip(ip, c.family, c.addr))
-        return std::unexpected("relay network \"" + std::string(text) + "\": not an IP address");
+        return std::unexpected("relay network \"" + log_escape(text) + "\": not an IP address");
     unsigned max = c.family == AF_INET ? 32 : 128;
     c.prefix = max;
     if (slash != std::string_view::npos) {
@@ -37,8 +38,7 @@ std::expected<Cidr, std::string> parse_cidr(std::string_view text) {
         unsigned v = 0;
         auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), v);
         if (p.empty() || ec != std::errc() || ptr != p.data() + p.size() || v > max)
-            return std::unexpected("relay network \"" + std::string(text) +
-                                   "\": bad prefix length");
+            return std::unexpected("relay network \"" + log_escape(text) + "\": bad prefix length");
         c.prefix = v;
     }
     return c;

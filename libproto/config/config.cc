@@ -1,6 +1,7 @@
 #include "libproto/config/config.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -19,6 +20,22 @@ struct ConfigError {
     int line;
     std::string what;
 };
+
+// Errors quote keys and values from the file, which TOML escapes can fill with any byte:
+// the message stays one line (control bytes as \xNN).
+std::string one_line(std::string_view s) {
+    std::string out;
+    for (unsigned char ch : s) {
+        if (ch < 0x20 || ch == 0x7f) {
+            char buf[5];
+            std::snprintf(buf, sizeof buf, "\\x%02x", ch);
+            out += buf;
+        } else {
+            out += char(ch);
+        }
+    }
+    return out;
+}
 
 int line_of(const toml::node& n) { return static_cast<int>(n.source().begin.line); }
 
@@ -349,13 +366,14 @@ std::expected<Config, std::string> load_config(const std::filesystem::path& file
         check_complete(root, last_line);
     } catch (const toml::parse_error& e) {
         return std::unexpected(file.string() + ":" + std::to_string(e.source().begin.line) + ": " +
-                               std::string(e.description()));
+                               one_line(e.description()));
     } catch (const ConfigError& e) {
         return std::unexpected(file.string() + (e.line > 0 ? ":" + std::to_string(e.line) : "") +
-                               ": " + e.what);
+                               ": " + one_line(e.what));
     }
     for (const auto& w : warnings)
-        c.warnings.push_back(file.string() + ":" + std::to_string(w.line) + ": " + w.what);
+        c.warnings.push_back(file.string() + ":" + std::to_string(w.line) + ": " +
+                             one_line(w.what));
     return c;
 }
 

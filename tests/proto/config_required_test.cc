@@ -123,3 +123,18 @@ TEST_CASE("config: a relay network wider than any private one is an open-relay w
         }
     }
 }
+
+TEST_CASE("config: errors quoting the file's text stay on one line") {
+    // TOML escapes can put any byte in a key or value; the error must still be one line.
+    for (const char* text : {"relay_networks = [\"10.0.0.0/8\\n\\r\\u001b[31m\"]\n",
+                             "relay_networks = [\"\\n\"]\n", "\"bad\\nkey\" = 1\n"}) {
+        DYNAMIC_SECTION(text) {
+            TempConfig t(kComplete + "[smtpd]\n" + text);
+            auto c = postern::load_config(t.file);
+            REQUIRE_FALSE(c.has_value());
+            INFO("got: " << c.error());
+            CHECK(c.error().find_first_of("\n\r\x1b") == std::string::npos);
+            CHECK(c.error().starts_with(t.file.string() + ":14: "));
+        }
+    }
+}
