@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <utility>
 
 #include "libmailstore/queue/queue.h"
 
@@ -78,6 +79,13 @@ public:
     }
     Fd(const Fd&) = delete;
     Fd& operator=(const Fd&) = delete;
+    Fd& operator=(Fd&& o) noexcept {
+        if (this != &o) {
+            if (fd_ >= 0) ::close(fd_);
+            fd_ = std::exchange(o.fd_, -1);
+        }
+        return *this;
+    }
     int get() const { return fd_; }
 
 private:
@@ -399,6 +407,28 @@ void apply_state(std::string_view log, Envelope& env) {
     }
 }
 
+// An entry of active/, open, with its footer checked against the file (parse_footer).
+struct Entry {
+    Fd fd;
+    uint64_t msg_size = 0;
+    uint32_t env_len = 0;
+};
+
+std::expected<void, QueueError> open_entry(int active_fd, const std::string& id, Entry& e) {
+    e.fd = Fd(::openat(active_fd, id.c_str(), O_RDONLY | O_CLOEXEC));
+    if (e.fd.get() < 0) return std::unexpected(from_errno(errno));
+    struct stat st {};
+    if (::fstat(e.fd.get(), &st) != 0) return std::unexpected(QueueError::io);
+    const uint64_t fsize = static_cast<uint64_t>(st.st_size);
+    if (fsize < kFooterLen) return std::unexpected(QueueError::invalid);
+    char footer[kFooterLen];
+    if (!pread_all(e.fd.get(), footer, kFooterLen, fsize - kFooterLen))
+        return std::unexpected(QueueError::io);
+    if (!parse_footer(footer, fsize, e.msg_size, e.env_len))
+        return std::unexpected(QueueError::invalid);
+    return {};
+}
+
 }  // namespace
 
 std::expected<std::vector<std::string>, QueueError> Queue::ids() const {
@@ -422,21 +452,11 @@ std::expected<std::vector<Envelope>, QueueError> Queue::list() const {
 std::expected<Envelope, QueueError> Queue::read(std::string_view id_sv) const {
     if (!valid_id(id_sv)) return std::unexpected(QueueError::not_found);
     std::string id(id_sv);
-    Fd fd(::openat(core_->active_fd, id.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0) return std::unexpected(from_errno(errno));
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) return std::unexpected(QueueError::io);
-    uint64_t fsize = static_cast<uint64_t>(st.st_size);
-    if (fsize < kFooterLen) return std::unexpected(QueueError::invalid);
-    char footer[kFooterLen];
-    if (!pread_all(fd.get(), footer, kFooterLen, fsize - kFooterLen))
-        return std::unexpected(QueueError::io);
-    uint64_t msg_size = 0;
-    uint32_t env_len = 0;
-    if (!parse_footer(footer, fsize, msg_size, env_len))
-        return std::unexpected(QueueError::invalid);
-    std::string text(env_len, '\0');
-    if (!pread_all(fd.get(), text.data(), env_len, msg_size))
+    Entry e;
+    if (auto r = open_entry(core_->active_fd, id, e); !r) return std::unexpected(r.error());
+    const uint64_t msg_size = e.msg_size;
+    std::string text(e.env_len, '\0');
+    if (!pread_all(e.fd.get(), text.data(), e.env_len, msg_size))
         return std::unexpected(QueueError::io);
     auto env = decode_envelope(text);
     if (!env) return env;
@@ -457,18 +477,11 @@ std::expected<Envelope, QueueError> Queue::read(std::string_view id_sv) const {
 std::expected<size_t, QueueError> Queue::read_message(std::string_view id_sv, uint64_t offset,
                                                       size_t len, std::string& out) const {
     if (!valid_id(id_sv)) return std::unexpected(QueueError::not_found);
-    std::string id(id_sv);
-    Fd fd(::openat(core_->active_fd, id.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0) return std::unexpected(from_errno(errno));
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) return std::unexpected(QueueError::io);
-    uint64_t fsize = static_cast<uint64_t>(st.st_size);
-    char footer[kFooterLen];
-    uint64_t msg_size = 0;
-    uint32_t env_len = 0;
-    if (fsize < kFooterLen || !pread_all(fd.get(), footer, kFooterLen, fsize - kFooterLen) ||
-        !parse_footer(footer, fsize, msg_size, env_len))
-        return std::unexpected(QueueError::invalid);
+    Entry e;
+    if (auto r = open_entry(core_->active_fd, std::string(id_sv), e); !r)
+        return std::unexpected(r.error());
+    const uint64_t msg_size = e.msg_size;
+    const Fd& fd = e.fd;
     if (offset >= msg_size) return 0;
     size_t n = static_cast<size_t>(std::min<uint64_t>(len, msg_size - offset));
     size_t old = out.size();
