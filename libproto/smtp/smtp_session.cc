@@ -1,5 +1,6 @@
 #include "libproto/smtp/smtp_session.h"
 #include "libproto/core/ascii.h"
+#include "libproto/core/secret.h"
 
 #include <algorithm>
 #include <cctype>
@@ -254,6 +255,11 @@ void SmtpSession::command(std::string_view line) {
         return;
     }
     SmtpCommand& cmd = *parsed;
+    // An AUTH initial response carries credentials: wiped whatever path the command takes.
+    struct WipeOnExit {
+        std::string& s;
+        ~WipeOnExit() { wipe(s); }
+    } wipe_initial{cmd.auth_initial};
     if (cmd.verb == SmtpVerb::bdat) {
         cmd_bdat(cmd);  // gates itself: a refused chunk must still be read
         return;
