@@ -5,7 +5,7 @@
 #
 # Defaults: SECS=10 per run, RUNS=3 (the median is reported), CONC="1 10 100".
 # Environment:
-#   SHARED=/work/shared/bench   the peers' scripts (setup-dovecot.sh, populate.py, stop.sh)
+#   SHARED=<repo>/../shared/bench   the peers' scripts (setup-dovecot.sh, populate.py, stop.sh)
 #   BENCH_ROOT                  Dovecot's state and Maildirs (default /tmp/mailbench-pop3, kept
 #                               apart from /tmp/mailbench where a colleague's Postfix may run)
 #   DC_SCHEME=yescrypt|plain    Dovecot's password scheme. yescrypt (default): the very hash
@@ -25,7 +25,7 @@ set -euo pipefail
 BIN=$(realpath "$1"); SECS=${2:-10}; RUNS=${3:-3}
 shift $(( $# < 3 ? $# : 3 ))
 CONCS=${*:-"1 10 100"}
-SHARED=${SHARED:-/work/shared/bench}
+SHARED=${SHARED:-$(cd "$(dirname "$0")/../.." && pwd)/../shared/bench}
 export BENCH_ROOT=${BENCH_ROOT:-/tmp/mailbench-pop3}
 DC_SCHEME=${DC_SCHEME:-yescrypt}
 LOCK=${BENCH_LOCK:-/tmp/bench.lock}

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Postern SMTP-in-to-Maildir rate with Postfix's smtp-source (same client as
-# /work/shared/bench/smtp_bench.py uses for Postfix). The clock runs from smtp-source start
+# ../shared/bench/smtp_bench.py uses for Postfix). The clock runs from smtp-source start
 # until the N-th file is in the user's Maildir/new.
 #   tests/bench/smtp_bench.sh BIN_DIR [N] [SIZE] [CONC...]
 # Loopback only; the instance lives in a temp dir and is removed afterwards.

@@ -5,7 +5,7 @@
 #   N_4096=2000 N_102400=1000 (messages per run for that size; N_<size> for others, else 1000)
 #   BENCH_LOCK=/tmp/bench.lock (every timed run holds it: other benchmarks never overlap)
 #   KEEP=1 keeps the Postern instance directory.
-# Builds nothing. Postfix comes from /work/shared/bench/setup-postfix.sh (loopback only,
+# Builds nothing. Postfix comes from ../shared/bench/setup-postfix.sh (loopback only,
 # virtual(8) into Maildirs); Postern is a `mailctl init` instance in a temp dir (smtpd +
 # spoold, domain bench.test, user u1, per-IP cap raised for smtp-source -s 50). Each run:
 # queues empty, Maildir emptied, sync; then the SAME smtp-source command against each
@@ -14,7 +14,7 @@
 set -euo pipefail
 BIN=$(cd "${1:?usage: smtp_compare.sh BIN_DIR}" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
-PEERS=${PEERS:-/work/shared/bench}
+PEERS=${PEERS:-$HERE/../../../shared/bench}
 SIZES=${SIZES:-"4096 102400"}
 CONCS=${CONCS:-"1 10 50"}
 RUNS=${RUNS:-3}
