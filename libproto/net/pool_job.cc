@@ -9,10 +9,9 @@ struct PoolJob::State {
     uv_work_t req{};
     std::function<void()> work;
     std::function<void()> done;
-    PoolJob* owner = nullptr;  // loop thread only; null once the owner let go
-    std::atomic<bool> dropped{false};
-    bool detached =
-        false;  // no owner, but done still runs  // read by the pool thread: skip work not yet begun
+    PoolJob* owner = nullptr;          // loop thread only; null once the owner let go
+    std::atomic<bool> dropped{false};  // read by the pool thread: skip work not yet begun
+    bool detached = false;             // no owner, but done still runs
 };
 
 PoolJob::PoolJob(PoolJob&& o) noexcept : state_(o.state_) {
