@@ -140,7 +140,7 @@ void Listener::on_connection() {
         refuse(client);
         return;
     }
-    SslCtxPtr ctx = spec_.implicit_tls && tls_ ? tls_->current() : nullptr;
+    SslCtxPtr ctx = implicit_tls_context();
     Connection* c = Connection::adopt(client, spec_.factory, spec_.options, ctx.get());
     tracker_.add(*c);
 }
@@ -163,10 +163,14 @@ void Listener::refuse(uv_tcp_t* client) {
     o.handshake_timeout_ms = lim.refuse_deadline_ms;
     o.close_flush_timeout_ms = lim.refuse_deadline_ms;
     std::string msg = lim.refuse_message;
-    SslCtxPtr ctx = spec_.implicit_tls && tls_ ? tls_->current() : nullptr;
+    SslCtxPtr ctx = implicit_tls_context();
     Connection* c = Connection::adopt(
         client, [msg](Connection&) { return std::make_unique<RefuseHandler>(msg); }, o, ctx.get());
     tracker_.add_refusing(*c);
+}
+
+SslCtxPtr Listener::implicit_tls_context() const {
+    return spec_.implicit_tls && tls_ ? tls_->current() : nullptr;
 }
 
 void Listener::log_refusals() {

@@ -106,6 +106,7 @@ private:
     void on_connection();
     void refuse(uv_tcp_t* client);
     void log_refusals();
+    SslCtxPtr implicit_tls_context() const;  // a reference for a new session on a TLS port
 
     uv_loop_t* loop_;
     ListenerSpec spec_;

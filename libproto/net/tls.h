@@ -53,7 +53,6 @@ public:
     // A counted reference to the current context; null when TLS is not configured.
     SslCtxPtr current() const { return share_tls(ctx_.get()); }
     bool available() const { return ctx_ != nullptr; }
-    explicit operator bool() const { return ctx_ != nullptr; }
 
 private:
     SslCtxPtr ctx_;

@@ -1,24 +1,13 @@
 // load_config refuses what is not a complete postern.toml (format line, [server], [paths],
 // [tls]) and checks smtpd.relay_networks itself, warning about an open relay.
 #include "libproto/config/config.h"
+#include "tests/proto/temp_config.h"
 
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <unistd.h>
 
 namespace {
-
-struct TempConfig {
-    std::filesystem::path dir;
-    std::filesystem::path file;
-    explicit TempConfig(const std::string& text) {
-        char tmpl[] = "/tmp/postern-config-XXXXXX";
-        dir = mkdtemp(tmpl);
-        file = dir / "postern.toml";
-        std::ofstream(file) << text;
-    }
-    ~TempConfig() { std::filesystem::remove_all(dir); }
-};
 
 const std::string kServer = "[server]\nhostname = \"mx.test\"\nlisten = [\"127.0.0.1\"]\n";
 const std::string kPaths =

@@ -1,24 +1,11 @@
 #include "libproto/config/config.h"
+#include "tests/proto/temp_config.h"
 
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <unistd.h>
 
-namespace {
-
-struct TempConfig {
-    std::filesystem::path dir;
-    std::filesystem::path file;
-    explicit TempConfig(const std::string& text) {
-        char tmpl[] = "/tmp/postern-config-XXXXXX";
-        dir = mkdtemp(tmpl);
-        file = dir / "postern.toml";
-        std::ofstream(file) << text;
-    }
-    ~TempConfig() { std::filesystem::remove_all(dir); }
-};
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("config: defaults and relative paths resolve against the file") {
     TempConfig t(
