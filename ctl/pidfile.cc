@@ -142,6 +142,15 @@ PidState probe_pid_file(const std::filesystem::path& file) {
     return st;
 }
 
+bool process_ended(pid_t pid) {
+    if (::kill(pid, 0) != 0) return errno == ESRCH;
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat;
+    if (!std::getline(in, stat)) return true;
+    auto paren = stat.rfind(')');
+    return paren == std::string::npos || stat.compare(paren, 3, ") Z") == 0;
+}
+
 bool remove_stale_pid_file(const std::filesystem::path& file) {
     auto st = probe_pid_file(file);
     if (!st.stale_file) return false;

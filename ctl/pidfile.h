@@ -23,6 +23,10 @@ struct PidState {
 // symlink nor blocks on a FIFO.
 PidState probe_pid_file(const std::filesystem::path& file);
 
+// Has process `pid` ended (gone, or a zombie)? A daemon gives up its pid file before it
+// exits (libuv's pool threads are joined after that), so stop waits for this too.
+bool process_ended(pid_t pid);
+
 // Removes a stale pid file (one whose lock is free). Returns true if it did.
 bool remove_stale_pid_file(const std::filesystem::path& file);
 

@@ -295,7 +295,7 @@ int cmd_stop(const Config& c, const std::vector<std::string>& names) {
             bool left = false;
             for (auto& st : stopping) {
                 if (st.done) continue;
-                if (!probe_pid_file(pid_file(c, *st.svc)).running) {
+                if (!probe_pid_file(pid_file(c, *st.svc)).running && process_ended(st.pid)) {
                     st.done = true;
                     remove_stale_pid_file(pid_file(c, *st.svc));
                     std::printf("%s: stopped (pid %d)\n", name_of(*st.svc).c_str(), st.pid);

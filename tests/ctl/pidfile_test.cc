@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -123,4 +124,32 @@ TEST_CASE("probe_pid_file") {
         CHECK_FALSE(st.running);
         CHECK(st.problem == "is not a plain file");
     }
+}
+
+// stop waits for the process itself, not only for its lock: a daemon gives the lock up
+// a moment before it exits.
+TEST_CASE("process_ended") {
+    CHECK_FALSE(process_ended(::getpid()));
+    CHECK(process_ended(a_dead_pid()));
+
+    int ready[2];
+    REQUIRE(::pipe(ready) == 0);
+    pid_t child = ::fork();
+    if (child == 0) {
+        ::close(ready[0]);
+        ::close(ready[1]);  // tells the parent it runs
+        ::pause();
+        ::_exit(0);
+    }
+    ::close(ready[1]);
+    char c;
+    REQUIRE(::read(ready[0], &c, 1) == 0);
+    ::close(ready[0]);
+    CHECK_FALSE(process_ended(child));
+    ::kill(child, SIGKILL);
+    // Not yet reaped: a zombie has ended.
+    for (int i = 0; i < 200 && !process_ended(child); ++i) ::usleep(10000);
+    CHECK(process_ended(child));
+    ::waitpid(child, nullptr, 0);
+    CHECK(process_ended(child));
 }
