@@ -132,13 +132,17 @@ StoreResult<void> MaildirStore::rename_folder(std::string_view user, std::string
     if (is_dir(paths.maildir / folder_dir_name(*dst))) return std::unexpected(StoreError::exists);
     auto all = folders_on_disk(paths);
     if (!all) return std::unexpected(all.error());
+    std::erase_if(*all, [&](const auto& f) { return f != *src && !f.starts_with(*src + "/"); });
+    // Every new name is checked before anything moves: a clash ("B/x" there for "A/x")
+    // must not leave half the tree renamed.
+    for (const auto& f : *all)
+        if (is_dir(paths.maildir / folder_dir_name(*dst + f.substr(src->size()))))
+            return std::unexpected(StoreError::exists);
 
     auto txn = lmdb::Txn::begin((*idx)->env(), true);
     if (!txn) return std::unexpected(txn.error());
     for (const auto& f : *all) {
-        if (f != *src && !f.starts_with(*src + "/")) continue;
         std::string nf = *dst + f.substr(src->size());
-        if (is_dir(paths.maildir / folder_dir_name(nf))) return std::unexpected(StoreError::exists);
         if (::rename((paths.maildir / folder_dir_name(f)).c_str(),
                      (paths.maildir / folder_dir_name(nf)).c_str()) != 0)
             return std::unexpected(errno_to_store_error(errno));
