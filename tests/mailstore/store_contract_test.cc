@@ -426,6 +426,22 @@ TEMPLATE_TEST_CASE("keywords compare case-insensitively and keep their first cas
     CHECK(other->keywords_of(*other->find(1)) == (Words{"A", "B"}));
     CHECK(other->info(1)->keywords == (Words{"A", "B"}));
     CHECK(other->keywords_of(*other->find(2)).empty());
+    // Bits that are no flag are ignored.
+    Uids u2{2};
+    REQUIRE(mb->store_flags(u2, {FlagOp::add, uint8_t(0x80 | flag_draft), {}}));
+    CHECK(mb->find(2)->flags == flag_draft);
+    CHECK(mb->info(2)->flags == flag_draft);
+
+    // A delivery's keywords (IMAP APPEND) follow the same rules.
+    DeliveryOptions o;
+    o.keywords = {"$Label", "$LABEL", "", "Work"};
+    o.flags = uint8_t(0x80 | flag_seen);
+    auto d = f.store->deliver(bob, MessageSource::from_bytes(msg(3)), o);
+    REQUIRE(d);
+    REQUIRE(other->refresh());
+    CHECK(other->keywords_of(*other->find(d->uid)) == (Words{"$Label", "Work"}));
+    CHECK(other->info(d->uid)->keywords == (Words{"$Label", "Work"}));
+    CHECK(other->find(d->uid)->flags == flag_seen);
 }
 
 TEMPLATE_TEST_CASE("store_flags: a MODSEQ per change; UNCHANGEDSINCE gives MODIFIED",
@@ -786,6 +802,9 @@ TEMPLATE_TEST_CASE("special-use, subscriptions and has_children", "[contract]",
     REQUIRE(f.store->set_special_use(bob, "Spam", use_junk));
     CHECK(f.store->set_special_use(bob, "Nope", use_junk).error() == StoreError::not_found);
     CHECK(f.store->set_special_use(bob, "bad..x", use_junk).error() == StoreError::invalid);
+    CHECK(f.store->set_special_use(bob, "Spam", 0x80).error() == StoreError::invalid);
+    CHECK(f.store->create_folder(bob, "Odd", 0x80).error() == StoreError::invalid);
+    CHECK(f.store->status(bob, "Odd").error() == StoreError::not_found);  // not half made
     REQUIRE(f.store->set_subscribed(bob, "Archive", true));
     REQUIRE(f.store->set_subscribed(bob, "inbox", true));
     REQUIRE(f.store->set_subscribed(bob, "NotThere", true));  // names, RFC 3501
@@ -826,6 +845,22 @@ TEMPLATE_TEST_CASE("special-use, subscriptions and has_children", "[contract]",
     subs = f.store->subscriptions(bob);
     REQUIRE(subs);
     CHECK(std::find(subs->begin(), subs->end(), "Archive/2024") != subs->end());
+
+    // Special-use goes with a renamed folder; subscriptions stay with the names.
+    REQUIRE(f.store->rename_folder(bob, "Archive", "Old"));
+    list = f.store->folders(bob);
+    REQUIRE(list);
+    CHECK(entry("Old").special_use == use_archive);
+    CHECK_FALSE(entry("Old").subscribed);
+    subs = f.store->subscriptions(bob);
+    REQUIRE(subs);
+    CHECK(std::find(subs->begin(), subs->end(), "Archive") != subs->end());
+    // A folder made again under an old name starts without the old one's special-use.
+    REQUIRE(f.store->delete_folder(bob, "Spam"));
+    REQUIRE(f.store->create_folder(bob, "Spam"));
+    list = f.store->folders(bob);
+    REQUIRE(list);
+    CHECK(entry("Spam").special_use == 0);
 }
 
 TEMPLATE_TEST_CASE("try_lock_maildrop: in_use until the holder lets go", "[contract]", Maildir,
