@@ -70,7 +70,14 @@ StoreResult<std::shared_ptr<Env>> Env::open(const std::filesystem::path& dir, ui
 
     std::lock_guard lock(cache_mutex);
     if (auto it = cache().find(key); it != cache().end()) {
-        if (auto env = it->second.lock()) {
+        // Only while it still maps the file at that path: a directory moved away (a retired
+        // user, still open in an old session) and another made in its place is another one.
+        auto env = it->second.lock();
+        int fd = -1;
+        struct stat open_st {}, path_st {};
+        if (env && mdb_env_get_fd(env->get(), &fd) == 0 && ::fstat(fd, &open_st) == 0 &&
+            ::stat((canon / "data.mdb").c_str(), &path_st) == 0 &&
+            open_st.st_dev == path_st.st_dev && open_st.st_ino == path_st.st_ino) {
             if (auto s = env->check_size(); !s) return std::unexpected(s.error());
             return env;
         }

@@ -400,6 +400,26 @@ TEMPLATE_TEST_CASE("concurrent handles: the delta says exactly what changed", "[
     CHECK(d->added.empty());
     CHECK(d->expunged.empty());
     CHECK(a->find(2)->flags == 0);
+
+    // Interleaved: b changes 1, then a changes 3 and expunges 5 (a not refreshed in
+    // between): a's refresh reports only b's change, never its own again.
+    Uids u1{1};
+    REQUIRE(b->store_flags(u1, {FlagOp::add, flag_answered, {}}));
+    REQUIRE(b->store_flags(u5, {FlagOp::add, flag_flagged, {}}));
+    REQUIRE(a->store_flags(u3, {FlagOp::add, flag_seen, {}}));
+    REQUIRE(a->expunge(u5));
+    d = a->refresh();
+    REQUIRE(d);
+    CHECK(d->changed == Uids{1});
+    CHECK(d->added.empty());
+    CHECK(d->expunged.empty());
+    CHECK(a->find(1)->flags == flag_answered);
+    CHECK(a->find(3)->flags == flag_seen);
+    CHECK(uids_of(*a) == (Uids{1, 2, 3, 6}));
+    d = b->refresh();
+    REQUIRE(d);
+    CHECK(d->changed == Uids{3});
+    CHECK(d->expunged == Uids{5});
 }
 
 TEMPLATE_TEST_CASE("keywords compare case-insensitively and keep their first case",
@@ -480,6 +500,12 @@ TEMPLATE_TEST_CASE("store_flags: a MODSEQ per change; UNCHANGEDSINCE gives MODIF
     CHECK(a->find(2)->flags == (flag_seen | flag_answered));
     CHECK(a->find(3)->flags == (flag_seen | flag_flagged));
     CHECK(a->find(4)->flags == flag_seen);
+    // UNCHANGEDSINCE the message's own modseq is fine (only above it is MODIFIED).
+    Uids u3{3};
+    r = a->store_flags(u3, {FlagOp::add, flag_draft, {}}, a->info(3)->modseq);
+    REQUIRE(r);
+    CHECK(r->empty());
+    CHECK(a->find(3)->flags == (flag_seen | flag_flagged | flag_draft));
     // A message expunged meanwhile is skipped, not an error.
     Uids u4{4};
     REQUIRE(b->expunge(u4));
@@ -728,6 +754,9 @@ TEMPLATE_TEST_CASE("folders: create, list, delete, rename", "[contract]", Maildi
     deliver(f, 1, "Zeta");
     auto zeta = open(f, "Zeta");
     const uint32_t old_uv = zeta->uidvalidity();
+    REQUIRE(f.store->create_folder(bob, "Tmp"));
+    deliver(f, 5, "Tmp");  // never opened
+    REQUIRE(f.store->delete_folder(bob, "Tmp"));
     REQUIRE(f.store->delete_folder(bob, "Zeta"));
     CHECK(*f.store->usage(bob) == 0);
     CHECK(f.store->open_mailbox(bob, "Zeta").error() == StoreError::not_found);
@@ -885,7 +914,7 @@ TEMPLATE_TEST_CASE("watch: another handle's change calls back within a second",
     TestType f;
     deliver(f, 1);
     std::atomic<int> calls{0};
-    auto w = f.store->watch(bob, "INBOX", [&calls] { ++calls; });
+    auto w = f.store->watch(bob, "inbox", [&calls] { ++calls; });
     REQUIRE(w);
     auto other = open(f);
     Uids u1{1};
@@ -926,8 +955,11 @@ TEMPLATE_TEST_CASE("create_user and remove_user", "[contract]", Maildir, Memory)
     REQUIRE(names);
     CHECK(names->front() == "INBOX");
     CHECK(deliver(f, 1, "INBOX", carol).uid == 1);
+    REQUIRE(mb->refresh());
     REQUIRE(f.store->remove_user(carol));
     CHECK(f.store->open_mailbox(carol).error() == StoreError::not_found);
+    CHECK(mb->refresh().error() == StoreError::not_found);
+    CHECK(f.store->try_lock_maildrop(carol).error() == StoreError::not_found);
     CHECK(f.store->deliver(carol, MessageSource::from_bytes(msg(2))).error() ==
           StoreError::not_found);
     CHECK(f.store->usage(carol).error() == StoreError::not_found);
@@ -980,22 +1012,29 @@ TEMPLATE_TEST_CASE("rebuild_index keeps what a snapshot sees; has_room", "[contr
     deliver(f, 4, "Archive");
     auto mb = open(f);
     Uids u2{2};
-    REQUIRE(mb->store_flags(u2, {FlagOp::add, flag_answered, {}}));
+    REQUIRE(mb->store_flags(u2, {FlagOp::add, flag_answered, {"$Work"}}));
+    DeliveryOptions dated;
+    dated.internal_date = 1000000000;
+    REQUIRE(f.store->deliver(bob, MessageSource::from_bytes(msg(5)), dated));
+    REQUIRE(mb->refresh());
     const uint32_t uv = mb->uidvalidity();
     auto st = f.store->rebuild_index(bob);
     REQUIRE(st);
-    CHECK(st->messages == 4);
+    CHECK(st->messages == 5);
     CHECK(f.store->rebuild_all());
     auto after = open(f);
     CHECK(after->uidvalidity() == uv);
-    CHECK(uids_of(*after) == (Uids{1, 2, 3}));
+    CHECK(uids_of(*after) == (Uids{1, 2, 3, 4}));
     CHECK(after->find(2)->flags == flag_answered);
-    CHECK(after->uidnext() == 4);
+    CHECK(after->keywords_of(*after->find(2)) == Words{"$Work"});
+    CHECK(after->info(4)->internal_date == 1000000000);
+    CHECK(after->uidnext() == 5);
     CHECK(*after->read_message(3) == msg(3));
-    CHECK(*f.store->usage(bob) == 4 * msg(1).size());
+    CHECK(*f.store->usage(bob) == 5 * msg(1).size());
     auto d = mb->refresh();
     REQUIRE(d);
     CHECK(d->empty());
+    check_status(f, *mb, "INBOX");
 
     CHECK(f.store->has_room(1));
     CHECK_FALSE(f.store->has_room(1ull << 62));
