@@ -1,18 +1,11 @@
-// Accounts: domains, users and aliases in DATA/accounts/ (see accounts_impl.h).
-#include <fcntl.h>
-#include <sys/random.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
+// Accounts: domains, users and aliases in DATA/accounts/ (see accounts_impl.h). A user's
+// storage is made and retired by maildir_user.h, the code MaildirStore uses too.
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <ctime>
 
 #include "libmailstore/accounts_impl.h"
 #include "libmailstore/bytes.h"
 #include "libmailstore/maildir_layout.h"
+#include "libmailstore/maildir_user.h"
 #include "libmailstore/password.h"
 #include "libproto/core/log.h"
 
@@ -26,67 +19,9 @@ std::unexpected<StoreError> fail(const StoreResult<T>& r) {
     return std::unexpected(r.error());
 }
 
-constexpr int retire_attempts = 16;
-
-std::string random_hex() {
-    uint32_t r = 0;
-    if (::getrandom(&r, sizeof r, 0) != sizeof r) r = uint32_t(::getpid()) ^ uint32_t(::clock());
-    char buf[9];
-    std::snprintf(buf, sizeof buf, "%08x", r);
-    return buf;
-}
-
-// rename() that never replaces `to` (rename(2) silently replaces an empty directory).
-int rename_noreplace(const fs::path& from, const fs::path& to) {
-    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return 0;
-    if (errno != EINVAL && errno != ENOSYS) return -1;
-    // A file system without RENAME_NOREPLACE: check, then rename (the random name makes
-    // the race academic).
-    struct stat st {};
-    if (::lstat(to.c_str(), &st) == 0) {
-        errno = EEXIST;
-        return -1;
-    }
-    return ::rename(from.c_str(), to.c_str());
-}
-
-// Moves a deleted user's directory aside to a name nobody has used:
-// DATA/<domain>/.deleted-<local>-<unixtime>-<8 random hex digits>. An empty path when the
-// user had no directory.
-StoreResult<fs::path> retire_maildir(const fs::path& data_dir, const Address& a) {
-    fs::path from = data_dir / a.domain / a.local;
-    struct stat st {};
-    if (::lstat(from.c_str(), &st) != 0) {
-        if (errno == ENOENT) return fs::path();
-        return std::unexpected(errno_to_store_error(errno));
-    }
-    for (int i = 0; i < retire_attempts; ++i) {
-        fs::path to =
-            data_dir / a.domain /
-            (".deleted-" + a.local + "-" + std::to_string(std::time(nullptr)) + "-" + random_hex());
-        if (rename_noreplace(from, to) == 0) {
-            (void)fsync_path(data_dir / a.domain);
-            log_msg(LogLevel::info, "accounts: mail of %s kept in %s", a.str().c_str(), to.c_str());
-            return to;
-        }
-        if (errno == EEXIST) continue;
-        int err = errno;
-        log_msg(LogLevel::info, "accounts: cannot move %s aside: %s", from.c_str(),
-                std::strerror(err));
-        return std::unexpected(errno_to_store_error(err));
-    }
-    return std::unexpected(StoreError::exists);
-}
-
-// Undoes retire_maildir after the transaction that deletes the account failed.
+// Undoes retire_user_storage after the transaction that deletes the account failed.
 void unretire_maildir(const fs::path& data_dir, const RetiredMaildir& r) {
-    if (r.moved_to.empty()) return;
-    auto a = parse_address(r.address);
-    if (!a) return;
-    fs::path back = data_dir / a->domain / a->local;
-    if (rename_noreplace(r.moved_to, back) != 0)
-        log_msg(LogLevel::error, "accounts: cannot move %s back to %s: %s", r.moved_to.c_str(),
-                back.c_str(), std::strerror(errno));
+    if (auto a = parse_address(r.address)) restore_user_storage(data_dir, *a, r.moved_to);
 }
 
 // What problem Accounts::open would meet, and the error it returns for it.
@@ -286,7 +221,7 @@ StoreResult<std::vector<RetiredMaildir>> Accounts::del_domain(std::string_view d
             unretire_maildir(impl_->data_dir, *it);
     };
     for (const auto& a : retired) {
-        auto to = retire_maildir(impl_->data_dir, a);
+        auto to = retire_user_storage(impl_->data_dir, a);
         if (!to) {
             undo();
             return fail(to);
@@ -333,20 +268,12 @@ StoreResult<void> insert_user(Accounts::Impl& impl, const Address& a, const User
     if (auto r = txn->put(impl.users(), Accounts::Impl::key(a), encode_user(info), MDB_NOOVERWRITE);
         !r)
         return r;
-    // A directory already there belongs to nobody now (a crash, a hand-made copy, an old
-    // account's mail): a new owner must not inherit it. An empty one may be reused.
-    const fs::path root = impl.data_dir / a.domain / a.local;
-    std::error_code ec;
-    auto st = fs::symlink_status(root, ec);
-    if (st.type() != fs::file_type::not_found &&
-        (st.type() != fs::file_type::directory || !fs::is_empty(root, ec) || ec))
-        return std::unexpected(StoreError::exists);
-    // The maildir before the commit, and removed again if anything fails, so a failed add
-    // leaves nothing for the next one.
-    auto r = create_user_maildir(impl.data_dir, a.local, a.domain);
-    if (r) r = txn->commit();
-    if (!r) fs::remove_all(root, ec);
-    return r;
+    // The storage before the commit (refused when an earlier owner's is still there), and
+    // removed again if the commit fails, so a failed add leaves nothing for the next one.
+    if (auto r = make_user_storage(impl.data_dir, a); !r) return r;
+    auto c = txn->commit();
+    if (!c) discard_user_storage(impl.data_dir, a);
+    return c;
 }
 
 }  // namespace
@@ -382,7 +309,7 @@ StoreResult<RetiredMaildir> Accounts::del_user(std::string_view address) {
     if (!*r) return std::unexpected(StoreError::not_found);
     // Move first, commit second: if the move fails the account stays (the transaction is
     // aborted), and if the commit fails the directory moves back.
-    auto to = retire_maildir(impl_->data_dir, *a);
+    auto to = retire_user_storage(impl_->data_dir, *a);
     if (!to) return fail(to);
     RetiredMaildir done{a->str(), std::move(*to)};
     if (auto c = txn->commit(); !c) {

@@ -7,7 +7,9 @@
 #include <ctime>
 
 #include "libmailstore/bytes.h"
+#include "libmailstore/maildir_folder_attrs.h"
 #include "libmailstore/maildir_store.h"
+#include "libproto/core/log.h"
 
 namespace postern {
 namespace {
@@ -59,6 +61,7 @@ StoreResult<std::vector<std::string>> MaildirStore::list_folders(std::string_vie
 StoreResult<void> MaildirStore::create_folder(std::string_view user, std::string_view folder) {
     auto name = canonical_folder(folder);
     if (!name) return std::unexpected(name.error());
+    if ((special_use & ~all_special_uses) != 0) return std::unexpected(StoreError::invalid);
     if (*name == "INBOX") return std::unexpected(StoreError::exists);
     auto idx = index_for(user);
     if (!idx) return std::unexpected(idx.error());
@@ -113,6 +116,11 @@ StoreResult<void> MaildirStore::delete_folder(std::string_view user, std::string
     std::error_code ec;
     fs::remove_all(trash, ec);
     (void)fsync_path(paths.maildir);
+    // The folder is gone whatever happens here; a stale entry is cleared by the next
+    // create_folder of that name. Subscriptions stay (names, RFC 3501 6.3.6).
+    if (auto r = write_special_use(paths.maildir, *name, 0); !r)
+        log_msg(LogLevel::error, "store: %s: special-use of deleted folder %s not removed: %s",
+                paths.maildir.c_str(), name->c_str(), describe(r.error()));
     return {};
 }
 
@@ -154,6 +162,10 @@ StoreResult<void> MaildirStore::rename_folder(std::string_view user, std::string
         }
     }
     if (auto c = txn->commit(); !c) return c;
+    // Special-use goes with the folders; subscriptions are names and stay (RFC 3501 6.3.6).
+    if (auto r = rename_special_use(paths.maildir, *src, *dst); !r)
+        log_msg(LogLevel::error, "store: %s: special-use of %s not carried to %s: %s",
+                paths.maildir.c_str(), src->c_str(), dst->c_str(), describe(r.error()));
     return fsync_path(paths.maildir);
 }
 

@@ -11,9 +11,12 @@
 
 namespace postern {
 
+class InotifyHub;  // maildir_watch.cc
+
 class MaildirStore final : public MailStore {
 public:
     MaildirStore(fs::path data_dir, StoreOptions opts);
+    ~MaildirStore() override;  // maildir_watch.cc: stops the watch thread
 
     StoreResult<uint32_t> deliver(std::string_view user, const MessageSource& msg,
                                   const DeliveryOptions& opts) override;
@@ -50,6 +53,7 @@ private:
     StoreOptions opts_;
     std::mutex mu_;
     std::map<std::string, std::shared_ptr<UserIndex>> indexes_;
+    std::shared_ptr<InotifyHub> watch_hub_;  // made by the first watch(), under mu_
 };
 
 // Folder names present on disk for a user: "INBOX" first, then sorted.
