@@ -10,6 +10,7 @@
 #include "ctl/commands.h"
 #include "ctl/ctl.h"
 #include "ctl/run_user.h"
+#include "libmailstore/store_factory.h"
 #include "libmailstore/store.h"
 #include "libmailstore/store_check.h"
 #include "libproto/config/instance_secret.h"
@@ -52,6 +53,7 @@ int cmd_check(const Config& c) {
             problems.push_back(dir.string() + ": " + what + " is not writable");
     }
     if (auto tls = check_tls(c.tls_cert, c.tls_key); !tls.empty()) problems.push_back(tls);
+    if (auto bad = backend_problem(c.store.backend); !bad.empty()) problems.push_back(bad);
     if (auto secret = read_instance_secret(c); !secret)
         problems.push_back(secret.error());
     else

@@ -6,6 +6,7 @@
 #include "ctl/accounts_cli.h"
 #include "ctl/ctl.h"
 #include "ctl/store_errors.h"
+#include "libmailstore/store_factory.h"
 #include "libmailstore/address.h"
 #include "libmailstore/store.h"
 #include "libmailstore/store_check.h"
@@ -46,7 +47,8 @@ int index_rebuild(const Config& c) {
         if (!set_aside_damaged(c, u)) return exit_failed;
     StoreOptions opts;
     opts.disk_reserve_bytes = c.store.disk_reserve_bytes;
-    auto store = open_maildir_store(c.data_dir, opts);
+    if (auto bad = backend_problem(c.store.backend); !bad.empty()) return fail(exit_failed, bad);
+    auto store = open_store(c.store.backend, c.data_dir, opts);
     if (!store) return store_fail(store.error(), "cannot open the store in " + c.data_dir.string());
     auto stats = user.empty() ? (*store)->rebuild_all() : (*store)->rebuild_index(user);
     if (!stats) {

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -152,5 +153,10 @@ private:
     explicit Accounts(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };
+
+// StoreOptions::quota_of over these accounts: the user's quota_bytes, 0 (none) for an
+// unknown user or an unreadable record (the store then delivers; the account check is
+// the recipient lookup's job). accounts_quota.cc.
+std::function<uint64_t(std::string_view user)> quota_lookup(std::shared_ptr<Accounts> accounts);
 
 }  // namespace postern

@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -26,6 +28,29 @@ std::map<std::pair<pid_t, std::string>, std::weak_ptr<Env>>& cache() {
 }
 
 MDB_val val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
+
+// The environments whose gate this thread holds (one entry per live Txn), so a thread never
+// waits for a resize that waits for it.
+thread_local std::vector<const Env*> t_held;
+// MDB_MAP_FULL results on this thread, per environment (FullWatch).
+thread_local std::vector<std::pair<const Env*, uint64_t>> t_full;
+
+bool held_here(const Env* e) { return std::find(t_held.begin(), t_held.end(), e) != t_held.end(); }
+
+uint64_t full_here(const Env* e) {
+    for (const auto& [env, n] : t_full)
+        if (env == e) return n;
+    return 0;
+}
+
+// How long a resize waits for this process's other transactions to end.
+constexpr auto resize_wait = std::chrono::seconds(10);
+
+uint64_t current_map_size(MDB_env* env) {
+    MDB_envinfo info{};
+    mdb_env_info(env, &info);
+    return uint64_t(info.me_mapsize);
+}
 
 }  // namespace
 
@@ -127,6 +152,7 @@ StoreResult<std::shared_ptr<Env>> Env::open(const std::filesystem::path& dir, ui
     MDB_stat mst{};
     mdb_env_stat(env->env_, &mst);
     env->psize_ = mst.ms_psize;
+    env->map_size_ = current_map_size(env->env_);
     mdb_filehandle_t fd = -1;
     mdb_env_get_fd(env->env_, &fd);
     env->fd_ = fd;
@@ -135,15 +161,21 @@ StoreResult<std::shared_ptr<Env>> Env::open(const std::filesystem::path& dir, ui
     if (dead > 0)
         log_msg(LogLevel::info, "lmdb: cleared %d stale readers in %s", dead, canon.c_str());
 
-    auto txn = Txn::begin(*env, !read_only);
-    if (!txn) return std::unexpected(txn.error());
-    for (const auto& name : dbs) {
-        MDB_dbi dbi;
-        rc = mdb_dbi_open(txn->get(), name.c_str(), read_only ? 0 : MDB_CREATE, &dbi);
-        if (rc != 0) return std::unexpected(to_store_error(rc));
-        env->dbis_.push_back(dbi);
-    }
-    if (auto c = txn->commit(); !c) return std::unexpected(c.error());
+    // Creating the databases may not fit a very small first map: grown like any write.
+    auto opened = retry_when_full(*env, [&]() -> StoreResult<void> {
+        env->dbis_.clear();
+        auto txn = Txn::begin(*env, !read_only);
+        if (!txn) return std::unexpected(txn.error());
+        for (const auto& name : dbs) {
+            MDB_dbi dbi;
+            int r = mdb_dbi_open(txn->get(), name.c_str(), read_only ? 0 : MDB_CREATE, &dbi);
+            if (r == MDB_MAP_FULL) env->note_full();
+            if (r != 0) return std::unexpected(to_store_error(r));
+            env->dbis_.push_back(dbi);
+        }
+        return txn->commit();
+    });
+    if (!opened) return std::unexpected(opened.error());
     cache()[key] = env;
     return env;
 }
@@ -155,12 +187,93 @@ Env::~Env() {
 }
 
 StoreResult<void> Env::sync() {
+    enter();
     int rc = mdb_env_sync(env_, 1);
+    leave();
     if (rc != 0) return std::unexpected(to_store_error(rc));
     return {};
 }
 
+void Env::enter() {
+    std::unique_lock lk(gate_mu_);
+    if (!held_here(this)) gate_cv_.wait(lk, [&] { return !resizing_; });
+    ++active_;
+    t_held.push_back(this);
+}
+
+void Env::leave() {
+    if (auto it = std::find(t_held.rbegin(), t_held.rend(), this); it != t_held.rend())
+        t_held.erase(std::next(it).base());
+    std::lock_guard lk(gate_mu_);
+    if (--active_ == 0) gate_cv_.notify_all();
+}
+
+void Env::note_full() {
+    full_seen_ = map_size_.load();
+    grow_pending_ = true;
+    ++full_count_;
+    for (auto& [env, n] : t_full) {
+        if (env == this) {
+            ++n;
+            return;
+        }
+    }
+    t_full.emplace_back(this, 1);
+}
+
+StoreResult<bool> Env::resize_exclusive(uint64_t seen, uint64_t size) {
+    if (held_here(this)) return std::unexpected(StoreError::temporary);  // would wait on itself
+    std::unique_lock lk(gate_mu_);
+    // Another resize first; then it may already be done.
+    if (!gate_cv_.wait_for(lk, resize_wait, [&] { return !resizing_; }))
+        return std::unexpected(StoreError::temporary);
+    if (map_size_.load() > seen) return false;
+    resizing_ = true;
+    bool idle = gate_cv_.wait_for(lk, resize_wait, [&] { return active_ == 0; });
+    int rc = idle ? mdb_env_set_mapsize(env_, size) : 0;
+    if (idle && rc == 0) map_size_ = current_map_size(env_);
+    resizing_ = false;
+    gate_cv_.notify_all();
+    if (!idle) {
+        log_msg(LogLevel::warning, "lmdb: %s: cannot resize the map: transactions still open",
+                dir_.c_str());
+        return std::unexpected(StoreError::temporary);
+    }
+    if (rc != 0) {
+        log_msg(LogLevel::error, "lmdb: %s: cannot resize the map: %s", dir_.c_str(),
+                mdb_strerror(rc));
+        return std::unexpected(to_store_error(rc));
+    }
+    return true;
+}
+
+StoreResult<void> Env::grow(uint64_t seen) {
+    const uint64_t now = map_size_.load();
+    if (now > seen) {
+        grow_pending_ = false;
+        return {};
+    }
+    const uint64_t limit = map_limit_.load();
+    if (now >= limit) return std::unexpected(StoreError::no_space);
+    const uint64_t next = std::min(std::max(now * 2, uint64_t(psize_ * 4)), limit);
+    auto r = resize_exclusive(seen, next);
+    if (!r) return std::unexpected(r.error());
+    grow_pending_ = false;
+    if (*r)
+        log_msg(LogLevel::info, "lmdb: %s: map full, grown from %llu to %llu KiB", dir_.c_str(),
+                static_cast<unsigned long long>(now >> 10),
+                static_cast<unsigned long long>(map_size_.load() >> 10));
+    return {};
+}
+
 StoreResult<void> Env::check_size() {
+    enter();
+    auto r = check_size_entered();
+    leave();
+    return r;
+}
+
+StoreResult<void> Env::check_size_entered() {
     if (fd_ < 0 || psize_ == 0) return {};
     struct stat st {};
     if (::fstat(fd_, &st) != 0) return std::unexpected(StoreError::temporary);
@@ -201,37 +314,61 @@ std::string Env::verify() {
 }
 
 StoreResult<Txn> Txn::begin(Env& env, bool write) {
-    if (auto s = env.check_size(); !s) return std::unexpected(s.error());
-    MDB_txn* t = nullptr;
-    int rc = mdb_txn_begin(env.get(), nullptr, write ? 0 : MDB_RDONLY, &t);
-    if (rc == MDB_MAP_RESIZED) {
-        // Another process grew the map: adopt its size and retry once.
-        mdb_env_set_mapsize(env.get(), 0);
-        rc = mdb_txn_begin(env.get(), nullptr, write ? 0 : MDB_RDONLY, &t);
+    // An earlier write found the map full and could not grow it then: do it now, before
+    // this transaction holds the gate (a failure leaves this write to find out itself).
+    if (write && env.grow_pending_.load()) (void)env.grow(env.full_seen_.load());
+    for (int attempt = 0;; ++attempt) {
+        const uint64_t seen = env.map_size();
+        env.enter();
+        if (auto s = env.check_size_entered(); !s) {
+            env.leave();
+            return std::unexpected(s.error());
+        }
+        MDB_txn* t = nullptr;
+        int rc = mdb_txn_begin(env.get(), nullptr, write ? 0 : MDB_RDONLY, &t);
+        if (rc == 0) return Txn(&env, t);
+        env.leave();
+        if (rc != MDB_MAP_RESIZED || attempt == 2) return std::unexpected(to_store_error(rc));
+        // Another process grew the map past ours: adopt its size (with no transaction of
+        // this process open) and try again.
+        if (auto r = env.resize_exclusive(seen, 0); !r) return std::unexpected(r.error());
     }
-    if (rc != 0) return std::unexpected(to_store_error(rc));
-    return Txn(t);
 }
 
-Txn::Txn(Txn&& o) noexcept : txn_(std::exchange(o.txn_, nullptr)) {}
+Txn::Txn(Txn&& o) noexcept
+    : env_(std::exchange(o.env_, nullptr)), txn_(std::exchange(o.txn_, nullptr)) {}
 
 Txn& Txn::operator=(Txn&& o) noexcept {
     if (this != &o) {
         abort();
+        env_ = std::exchange(o.env_, nullptr);
         txn_ = std::exchange(o.txn_, nullptr);
     }
     return *this;
 }
 
+void Txn::end() {
+    txn_ = nullptr;
+    if (Env* e = std::exchange(env_, nullptr)) e->leave();
+}
+
+int Txn::checked(int rc) {
+    if (rc == MDB_MAP_FULL && env_ != nullptr) env_->note_full();
+    return rc;
+}
+
 StoreResult<void> Txn::commit() {
     if (txn_ == nullptr) return std::unexpected(StoreError::invalid);
-    int rc = mdb_txn_commit(std::exchange(txn_, nullptr));
+    int rc = checked(mdb_txn_commit(txn_));
+    end();
     if (rc != 0) return std::unexpected(to_store_error(rc));
     return {};
 }
 
 void Txn::abort() {
-    if (txn_ != nullptr) mdb_txn_abort(std::exchange(txn_, nullptr));
+    if (txn_ == nullptr) return;
+    mdb_txn_abort(txn_);
+    end();
 }
 
 StoreResult<std::optional<std::string_view>> Txn::get(MDB_dbi dbi, std::string_view key) {
@@ -246,21 +383,21 @@ StoreResult<std::optional<std::string_view>> Txn::get(MDB_dbi dbi, std::string_v
 StoreResult<void> Txn::put(MDB_dbi dbi, std::string_view key, std::string_view value,
                            unsigned flags) {
     MDB_val k = val(key), v = val(value);
-    int rc = mdb_put(txn_, dbi, &k, &v, flags);
+    int rc = checked(mdb_put(txn_, dbi, &k, &v, flags));
     if (rc != 0) return std::unexpected(to_store_error(rc));
     return {};
 }
 
 StoreResult<bool> Txn::del(MDB_dbi dbi, std::string_view key) {
     MDB_val k = val(key);
-    int rc = mdb_del(txn_, dbi, &k, nullptr);
+    int rc = checked(mdb_del(txn_, dbi, &k, nullptr));
     if (rc == MDB_NOTFOUND) return false;
     if (rc != 0) return std::unexpected(to_store_error(rc));
     return true;
 }
 
 StoreResult<void> Txn::drop(MDB_dbi dbi) {
-    int rc = mdb_drop(txn_, dbi, 0);
+    int rc = checked(mdb_drop(txn_, dbi, 0));
     if (rc != 0) return std::unexpected(to_store_error(rc));
     return {};
 }
@@ -269,11 +406,12 @@ StoreResult<Cursor> Cursor::open(Txn& txn, MDB_dbi dbi) {
     MDB_cursor* c = nullptr;
     int rc = mdb_cursor_open(txn.get(), dbi, &c);
     if (rc != 0) return std::unexpected(to_store_error(rc));
-    return Cursor(c);
+    return Cursor(txn.env_, c);
 }
 
 Cursor::Cursor(Cursor&& o) noexcept
-    : cur_(std::exchange(o.cur_, nullptr)), k_(o.k_), v_(o.v_), valid_(o.valid_), rc_(o.rc_) {}
+    : env_(o.env_), cur_(std::exchange(o.cur_, nullptr)), k_(o.k_), v_(o.v_), valid_(o.valid_),
+      rc_(o.rc_) {}
 
 Cursor::~Cursor() {
     if (cur_ != nullptr) mdb_cursor_close(cur_);
@@ -304,8 +442,14 @@ std::string_view Cursor::value() const {
 
 StoreResult<void> Cursor::del() {
     int rc = mdb_cursor_del(cur_, 0);
+    if (rc == MDB_MAP_FULL && env_ != nullptr) env_->note_full();
     if (rc != 0) return std::unexpected(to_store_error(rc));
     return {};
 }
+
+FullWatch::FullWatch(Env& env)
+    : env_(&env), count_(full_here(&env)), size_(env.map_size()) {}
+
+bool FullWatch::hit() const { return full_here(env_) != count_; }
 
 }  // namespace postern::lmdb

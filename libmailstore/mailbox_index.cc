@@ -8,14 +8,14 @@
 namespace postern {
 namespace {
 
-constexpr uint8_t folder_version = 1;
-constexpr uint8_t msg_version = 1;
+constexpr uint8_t folder_version = 2;  // 1: without counters and log floor
+constexpr uint8_t msg_version = 2;  // 1: without keyword letters
 
 }  // namespace
 
 std::string MsgRecord::file_name() const {
-    if (in_new && flags == 0 && other_info.empty()) return stem;
-    return maildir_file_name(stem, flags, other_info);
+    if (in_new && flags == 0 && keyword_letters == 0 && other_info.empty()) return stem;
+    return maildir_file_name(stem, flags, other_info, keyword_letters);
 }
 
 std::string encode_folder(const FolderMeta& m) {
@@ -26,18 +26,31 @@ std::string encode_folder(const FolderMeta& m) {
     w.u32(m.uidnext);
     w.u64(m.highestmodseq);
     w.u8(m.dirty ? 1 : 0);
+    w.u32(m.messages);
+    w.u32(m.unseen);
+    w.u64(m.size);
+    w.u64(m.log_floor);
     return w.take();
 }
 
 std::optional<FolderMeta> decode_folder(std::string_view v) {
     ByteReader r(v);
-    if (r.u8() != folder_version) return std::nullopt;
+    uint8_t version = r.u8();
+    if (version != folder_version && version != 1) return std::nullopt;
     FolderMeta m;
     m.id = r.u32();
     m.uidvalidity = r.u32();
     m.uidnext = r.u32();
     m.highestmodseq = r.u64();
     m.dirty = r.u8() != 0;
+    if (version == 1) {
+        m.dirty = true;  // an older index: reindex to get the counters and a log
+    } else {
+        m.messages = r.u32();
+        m.unseen = r.u32();
+        m.size = r.u64();
+        m.log_floor = r.u64();
+    }
     if (!r.ok()) return std::nullopt;
     return m;
 }
@@ -54,12 +67,14 @@ std::string encode_msg(const MsgRecord& rec) {
     w.u64(rec.modseq);
     w.u32(uint32_t(rec.keywords.size()));
     for (const auto& k : rec.keywords) w.str(k);
+    w.u32(rec.keyword_letters);
     return w.take();
 }
 
 std::optional<MsgRecord> decode_msg(std::string_view v) {
     ByteReader r(v);
-    if (r.u8() != msg_version) return std::nullopt;
+    const uint8_t version = r.u8();
+    if (version != msg_version && version != 1) return std::nullopt;
     MsgRecord rec;
     rec.stem = r.str();
     uint8_t bits = r.u8();
@@ -72,6 +87,19 @@ std::optional<MsgRecord> decode_msg(std::string_view v) {
     rec.modseq = r.u64();
     uint32_t n = r.u32();
     for (uint32_t i = 0; i < n && r.ok(); ++i) rec.keywords.push_back(r.str());
+    if (version == 1) {
+        // Keyword letters were foreign info then: same file name, letters apart now.
+        std::string other;
+        for (char c : rec.other_info) {
+            if (c >= 'a' && c <= 'z')
+                rec.keyword_letters |= 1u << (c - 'a');
+            else
+                other.push_back(c);
+        }
+        rec.other_info = std::move(other);
+    } else {
+        rec.keyword_letters = r.u32();
+    }
     if (!r.ok()) return std::nullopt;
     return rec;
 }
@@ -83,8 +111,25 @@ std::string msg_key(uint32_t folder_id, uint32_t uid) {
     return k;
 }
 
+std::string folder_prefix(uint32_t folder_id) {
+    std::string k;
+    put_be32(k, folder_id);
+    return k;
+}
+
+void count_message(FolderMeta& m, const MsgRecord& r, int sign) {
+    auto add = [sign](auto& field, auto n) {
+        using T = std::remove_reference_t<decltype(field)>;
+        field = sign > 0 ? T(field + n) : (field >= T(n) ? T(field - n) : T(0));
+    };
+    add(m.messages, 1u);
+    if ((r.flags & flag_seen) == 0) add(m.unseen, 1u);
+    add(m.size, r.size);
+}
+
 StoreResult<std::shared_ptr<UserIndex>> UserIndex::open(const UserPaths& paths, uint64_t map_size) {
-    auto env = lmdb::Env::open(paths.index, map_size, {"meta", "folders", "msgs", "pending"},
+    auto env = lmdb::Env::open(paths.index, map_size,
+                               {"meta", "folders", "msgs", "pending", "changes", "cache"},
                                MDB_NOMETASYNC, lmdb::OpenMode::cache);
     if (!env) return std::unexpected(env.error());
     auto idx = std::make_shared<UserIndex>();

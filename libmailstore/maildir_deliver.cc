@@ -13,9 +13,13 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <utility>
 
+#include "libmailstore/maildir_keywords.h"
+#include "libmailstore/maildir_mailbox.h"
 #include "libmailstore/maildir_name.h"
 #include "libmailstore/maildir_store.h"
+#include "libmailstore/unique_fd.h"
 
 namespace postern {
 
@@ -39,8 +43,7 @@ struct MaildirStore::LinkRequest {
     const std::string* folder;
     const TmpFile* tmp;
     const DeliveryOptions* opts;
-    bool check_quota;
-    StoreResult<uint32_t>* result;
+    StoreResult<Delivered>* result;
 };
 
 namespace {
@@ -58,18 +61,15 @@ StoreResult<void> write_all(int fd, const char* p, size_t n) {
     return {};
 }
 
-StoreResult<void> copy_from_fd(int out, int in, uint64_t offset, uint64_t size) {
+StoreResult<void> copy_from_reader(int out, MessageReader& in) {
     char buf[64 * 1024];
-    while (size > 0) {
-        ssize_t r = ::pread(in, buf, std::min<uint64_t>(size, sizeof buf), off_t(offset));
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            return std::unexpected(StoreError::temporary);
-        }
-        if (r == 0) return std::unexpected(StoreError::invalid);  // source shorter than size
-        if (auto w = write_all(out, buf, size_t(r)); !w) return w;
-        offset += uint64_t(r);
-        size -= uint64_t(r);
+    uint64_t offset = 0, size = in.size();
+    while (offset < size) {
+        auto r = in.read_at(offset, std::span(buf, std::min<uint64_t>(size - offset, sizeof buf)));
+        if (!r) return std::unexpected(r.error());
+        if (*r == 0) return std::unexpected(StoreError::invalid);  // shorter than it says
+        if (auto w = write_all(out, buf, *r); !w) return w;
+        offset += *r;
     }
     return {};
 }
@@ -93,9 +93,9 @@ StoreResult<MaildirStore::TmpFile> MaildirStore::write_tmp(const MessageSource& 
     }
     tmp.path = p;
     StoreResult<void> w;
-    if (msg.fd >= 0) {
-        w = copy_from_fd(fd.get(), msg.fd, msg.offset, msg.size);
-        tmp.size = msg.size;
+    if (msg.reader != nullptr) {
+        w = copy_from_reader(fd.get(), *msg.reader);
+        tmp.size = msg.reader->size();
     } else {
         w = write_all(fd.get(), msg.bytes.data(), msg.bytes.size());
         tmp.size = msg.bytes.size();
@@ -132,7 +132,19 @@ void sync_tmp_files(std::vector<std::optional<Tmp>>& files,
 
 }  // namespace
 
-void MaildirStore::link_batch(UserIndex& idx, std::span<LinkRequest> reqs) {
+void MaildirStore::link_batch(std::string_view user, UserIndex& idx, std::span<LinkRequest> reqs) {
+    // A full map is grown and the batch redone: a failed attempt has undone its links and
+    // sets every result again.
+    for (int i = 0;; ++i) {
+        lmdb::FullWatch watch(idx.env());
+        link_batch_once(user, idx, reqs);
+        if (!watch.hit() || i == lmdb::max_grow_retries || !idx.env().grow(watch.map_size()))
+            return;
+    }
+}
+
+void MaildirStore::link_batch_once(std::string_view user, UserIndex& idx,
+                                   std::span<LinkRequest> reqs) {
     auto fail_all = [&](StoreError e) {
         for (auto& r : reqs) *r.result = std::unexpected(e);
     };
@@ -143,13 +155,16 @@ void MaildirStore::link_batch(UserIndex& idx, std::span<LinkRequest> reqs) {
         LinkRequest* req;
         uint32_t fid;
         uint32_t uid;
+        uint32_t uidvalidity;
         MsgRecord rec;
         fs::path dest;
     };
     std::map<std::string, FolderMeta> metas;  // folder -> meta, uidnext advanced as we go
+    std::map<std::string, KeywordList> kwlists;  // folder -> its keyword list, when needed
     std::vector<Linked> linked;
     std::set<fs::path> dirs;
     uint64_t added = 0;
+    const uint64_t quota = reqs.empty() ? 0 : quota_of(user);
     std::optional<uint64_t> used;  // for the quota check, read once
     // Folders first, before anything is linked: a folder that does not exist fails only
     // its own messages; any other error (the reindex may have written) the whole batch.
@@ -171,13 +186,13 @@ void MaildirStore::link_batch(UserIndex& idx, std::span<LinkRequest> reqs) {
             continue;
         }
         FolderMeta& meta = it->second;
-        if (r.check_quota && r.opts->quota_bytes > 0) {
+        if (quota > 0) {
             if (!used) {
                 auto u = idx.get_u64(*txn, "usage");
                 if (!u) return fail_all(u.error());
                 used = *u;
             }
-            if (*used + added + r.tmp->size > r.opts->quota_bytes) {
+            if (*used + added + r.tmp->size > quota) {
                 *r.result = std::unexpected(StoreError::over_quota);
                 continue;
             }
@@ -186,17 +201,35 @@ void MaildirStore::link_batch(UserIndex& idx, std::span<LinkRequest> reqs) {
             *r.result = std::unexpected(StoreError::corrupt);
             continue;
         }
-        Linked l{&r, meta.id, meta.uidnext, {}, {}};
+        Linked l{&r, meta.id, meta.uidnext, 0, {}, {}};
         MsgRecord& rec = l.rec;
         rec.stem = maildir_unique_part() + ",U=" + std::to_string(l.uid) +
                    ",S=" + std::to_string(r.tmp->size);
         rec.in_new = true;
         rec.pending = true;
         rec.size = r.tmp->size;
-        rec.flags =
-            r.opts->flags & (flag_seen | flag_answered | flag_flagged | flag_deleted | flag_draft);
-        rec.keywords = r.opts->keywords;
+        rec.flags = r.opts->flags & all_flags;
+        // As a STORE would add them: no empty ones, no case-insensitive duplicates.
+        apply_flag_change(rec, FlagChange{FlagOp::add, 0, r.opts->keywords});
         rec.internal_date = r.tmp->internal_date;
+        if (!rec.keywords.empty()) {
+            // Keyword letters from the folder's list, saved before a name carries them.
+            fs::path fdir = folder_path(idx.paths(), *r.folder);
+            auto it = kwlists.find(*r.folder);
+            if (it == kwlists.end()) {
+                auto list = KeywordList::load(fdir);
+                if (!list) {
+                    *r.result = std::unexpected(list.error());
+                    continue;
+                }
+                it = kwlists.emplace(*r.folder, std::move(*list)).first;
+            }
+            rec.keyword_letters = it->second.letters_for(rec.keywords, true);
+            if (auto saved = it->second.save(fdir); !saved) {
+                *r.result = std::unexpected(saved.error());
+                continue;
+            }
+        }
         fs::path dir = folder_path(idx.paths(), *r.folder) / "new";
         l.dest = dir / rec.file_name();
         if (::link(r.tmp->path.c_str(), l.dest.c_str()) != 0) {
@@ -204,6 +237,8 @@ void MaildirStore::link_batch(UserIndex& idx, std::span<LinkRequest> reqs) {
             continue;
         }
         ++meta.uidnext;
+        count_message(meta, rec, +1);
+        l.uidvalidity = meta.uidvalidity;
         added += r.tmp->size;
         dirs.insert(dir);
         linked.push_back(std::move(l));
@@ -229,12 +264,12 @@ void MaildirStore::link_batch(UserIndex& idx, std::span<LinkRequest> reqs) {
         if (auto r = idx.put_folder(*txn, name, meta); !r) return undo(r.error());
     if (auto r = idx.add_usage(*txn, int64_t(added)); !r) return undo(r.error());
     if (auto r = txn->commit(); !r) return undo(r.error());
-    for (auto& l : linked) *l.req->result = l.uid;
+    for (auto& l : linked) *l.req->result = Delivered{l.uidvalidity, l.uid};
 }
 
-std::vector<std::vector<StoreResult<uint32_t>>> MaildirStore::deliver_batch(
+std::vector<std::vector<StoreResult<Delivered>>> MaildirStore::deliver_batch(
     std::span<const DeliveryBatchItem> items) {
-    std::vector<std::vector<StoreResult<uint32_t>>> out(items.size());
+    std::vector<std::vector<StoreResult<Delivered>>> out(items.size());
     std::vector<std::optional<TmpFile>> tmps(items.size());
     std::vector<std::string> folders(items.size());
     auto fail_item = [&](size_t i, StoreError e) {
@@ -265,7 +300,7 @@ std::vector<std::vector<StoreResult<uint32_t>>> MaildirStore::deliver_batch(
         if (!tmps[i]) continue;
         for (size_t j = 0; j < items[i].users.size(); ++j)
             by_user[items[i].users[j]].push_back(
-                {&folders[i], &*tmps[i], &items[i].opts, false, &out[i][j]});
+                {&folders[i], &*tmps[i], &items[i].opts, &out[i][j]});
     }
     for (auto& [user, reqs] : by_user) {
         auto idx = index_for(user);
@@ -273,13 +308,13 @@ std::vector<std::vector<StoreResult<uint32_t>>> MaildirStore::deliver_batch(
             for (auto& r : reqs) *r.result = std::unexpected(idx.error());
             continue;
         }
-        link_batch(**idx, reqs);
+        link_batch(user, **idx, reqs);
     }
     return out;  // 3. the tmp files are unlinked as `tmps` goes
 }
 
-StoreResult<uint32_t> MaildirStore::deliver(std::string_view user, const MessageSource& msg,
-                                            const DeliveryOptions& opts) {
+StoreResult<Delivered> MaildirStore::deliver(std::string_view user, const MessageSource& msg,
+                                             const DeliveryOptions& opts) {
     auto folder = canonical_folder(opts.folder);
     if (!folder) return std::unexpected(folder.error());
     auto idx = index_for(user);
@@ -288,17 +323,17 @@ StoreResult<uint32_t> MaildirStore::deliver(std::string_view user, const Message
     auto t = write_tmp(msg, opts.internal_date);
     if (!t) return std::unexpected(t.error());
     tmp[0].emplace(std::move(*t));
-    StoreResult<uint32_t> result = std::unexpected(StoreError::temporary);
+    StoreResult<Delivered> result = std::unexpected(StoreError::temporary);
     sync_tmp_files(tmp, [&](size_t, StoreError e) { result = std::unexpected(e); });
     if (!tmp[0]) return result;
-    LinkRequest req{&*folder, &*tmp[0], &opts, true, &result};
-    link_batch(**idx, std::span(&req, 1));
+    LinkRequest req{&*folder, &*tmp[0], &opts, &result};
+    link_batch(user, **idx, std::span(&req, 1));
     return result;
 }
 
-std::vector<StoreResult<uint32_t>> MaildirStore::deliver_many(std::span<const std::string> users,
-                                                              const MessageSource& msg,
-                                                              const DeliveryOptions& opts) {
+std::vector<StoreResult<Delivered>> MaildirStore::deliver_many(std::span<const std::string> users,
+                                                               const MessageSource& msg,
+                                                               const DeliveryOptions& opts) {
     DeliveryBatchItem item{{users.begin(), users.end()}, msg, opts};
     auto out = deliver_batch(std::span(&item, 1));
     return std::move(out[0]);

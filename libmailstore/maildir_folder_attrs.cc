@@ -39,14 +39,15 @@ constexpr std::array<UseName, 7> use_names{{{use_all, "\\All"},
                                             {use_sent, "\\Sent"},
                                             {use_trash, "\\Trash"}}};
 
-// Calls f(line) for each line of text (without "\n" or a trailing "\r"), skipping empty ones.
+// Calls f(line) for each line of text (without "\n" or trailing "\r"s: a file edited on
+// another system), skipping empty ones.
 template <class F>
 void for_each_line(std::string_view text, F f) {
     while (!text.empty()) {
         size_t nl = text.find('\n');
         std::string_view line = text.substr(0, nl);
         text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        while (!line.empty() && line.back() == '\r') line.remove_suffix(1);
         if (!line.empty()) f(line);
     }
 }

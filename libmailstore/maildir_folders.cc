@@ -19,24 +19,6 @@ bool is_dir(const fs::path& p) {
     return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-// Removes a folder's records from the index; returns the octets they held.
-StoreResult<int64_t> drop_folder_records(UserIndex& idx, lmdb::Txn& txn, uint32_t fid) {
-    std::string prefix = msg_key(fid, 0).substr(0, 4);
-    int64_t size = 0;
-    for (MDB_dbi dbi : {idx.msgs(), idx.pending()}) {
-        auto cur = lmdb::Cursor::open(txn, dbi);
-        if (!cur) return std::unexpected(cur.error());
-        for (cur->seek(prefix); cur->valid() && cur->key().starts_with(prefix);) {
-            if (dbi == idx.msgs()) {
-                if (auto rec = decode_msg(cur->value())) size += int64_t(rec->size);
-            }
-            if (auto d = cur->del(); !d) return std::unexpected(d.error());
-            cur->next();
-        }
-    }
-    return size;
-}
-
 }  // namespace
 
 StoreResult<std::vector<std::string>> folders_on_disk(const UserPaths& paths) {
@@ -52,13 +34,8 @@ StoreResult<std::vector<std::string>> folders_on_disk(const UserPaths& paths) {
     return out;
 }
 
-StoreResult<std::vector<std::string>> MaildirStore::list_folders(std::string_view user) {
-    auto paths = user_paths(data_, user);
-    if (!paths) return std::unexpected(paths.error());
-    return folders_on_disk(*paths);
-}
-
-StoreResult<void> MaildirStore::create_folder(std::string_view user, std::string_view folder) {
+StoreResult<void> MaildirStore::create_folder(std::string_view user, std::string_view folder,
+                                              uint8_t special_use) {
     auto name = canonical_folder(folder);
     if (!name) return std::unexpected(name.error());
     if ((special_use & ~all_special_uses) != 0) return std::unexpected(StoreError::invalid);
@@ -75,12 +52,14 @@ StoreResult<void> MaildirStore::create_folder(std::string_view user, std::string
     auto old = (*idx)->get_folder(*txn, *name);
     if (!old) return std::unexpected(old.error());
     if (*old) {
-        if (auto d = drop_folder_records(**idx, *txn, (*old)->id); !d)
+        if (auto d = (*idx)->drop_folder_records(*txn, (*old)->id); !d)
             return std::unexpected(d.error());
         if (auto d = txn->del((*idx)->folders(), *name); !d) return std::unexpected(d.error());
     }
     if (auto r = create_maildir_folder(dir, *uv, false); !r) return r;
-    return txn->commit();
+    if (auto c = txn->commit(); !c) return c;
+    // Also when 0: clears what an earlier folder of that name may have left (see delete).
+    return set_special_use(user, *name, special_use);
 }
 
 StoreResult<void> MaildirStore::delete_folder(std::string_view user, std::string_view folder) {
@@ -107,7 +86,7 @@ StoreResult<void> MaildirStore::delete_folder(std::string_view user, std::string
     auto meta = (*idx)->get_folder(*txn, *name);
     if (!meta) return std::unexpected(meta.error());
     if (*meta) {
-        auto freed = drop_folder_records(**idx, *txn, (*meta)->id);
+        auto freed = (*idx)->drop_folder_records(*txn, (*meta)->id);
         if (!freed) return std::unexpected(freed.error());
         if (auto a = (*idx)->add_usage(*txn, -*freed); !a) return a;
         if (auto d = txn->del((*idx)->folders(), *name); !d) return std::unexpected(d.error());

@@ -1,4 +1,6 @@
-// A folder snapshot over the user's index, for POP3 and IMAP sessions.
+// A folder snapshot over the user's index, for POP3 and IMAP sessions (maildir_mailbox.h).
+#include "libmailstore/maildir_mailbox.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,8 +10,9 @@
 #include <strings.h>
 
 #include "libmailstore/bytes.h"
+#include "libmailstore/fd_reader.h"
+#include "libmailstore/maildir_keywords.h"
 #include "libmailstore/maildir_name.h"
-#include "libmailstore/maildir_store.h"
 #include "libproto/core/ascii.h"
 
 namespace postern {
@@ -21,8 +24,9 @@ bool has_keyword(const std::vector<std::string>& ks, const std::string& k) {
     return std::any_of(ks.begin(), ks.end(), [&](const auto& x) { return same_keyword(x, k); });
 }
 
-// Applies a change; true when something changed.
-bool apply_change(MsgRecord& rec, const FlagChange& ch) {
+}  // namespace
+
+bool apply_flag_change(MsgRecord& rec, const FlagChange& ch) {
     uint8_t flags = rec.flags;
     std::vector<std::string> kw = rec.keywords;
     uint8_t f = ch.flags & (flag_seen | flag_answered | flag_flagged | flag_deleted | flag_draft);
@@ -49,72 +53,54 @@ bool apply_change(MsgRecord& rec, const FlagChange& ch) {
     return changed;
 }
 
-class MaildirMailbox final : public Mailbox {
-public:
-    MaildirMailbox(std::string user, std::string folder, std::shared_ptr<UserIndex> idx)
-        : user_(std::move(user)), folder_(std::move(folder)), idx_(std::move(idx)),
-          dir_(folder_path(idx_->paths(), folder_)) {}
+MaildirMailbox::MaildirMailbox(std::string user, std::string folder, std::shared_ptr<UserIndex> idx,
+                               std::function<uint64_t(std::string_view)> quota_of)
+    : user_(std::move(user)), folder_(std::move(folder)), idx_(std::move(idx)),
+      quota_of_(std::move(quota_of)), dir_(folder_path(idx_->paths(), folder_)) {}
 
-    const std::string& user() const override { return user_; }
-    const std::string& folder() const override { return folder_; }
-    uint32_t uidvalidity() const override { return meta_.uidvalidity; }
-    uint32_t uidnext() const override { return meta_.uidnext; }
-    uint64_t highestmodseq() const override { return meta_.highestmodseq; }
-    const std::vector<MessageInfo>& messages() const override { return msgs_; }
+const MessageEntry* MaildirMailbox::find(uint32_t uid) const {
+    auto it = std::lower_bound(msgs_.begin(), msgs_.end(), uid,
+                               [](const MessageEntry& m, uint32_t u) { return m.uid < u; });
+    return (it != msgs_.end() && it->uid == uid) ? &*it : nullptr;
+}
 
-    const MessageInfo* find(uint32_t uid) const override {
-        auto it = std::lower_bound(msgs_.begin(), msgs_.end(), uid,
-                                   [](const MessageInfo& m, uint32_t u) { return m.uid < u; });
-        return (it != msgs_.end() && it->uid == uid) ? &*it : nullptr;
-    }
+std::vector<std::string> MaildirMailbox::folder_keywords() const {
+    std::vector<std::string> out;
+    for (const auto& set : kwsets_)
+        for (const auto& k : set)
+            if (!has_keyword(out, k)) out.push_back(k);
+    return out;
+}
 
-    StoreResult<void> refresh() override;
-    StoreResult<MessageFile> open_message(uint32_t uid) override;
-    StoreResult<std::string> read_message(uint32_t uid) override;
-    StoreResult<void> store_flags(std::span<const uint32_t> uids,
-                                  const FlagChange& change) override;
-    StoreResult<void> expunge(std::span<const uint32_t> uids) override;
+StoreResult<uint16_t> MaildirMailbox::keyword_set(const std::vector<std::string>& kw) {
+    if (kw.empty()) return 0;
+    if (auto it = kwset_ids_.find(kw); it != kwset_ids_.end()) return it->second;
+    if (kwsets_.size() > UINT16_MAX) return std::unexpected(StoreError::corrupt);
+    auto id = uint16_t(kwsets_.size());
+    kwsets_.push_back(kw);
+    kwset_ids_.emplace(kw, id);
+    return id;
+}
 
-private:
-    StoreResult<void> load(lmdb::Txn& txn, const FolderMeta& meta);
-    // Finds the current name of a file whose name changed behind our back (rare: a
-    // flag change whose index commit was lost). Empty when gone.
-    std::string find_by_stem(const std::string& stem);
-
-    std::string user_;
-    std::string folder_;
-    std::shared_ptr<UserIndex> idx_;
-    fs::path dir_;
-    // A write transaction on this folder with its current metadata; not_found when the folder
-    // was deleted (or deleted and re-created) since this handle opened it.
-    struct FolderWrite {
-        lmdb::Txn txn;
-        FolderMeta meta;
-    };
-    StoreResult<FolderWrite> begin_folder_write();
-    // After a committed change that took the folder from modseq `before` to `after`.
-    void note_committed(uint64_t before, uint64_t after);
-
-    FolderMeta meta_;
-    uint64_t synced_modseq_ = 0;  // index highestmodseq our snapshot reflects
-    bool loaded_ = false;
-    std::vector<MessageInfo> msgs_;
-};
-
+// Reads the folder's records into a fresh snapshot.
 StoreResult<void> MaildirMailbox::load(lmdb::Txn& txn, const FolderMeta& meta) {
     auto cur = lmdb::Cursor::open(txn, idx_->msgs());
     if (!cur) return std::unexpected(cur.error());
-    std::vector<MessageInfo> out;
-    out.reserve(msgs_.size() + 16);
-    std::string prefix = msg_key(meta.id, 0).substr(0, 4);
+    std::vector<MessageEntry> out;
+    out.reserve(meta.messages);
+    kwsets_.assign(1, {});
+    kwset_ids_.clear();
+    std::string prefix = folder_prefix(meta.id);
     for (cur->seek(prefix); cur->valid() && cur->key().starts_with(prefix); cur->next()) {
         auto rec = decode_msg(cur->value());
         if (!rec) return std::unexpected(StoreError::corrupt);
         if (rec->pending) continue;
-        out.push_back(MessageInfo{get_be32(cur->key(), 4), rec->size, rec->flags,
-                                  std::move(rec->keywords), rec->internal_date, rec->modseq});
+        auto kw = keyword_set(rec->keywords);
+        if (!kw) return std::unexpected(kw.error());
+        out.push_back(MessageEntry{get_be32(cur->key(), 4), rec->flags, 0, *kw});
     }
     if (cur->error() != 0) return std::unexpected(lmdb::to_store_error(cur->error()));
+    out.shrink_to_fit();
     msgs_ = std::move(out);
     meta_ = meta;
     synced_modseq_ = meta.highestmodseq;
@@ -122,19 +108,28 @@ StoreResult<void> MaildirMailbox::load(lmdb::Txn& txn, const FolderMeta& meta) {
     return {};
 }
 
-StoreResult<void> MaildirMailbox::refresh() {
+void MaildirMailbox::drop_from_snapshot(const std::vector<uint32_t>& sorted_uids) {
+    if (sorted_uids.empty()) return;
+    std::erase_if(msgs_, [&](const MessageEntry& m) {
+        return std::binary_search(sorted_uids.begin(), sorted_uids.end(), m.uid);
+    });
+}
+
+StoreResult<MailboxDelta> MaildirMailbox::refresh() {
     // Fast path: a read transaction first, then new/. A delivery links its file before it
     // commits, so anything this snapshot counts in uidnext is already visible in new/.
+    std::optional<lmdb::Txn> read;
+    FolderMeta meta;
     {
         auto txn = lmdb::Txn::begin(idx_->env(), false);
         if (!txn) return std::unexpected(txn.error());
-        auto meta = idx_->get_folder(*txn, folder_);
-        if (!meta) return std::unexpected(meta.error());
-        bool need_write = !*meta || (*meta)->dirty;
+        auto m = idx_->get_folder(*txn, folder_);
+        if (!m) return std::unexpected(m.error());
+        bool need_write = !*m || (*m)->dirty;
         if (!need_write) {
             auto pcur = lmdb::Cursor::open(*txn, idx_->pending());
             if (!pcur) return std::unexpected(pcur.error());
-            std::string prefix = msg_key((*meta)->id, 0).substr(0, 4);
+            std::string prefix = folder_prefix((*m)->id);
             pcur->seek(prefix);
             need_write = pcur->valid() && pcur->key().starts_with(prefix);
         }
@@ -144,26 +139,164 @@ StoreResult<void> MaildirMailbox::refresh() {
             need_write = !names->empty();
         }
         if (!need_write) {
-            const FolderMeta& m = **meta;
-            if (loaded_ && m.id == meta_.id && m.uidvalidity == meta_.uidvalidity &&
-                m.uidnext == meta_.uidnext && m.highestmodseq == synced_modseq_)
-                return {};
-            return load(*txn, m);
+            meta = **m;
+            read.emplace(std::move(*txn));
         }
     }
-    for (int pass = 0; pass < 3; ++pass) {
-        auto txn = lmdb::Txn::begin(idx_->env(), true);
-        if (!txn) return std::unexpected(txn.error());
-        bool again = false;
-        auto meta = idx_->absorb_new(*txn, folder_, again);
-        if (!meta) return std::unexpected(meta.error());
-        if (!again) {
-            if (auto r = load(*txn, *meta); !r) return r;
-            return txn->commit();
+    if (!read) {
+        for (int pass = 0;; ++pass) {
+            if (pass == 3) return std::unexpected(StoreError::temporary);
+            bool again = false;
+            // Absorb and commit before the snapshot changes: absorb_new is re-runnable (a
+            // file it moved is found again), so a pass that found the map full (in a put or
+            // in the commit) is redone after it grew, and a failed pass leaves the snapshot
+            // as it was.
+            auto absorbed = lmdb::with_write_txn(idx_->env(), [&](lmdb::Txn& t) {
+                return idx_->absorb_new(t, folder_, again);
+            });
+            if (!absorbed) return std::unexpected(absorbed.error());
+            if (again) continue;
+            // The snapshot is then read from what is committed (another writer's later
+            // commit included: the folder's meta comes from the same read transaction).
+            auto txn = lmdb::Txn::begin(idx_->env(), false);
+            if (!txn) return std::unexpected(txn.error());
+            auto m = idx_->get_folder(*txn, folder_);
+            if (!m) return std::unexpected(m.error());
+            if (!*m || (*m)->dirty) continue;  // deleted or being rebuilt meanwhile
+            meta = **m;
+            read.emplace(std::move(*txn));
+            break;
         }
-        if (auto r = txn->commit(); !r) return r;
     }
-    return std::unexpected(StoreError::temporary);
+    lmdb::Txn& txn = *read;
+
+    MailboxDelta delta;
+    bool same_folder = loaded_ && meta.id == meta_.id && meta.uidvalidity == meta_.uidvalidity;
+    if (same_folder && meta.highestmodseq == synced_modseq_ && meta.uidnext == meta_.uidnext) {
+        meta_ = meta;
+    } else if (same_folder && synced_modseq_ >= meta.log_floor) {
+        // O(changes): walk the log from what this snapshot reflects.
+        std::vector<uint32_t> touched, gone;
+        auto r =
+            idx_->read_changes(txn, meta.id, synced_modseq_, [&](uint64_t, const ChangeEntry& e) {
+                auto& to = e.kind == ChangeKind::expunged ? gone : touched;
+                to.insert(to.end(), e.uids.begin(), e.uids.end());
+                return true;
+            });
+        if (!r) return std::unexpected(r.error());
+        std::sort(gone.begin(), gone.end());
+        gone.erase(std::unique(gone.begin(), gone.end()), gone.end());
+        std::sort(touched.begin(), touched.end());
+        touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+        for (uint32_t uid : gone)
+            if (find(uid) != nullptr) delta.expunged.push_back(uid);
+        drop_from_snapshot(delta.expunged);
+        for (uint32_t uid : touched) {
+            if (std::binary_search(gone.begin(), gone.end(), uid)) continue;
+            auto rec = idx_->get_msg(txn, meta.id, uid);
+            if (!rec) return std::unexpected(rec.error());
+            if (!*rec || (*rec)->pending) continue;
+            auto kw = keyword_set((*rec)->keywords);
+            if (!kw) return std::unexpected(kw.error());
+            MessageEntry e{uid, (*rec)->flags, 0, *kw};
+            auto it = std::lower_bound(msgs_.begin(), msgs_.end(), uid,
+                                       [](const MessageEntry& m, uint32_t u) { return m.uid < u; });
+            if (it != msgs_.end() && it->uid == uid) {
+                if (it->flags != e.flags || keywords_of(*it) != keywords_of(e)) {
+                    *it = e;
+                    delta.changed.push_back(uid);
+                }
+            } else {
+                msgs_.insert(it, e);
+                delta.added.push_back(uid);
+            }
+        }
+        meta_ = meta;
+        synced_modseq_ = meta.highestmodseq;
+    } else {
+        // First load, another folder of that name, or a log that does not reach back: the
+        // whole folder, compared with what we had.
+        std::vector<MessageEntry> old = std::move(msgs_);
+        std::vector<std::vector<std::string>> old_sets = std::move(kwsets_);
+        if (auto r = load(txn, meta); !r) return std::unexpected(r.error());
+        if (same_folder) {
+            size_t i = 0, j = 0;
+            while (i < old.size() || j < msgs_.size()) {
+                if (j == msgs_.size() || (i < old.size() && old[i].uid < msgs_[j].uid)) {
+                    delta.expunged.push_back(old[i++].uid);
+                } else if (i == old.size() || msgs_[j].uid < old[i].uid) {
+                    delta.added.push_back(msgs_[j++].uid);
+                } else {
+                    if (old[i].flags != msgs_[j].flags ||
+                        old_sets.at(old[i].keywords) != keywords_of(msgs_[j]))
+                        delta.changed.push_back(msgs_[j].uid);
+                    ++i;
+                    ++j;
+                }
+            }
+        } else if (loaded_) {
+            for (const auto& m : old) delta.expunged.push_back(m.uid);
+            for (const auto& m : msgs_) delta.added.push_back(m.uid);
+        }
+    }
+    return delta;
+}
+
+StoreResult<FolderChanges> MaildirMailbox::changes_since(uint64_t modseq) {
+    auto txn = lmdb::Txn::begin(idx_->env(), false);
+    if (!txn) return std::unexpected(txn.error());
+    auto m = idx_->get_folder(*txn, folder_);
+    if (!m) return std::unexpected(m.error());
+    if (!*m || (*m)->id != meta_.id) return std::unexpected(StoreError::not_found);
+    FolderChanges out;
+    out.highestmodseq = (*m)->highestmodseq;
+    if (modseq < (*m)->log_floor) {
+        // The log starts later: every message counts as changed (a reindex keeps the old
+        // modseq of a file whose flags another tool changed), tombstones unknown.
+        out.vanished_complete = false;
+        auto cur = lmdb::Cursor::open(*txn, idx_->msgs());
+        if (!cur) return std::unexpected(cur.error());
+        std::string prefix = folder_prefix((*m)->id);
+        for (cur->seek(prefix); cur->valid() && cur->key().starts_with(prefix); cur->next()) {
+            auto rec = decode_msg(cur->value());
+            if (!rec) return std::unexpected(StoreError::corrupt);
+            if (!rec->pending) out.changed.push_back(get_be32(cur->key(), 4));
+        }
+        return out;
+    }
+    std::vector<uint32_t> touched;
+    auto r = idx_->read_changes(*txn, (*m)->id, modseq, [&](uint64_t, const ChangeEntry& e) {
+        auto& to = e.kind == ChangeKind::expunged ? out.vanished : touched;
+        to.insert(to.end(), e.uids.begin(), e.uids.end());
+        return true;
+    });
+    if (!r) return std::unexpected(r.error());
+    std::sort(out.vanished.begin(), out.vanished.end());
+    out.vanished.erase(std::unique(out.vanished.begin(), out.vanished.end()), out.vanished.end());
+    std::sort(touched.begin(), touched.end());
+    touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+    for (uint32_t uid : touched) {
+        if (std::binary_search(out.vanished.begin(), out.vanished.end(), uid)) continue;
+        out.changed.push_back(uid);
+    }
+    return out;
+}
+
+StoreResult<std::vector<MessageInfo>> MaildirMailbox::info(std::span<const uint32_t> uids) {
+    auto txn = lmdb::Txn::begin(idx_->env(), false);
+    if (!txn) return std::unexpected(txn.error());
+    std::vector<MessageInfo> out;
+    out.reserve(uids.size());
+    for (uint32_t uid : uids) {
+        if (find(uid) == nullptr) continue;
+        auto rec = idx_->get_msg(*txn, meta_.id, uid);
+        if (!rec) return std::unexpected(rec.error());
+        if (!*rec || (*rec)->pending) continue;
+        MsgRecord& r = **rec;
+        out.push_back(
+            MessageInfo{uid, r.size, r.flags, std::move(r.keywords), r.internal_date, r.modseq});
+    }
+    return out;
 }
 
 std::string MaildirMailbox::find_by_stem(const std::string& stem) {
@@ -176,7 +309,7 @@ std::string MaildirMailbox::find_by_stem(const std::string& stem) {
     return {};
 }
 
-StoreResult<MessageFile> MaildirMailbox::open_message(uint32_t uid) {
+StoreResult<std::unique_ptr<MessageReader>> MaildirMailbox::open_message(uint32_t uid) {
     if (find(uid) == nullptr) return std::unexpected(StoreError::not_found);
     auto txn = lmdb::Txn::begin(idx_->env(), false);
     if (!txn) return std::unexpected(txn.error());
@@ -199,23 +332,7 @@ StoreResult<MessageFile> MaildirMailbox::open_message(uint32_t uid) {
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) return std::unexpected(StoreError::temporary);
     if (!S_ISREG(st.st_mode)) return std::unexpected(StoreError::corrupt);
-    return MessageFile{std::move(fd), uint64_t(st.st_size)};
-}
-
-StoreResult<std::string> MaildirMailbox::read_message(uint32_t uid) {
-    auto f = open_message(uid);
-    if (!f) return std::unexpected(f.error());
-    std::string out(f->size, '\0');
-    size_t got = 0;
-    while (got < out.size()) {
-        ssize_t n = ::pread(f->fd.get(), out.data() + got, out.size() - got, off_t(got));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return std::unexpected(StoreError::temporary);
-        if (n == 0) break;
-        got += size_t(n);
-    }
-    out.resize(got);
-    return out;
+    return std::make_unique<FdReader>(std::move(fd), 0, uint64_t(st.st_size));
 }
 
 StoreResult<MaildirMailbox::FolderWrite> MaildirMailbox::begin_folder_write() {
@@ -233,25 +350,51 @@ void MaildirMailbox::note_committed(uint64_t before, uint64_t after) {
     meta_.highestmodseq = after;
 }
 
-StoreResult<void> MaildirMailbox::store_flags(std::span<const uint32_t> uids,
-                                              const FlagChange& change) {
+StoreResult<std::vector<uint32_t>> MaildirMailbox::store_flags(std::span<const uint32_t> uids,
+                                                               const FlagChange& change,
+                                                               uint64_t unchanged_since) {
+    // Re-runnable: a file renamed by a failed attempt is found again by its stem.
+    return lmdb::retry_when_full(idx_->env(),
+                                 [&] { return store_flags_once(uids, change, unchanged_since); });
+}
+
+StoreResult<std::vector<uint32_t>> MaildirMailbox::store_flags_once(
+    std::span<const uint32_t> uids, const FlagChange& change, uint64_t unchanged_since) {
     auto w = begin_folder_write();
     if (!w) return std::unexpected(w.error());
     auto& txn = w->txn;
     FolderMeta& meta = w->meta;
     const uint64_t before = meta.highestmodseq;
+    std::vector<uint32_t> modified;
     std::vector<std::pair<uint32_t, MsgRecord>> done;
+    std::optional<KeywordList> kwlist;  // the folder's, read when a keyword changes
     for (uint32_t uid : uids) {
         auto rec = idx_->get_msg(txn, meta.id, uid);
         if (!rec) return std::unexpected(rec.error());
         if (!*rec || (*rec)->pending) continue;
+        if (unchanged_since != 0 && (*rec)->modseq > unchanged_since) {
+            modified.push_back(uid);
+            continue;
+        }
         MsgRecord r = std::move(**rec);
+        const MsgRecord old = r;
         std::string old_name = r.file_name();
-        if (!apply_change(r, change)) continue;
+        if (!apply_flag_change(r, change)) continue;
+        if (r.keywords != old.keywords) {
+            // A keyword with a letter in the folder's list is in the file name too (the
+            // list saved before a name carries a new letter).
+            if (!kwlist) {
+                auto l = KeywordList::load(dir_);
+                if (!l) return std::unexpected(l.error());
+                kwlist = std::move(*l);
+            }
+            r.keyword_letters = kwlist->letters_for(r.keywords, true);
+            if (auto s = kwlist->save(dir_); !s) return std::unexpected(s.error());
+        }
         r.in_new = false;
         std::string new_name = r.file_name();
         if (old_name != new_name) {
-            fs::path from = dir_ / "cur" / old_name;
+            fs::path from = dir_ / (old.in_new ? "new" : "cur") / old_name;
             if (::rename(from.c_str(), (dir_ / "cur" / new_name).c_str()) != 0) {
                 if (errno != ENOENT) return std::unexpected(errno_to_store_error(errno));
                 std::string actual = find_by_stem(r.stem);
@@ -261,27 +404,40 @@ StoreResult<void> MaildirMailbox::store_flags(std::span<const uint32_t> uids,
                     continue;
             }
         }
+        if (auto f = idx_->forget_change(txn, meta.id, old.modseq, uid); !f)
+            return std::unexpected(f.error());
         r.modseq = ++meta.highestmodseq;
+        if (auto l =
+                idx_->log_change(txn, meta.id, r.modseq, ChangeKind::flags, std::span(&uid, 1));
+            !l)
+            return std::unexpected(l.error());
+        count_message(meta, old, -1);
+        count_message(meta, r, +1);
         if (auto p = idx_->put_msg(txn, meta.id, uid, r); !p) return std::unexpected(p.error());
         done.emplace_back(uid, std::move(r));
     }
-    if (done.empty()) return {};
+    if (done.empty()) return modified;
     if (auto p = idx_->put_folder(txn, folder_, meta); !p) return std::unexpected(p.error());
-    if (auto c = txn.commit(); !c) return c;
+    if (auto c = txn.commit(); !c) return std::unexpected(c.error());
     for (auto& [uid, r] : done) {
         auto it = std::lower_bound(msgs_.begin(), msgs_.end(), uid,
-                                   [](const MessageInfo& mi, uint32_t u) { return mi.uid < u; });
-        if (it != msgs_.end() && it->uid == uid) {
-            it->flags = r.flags;
-            it->keywords = r.keywords;
-            it->modseq = r.modseq;
-        }
+                                   [](const MessageEntry& m, uint32_t u) { return m.uid < u; });
+        if (it == msgs_.end() || it->uid != uid) continue;
+        auto kw = keyword_set(r.keywords);
+        if (!kw) return std::unexpected(kw.error());
+        it->flags = r.flags;
+        it->keywords = *kw;
     }
     note_committed(before, meta.highestmodseq);
-    return {};
+    return modified;
 }
 
 StoreResult<void> MaildirMailbox::expunge(std::span<const uint32_t> uids) {
+    // Nothing is unlinked before the commit, so a failed attempt changed nothing.
+    return lmdb::retry_when_full(idx_->env(), [&] { return expunge_once(uids); });
+}
+
+StoreResult<void> MaildirMailbox::expunge_once(std::span<const uint32_t> uids) {
     auto w = begin_folder_write();
     if (!w) return std::unexpected(w.error());
     auto& txn = w->txn;
@@ -295,11 +451,22 @@ StoreResult<void> MaildirMailbox::expunge(std::span<const uint32_t> uids) {
         if (!*rec || (*rec)->pending) continue;
         if (auto d = txn.del(idx_->msgs(), msg_key(meta.id, uid)); !d)
             return std::unexpected(d.error());
+        (void)txn.del(idx_->cache(), msg_key(meta.id, uid));
+        if (auto f = idx_->forget_change(txn, meta.id, (*rec)->modseq, uid); !f)
+            return std::unexpected(f.error());
         freed += int64_t((*rec)->size);
+        count_message(meta, **rec, -1);
         gone.emplace_back(uid, std::move(**rec));
     }
     if (gone.empty()) return {};
+    std::vector<uint32_t> removed;
+    removed.reserve(gone.size());
+    for (const auto& g : gone) removed.push_back(g.first);
+    std::sort(removed.begin(), removed.end());
     ++meta.highestmodseq;
+    if (auto l = idx_->log_change(txn, meta.id, meta.highestmodseq, ChangeKind::expunged, removed);
+        !l)
+        return std::unexpected(l.error());
     if (auto p = idx_->put_folder(txn, folder_, meta); !p) return std::unexpected(p.error());
     if (auto a = idx_->add_usage(txn, -freed); !a) return a;
     if (auto c = txn.commit(); !c) return c;
@@ -324,22 +491,16 @@ StoreResult<void> MaildirMailbox::expunge(std::span<const uint32_t> uids) {
     if (in_cur && synced) synced = fsync_path(dir_ / "cur");
     // Remember the UID floor outside the index (see read_uidvalidity).
     (void)write_uidvalidity(dir_, meta.uidvalidity, meta.uidnext);
-    std::vector<uint32_t> removed;
-    removed.reserve(gone.size());
-    for (const auto& g : gone) removed.push_back(g.first);
-    std::sort(removed.begin(), removed.end());
-    std::erase_if(msgs_, [&](const MessageInfo& mi) {
-        return std::binary_search(removed.begin(), removed.end(), mi.uid);
-    });
+    drop_from_snapshot(removed);
     note_committed(before, meta.highestmodseq);
     return synced;
 }
 
-}  // namespace
-
-StoreResult<std::unique_ptr<Mailbox>> open_maildir_mailbox(std::string user, std::string folder,
-                                                           std::shared_ptr<UserIndex> idx) {
-    auto mb = std::make_unique<MaildirMailbox>(std::move(user), std::move(folder), std::move(idx));
+StoreResult<std::unique_ptr<Mailbox>> open_maildir_mailbox(
+    std::string user, std::string folder, std::shared_ptr<UserIndex> idx,
+    std::function<uint64_t(std::string_view)> quota_of) {
+    auto mb = std::make_unique<MaildirMailbox>(std::move(user), std::move(folder), std::move(idx),
+                                               std::move(quota_of));
     if (auto r = mb->refresh(); !r) return std::unexpected(r.error());
     return std::unique_ptr<Mailbox>(std::move(mb));
 }

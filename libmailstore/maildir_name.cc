@@ -51,6 +51,13 @@ std::string flags_to_info(uint8_t flags) {
     return s;
 }
 
+std::string keyword_letters_to_info(uint32_t letters) {
+    std::string s;
+    for (int i = 0; i < max_keyword_letters; ++i)
+        if (letters & (1u << i)) s.push_back(char('a' + i));
+    return s;
+}
+
 std::optional<MaildirName> parse_maildir_name(std::string_view name) {
     if (name.empty() || name.front() == '.' || name.find('/') != std::string_view::npos ||
         name.find('\0') != std::string_view::npos)
@@ -61,7 +68,13 @@ std::optional<MaildirName> parse_maildir_name(std::string_view name) {
         stem = name.substr(0, colon);
         std::string_view info = name.substr(colon + 1);
         if (info.starts_with("2,")) {
-            for (char c : info.substr(2)) {
+            std::string_view letters = info.substr(2);
+            std::string_view fields;  // Dovecot: ":2,<flags>,<non-standard fields>"
+            if (auto comma = letters.find(','); comma != std::string_view::npos) {
+                fields = letters.substr(comma);
+                letters = letters.substr(0, comma);
+            }
+            for (char c : letters) {
                 switch (c) {
                 case 'D': out.flags |= flag_draft; break;
                 case 'F': out.flags |= flag_flagged; break;
@@ -69,9 +82,13 @@ std::optional<MaildirName> parse_maildir_name(std::string_view name) {
                 case 'S': out.flags |= flag_seen; break;
                 case 'T': out.flags |= flag_deleted; break;
                 default:
-                    if (out.other_info.find(c) == std::string::npos) out.other_info.push_back(c);
+                    if (c >= 'a' && c <= 'z')
+                        out.keyword_letters |= 1u << (c - 'a');
+                    else if (out.other_info.find(c) == std::string::npos)
+                        out.other_info.push_back(c);
                 }
             }
+            out.other_info.append(fields);
         }
     }
     if (stem.empty()) return std::nullopt;
@@ -92,13 +109,20 @@ std::optional<MaildirName> parse_maildir_name(std::string_view name) {
     return out;
 }
 
-std::string maildir_file_name(std::string_view stem, uint8_t flags, std::string_view other_info) {
-    std::string info = flags_to_info(flags);
+std::string maildir_file_name(std::string_view stem, uint8_t flags, std::string_view other_info,
+                              uint32_t keyword_letters) {
+    std::string_view fields;
+    if (auto comma = other_info.find(','); comma != std::string_view::npos) {
+        fields = other_info.substr(comma);
+        other_info = other_info.substr(0, comma);
+    }
+    std::string info = flags_to_info(flags) + keyword_letters_to_info(keyword_letters);
     info.append(other_info);
     std::sort(info.begin(), info.end());
     std::string name(stem);
     name += ":2,";
     name += info;
+    name += fields;
     return name;
 }
 

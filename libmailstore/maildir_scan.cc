@@ -13,6 +13,7 @@
 
 #include "libmailstore/bytes.h"
 #include "libmailstore/mailbox_index.h"
+#include "libmailstore/maildir_keywords.h"
 #include "libmailstore/maildir_name.h"
 #include "libmailstore/unique_fd.h"
 
@@ -84,6 +85,27 @@ bool stat_file(const fs::path& p, MsgRecord& rec, bool need_size) {
     return true;
 }
 
+// The folder's keyword list, read when a file name first needs it.
+struct FolderKeywords {
+    fs::path dir;
+    std::optional<KeywordList> list;
+
+    // rec's keywords from the keyword letters of its file name (maildir_keywords.h): the
+    // letters are the truth for the keywords that have one, rec.keywords keeps the others.
+    StoreResult<void> take_letters(MsgRecord& rec, uint32_t letters) {
+        rec.keyword_letters = letters;
+        if (letters == 0 && rec.keywords.empty()) return {};
+        if (!list) {
+            auto l = KeywordList::load(dir);
+            if (!l) return std::unexpected(l.error());
+            list = std::move(*l);
+        }
+        rec.keywords = list->keywords_for(letters, rec.keywords);
+        return {};
+    }
+    StoreResult<void> save() { return list ? list->save(dir) : StoreResult<void>{}; }
+};
+
 StoreResult<uint32_t> alloc_folder_id(UserIndex& idx, lmdb::Txn& txn) {
     auto next = idx.get_u64(txn, "next_folder_id");
     if (!next) return std::unexpected(next.error());
@@ -149,6 +171,7 @@ StoreResult<FolderMeta> UserIndex::reindex_folder(lmdb::Txn& txn, const std::str
     }
     meta.uidvalidity = uv;
     stats.tmp_removed += clean_stale_tmp(dir / "tmp");
+    FolderKeywords kw{dir, {}};
 
     std::vector<Entry> entries;
     for (bool in_new : {false, true}) {
@@ -181,6 +204,11 @@ StoreResult<FolderMeta> UserIndex::reindex_folder(lmdb::Txn& txn, const std::str
     meta.uidnext = std::max(meta.uidnext, max_uid + 1);
     meta.highestmodseq = *old ? meta.highestmodseq + 1 : std::max<uint64_t>(now_micros(), 1);
     meta.dirty = false;
+    // What happened before is unknown now: the log starts again here, and counters anew.
+    meta.log_floor = meta.highestmodseq;
+    meta.messages = meta.unseen = 0;
+    meta.size = 0;
+    if (auto r = drop_log_and_cache(txn, meta.id); !r) return std::unexpected(r.error());
 
     int64_t usage = 0;
     bool renamed = false;
@@ -200,6 +228,7 @@ StoreResult<FolderMeta> UserIndex::reindex_folder(lmdb::Txn& txn, const std::str
         }
         rec.flags = e.parsed.flags;
         rec.other_info = e.parsed.other_info;
+        rec.keyword_letters = e.parsed.keyword_letters;
         std::string target = rec.file_name();
         fs::path to = dir / "cur" / target;
         if (from != to) {
@@ -215,18 +244,22 @@ StoreResult<FolderMeta> UserIndex::reindex_folder(lmdb::Txn& txn, const std::str
             rec.internal_date = it->second.internal_date;
             rec.modseq = it->second.modseq;
         }
+        if (auto k = kw.take_letters(rec, e.parsed.keyword_letters); !k)
+            return std::unexpected(k.error());
         if (rec.modseq == 0) rec.modseq = meta.highestmodseq;
         rec.size = e.parsed.size.value_or(0);
         if ((!e.parsed.size || rec.internal_date == 0) &&
             !stat_file(to, rec, !e.parsed.size.has_value()))
             continue;
         usage += int64_t(rec.size);
+        count_message(meta, rec, +1);
         if (auto r = put_msg(txn, meta.id, uid, rec); !r) return std::unexpected(r.error());
         ++stats.messages;
     }
     if (renamed) {
         if (auto r = fsync_path(dir / "cur"); !r) return std::unexpected(r.error());
     }
+    if (auto r = kw.save(); !r) return std::unexpected(r.error());  // names for lost letters
     if (auto r = put_folder(txn, name, meta); !r) return std::unexpected(r.error());
     if (auto r = add_usage(txn, usage - old_usage); !r) return std::unexpected(r.error());
     ++stats.folders;
@@ -245,10 +278,18 @@ StoreResult<FolderMeta> UserIndex::absorb_new(lmdb::Txn& txn, const std::string&
 
     std::set<uint32_t> handled;
     bool changed = false;
-    auto finalize = [&](uint32_t uid, MsgRecord& rec, const fs::path& from) -> StoreResult<void> {
+    FolderKeywords kw{dir, {}};
+    // rec: as counted in meta so far (counted: false when not yet).
+    auto finalize = [&](uint32_t uid, MsgRecord& rec, const fs::path& from,
+                        std::optional<MsgRecord> counted) -> StoreResult<void> {
+        if (counted) count_message(meta, *counted, -1);
+        count_message(meta, rec, +1);
         rec.in_new = false;
         rec.pending = false;
         rec.modseq = ++meta.highestmodseq;
+        if (auto r = log_change(txn, meta.id, rec.modseq, ChangeKind::added, std::span(&uid, 1));
+            !r)
+            return r;
         fs::path to = dir / "cur" / rec.file_name();
         if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT)
             return std::unexpected(errno_to_store_error(errno));
@@ -289,20 +330,31 @@ StoreResult<FolderMeta> UserIndex::absorb_new(lmdb::Txn& txn, const std::string&
         }
         if (u != 0 && rec && rec->stem == parsed.stem) {
             // Our own delivery (pending), or a move interrupted by a crash.
+            std::optional<MsgRecord> counted = *rec;
             rec->flags = parsed.flags;
             rec->other_info = parsed.other_info;
-            if (auto r = finalize(u, *rec, from); !r) return std::unexpected(r.error());
+            if (parsed.keyword_letters != rec->keyword_letters) {
+                if (auto k = kw.take_letters(*rec, parsed.keyword_letters); !k)
+                    return std::unexpected(k.error());
+            }
+            if (!counted->pending) {
+                if (auto f = forget_change(txn, meta.id, counted->modseq, u); !f)
+                    return std::unexpected(f.error());
+            }
+            if (auto r = finalize(u, *rec, from, counted); !r) return std::unexpected(r.error());
         } else if (u != 0 && !rec && u >= meta.uidnext) {
             // A UID nobody has seen or reserved: a delivery whose commit was lost.
             MsgRecord nr;
             nr.stem = parsed.stem;
             nr.flags = parsed.flags;
             nr.other_info = parsed.other_info;
+            if (auto k = kw.take_letters(nr, parsed.keyword_letters); !k)
+                return std::unexpected(k.error());
             nr.size = parsed.size.value_or(0);
             if (!stat_file(from, nr, !parsed.size.has_value())) continue;
             meta.uidnext = u + 1;
             if (auto r = add_usage(txn, int64_t(nr.size)); !r) return std::unexpected(r.error());
-            if (auto r = finalize(u, nr, from); !r) return std::unexpected(r.error());
+            if (auto r = finalize(u, nr, from, std::nullopt); !r) return std::unexpected(r.error());
         } else {
             deferred.push_back(i);
         }
@@ -321,6 +373,8 @@ StoreResult<FolderMeta> UserIndex::absorb_new(lmdb::Txn& txn, const std::string&
         nr.pending = true;
         nr.flags = parsed.flags;
         nr.other_info = parsed.other_info;
+        if (auto k = kw.take_letters(nr, parsed.keyword_letters); !k)
+            return std::unexpected(k.error());
         nr.size = *size;
         fs::path to = dir / "new" / nr.file_name();
         if (::rename(from.c_str(), to.c_str()) != 0) {
@@ -331,6 +385,7 @@ StoreResult<FolderMeta> UserIndex::absorb_new(lmdb::Txn& txn, const std::string&
         if (auto r = txn.put(pending(), msg_key(meta.id, nu), ""); !r)
             return std::unexpected(r.error());
         if (auto r = add_usage(txn, int64_t(nr.size)); !r) return std::unexpected(r.error());
+        count_message(meta, nr, +1);
         handled.insert(nu);
         changed = true;
         again = true;
@@ -355,9 +410,12 @@ StoreResult<FolderMeta> UserIndex::absorb_new(lmdb::Txn& txn, const std::string&
             rec.in_new = false;
             fs::path in_cur = dir / "cur" / rec.file_name();
             if (::access(in_cur.c_str(), F_OK) == 0) {
-                if (auto f = finalize(uid, rec, in_cur); !f) return std::unexpected(f.error());
+                MsgRecord counted = rec;
+                if (auto f = finalize(uid, rec, in_cur, counted); !f)
+                    return std::unexpected(f.error());
                 continue;
             }
+            count_message(meta, rec, -1);
             if (auto a = add_usage(txn, -int64_t(rec.size)); !a) return std::unexpected(a.error());
             if (auto d = txn.del(msgs(), msg_key(meta.id, uid)); !d)
                 return std::unexpected(d.error());
@@ -365,6 +423,7 @@ StoreResult<FolderMeta> UserIndex::absorb_new(lmdb::Txn& txn, const std::string&
         if (auto d = txn.del(pending(), msg_key(meta.id, uid)); !d)
             return std::unexpected(d.error());
     }
+    if (auto r = kw.save(); !r) return std::unexpected(r.error());  // names for lost letters
     if (changed) {
         if (auto r = put_folder(txn, name, meta); !r) return std::unexpected(r.error());
     }

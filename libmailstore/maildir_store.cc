@@ -11,6 +11,7 @@
 
 #include "libmailstore/address.h"
 #include "libmailstore/bytes.h"
+#include "libmailstore/unique_fd.h"
 #include "libproto/core/log.h"
 
 namespace postern {
@@ -82,7 +83,7 @@ StoreResult<std::unique_ptr<Mailbox>> MaildirStore::open_mailbox(std::string_vie
     if (!canon) return std::unexpected(canon.error());
     auto idx = index_for(*canon);
     if (!idx) return std::unexpected(idx.error());
-    return open_maildir_mailbox(*canon, *name, *idx);
+    return open_maildir_mailbox(*canon, *name, *idx, opts_.quota_of);
 }
 
 StoreResult<MaildropLock> MaildirStore::try_lock_maildrop(std::string_view user) {
@@ -95,7 +96,11 @@ StoreResult<MaildropLock> MaildirStore::try_lock_maildrop(std::string_view user)
         if (errno == EWOULDBLOCK) return std::unexpected(StoreError::in_use);
         return std::unexpected(StoreError::temporary);
     }
-    return MaildropLock(std::move(fd));
+    struct FlockHandle final : StoreLock {
+        explicit FlockHandle(UniqueFd f) : fd(std::move(f)) {}
+        UniqueFd fd;
+    };
+    return MaildropLock(std::make_unique<FlockHandle>(std::move(fd)));
 }
 
 StoreResult<RebuildStats> MaildirStore::rebuild_index(std::string_view user) {
@@ -132,11 +137,17 @@ StoreResult<RebuildStats> MaildirStore::rebuild_index(std::string_view user) {
     auto folders = folders_on_disk(ix.paths());
     if (!folders) return std::unexpected(folders.error());
     for (const auto& f : *folders) {
-        auto txn = lmdb::Txn::begin(ix.env(), true);
-        if (!txn) return std::unexpected(txn.error());
-        auto m = ix.reindex_folder(*txn, f, stats);
+        // A reindex is re-runnable (it reads the folder again), so a full map is grown.
+        RebuildStats folder_stats;
+        auto m = lmdb::with_write_txn(ix.env(), [&](lmdb::Txn& txn) {
+            folder_stats = {};
+            return ix.reindex_folder(txn, f, folder_stats);
+        });
         if (!m) return std::unexpected(m.error());
-        if (auto c = txn->commit(); !c) return std::unexpected(c.error());
+        stats.folders += folder_stats.folders;
+        stats.messages += folder_stats.messages;
+        stats.new_uids += folder_stats.new_uids;
+        stats.tmp_removed += folder_stats.tmp_removed;
     }
     // 3. Forget folders that are gone from disk, recount usage.
     auto txn = lmdb::Txn::begin(ix.env(), true);
@@ -146,15 +157,7 @@ StoreResult<RebuildStats> MaildirStore::rebuild_index(std::string_view user) {
         auto m = ix.get_folder(*txn, name);
         if (!m) return std::unexpected(m.error());
         if (!*m) continue;
-        std::string prefix = msg_key((*m)->id, 0).substr(0, 4);
-        for (MDB_dbi dbi : {ix.msgs(), ix.pending()}) {
-            auto cur = lmdb::Cursor::open(*txn, dbi);
-            if (!cur) return std::unexpected(cur.error());
-            for (cur->seek(prefix); cur->valid() && cur->key().starts_with(prefix);) {
-                if (auto d = cur->del(); !d) return std::unexpected(d.error());
-                cur->next();
-            }
-        }
+        if (auto d = ix.drop_folder_records(*txn, (*m)->id); !d) return std::unexpected(d.error());
         if (auto d = txn->del(ix.folders(), name); !d) return std::unexpected(d.error());
     }
     uint64_t usage = 0;

@@ -1,7 +1,7 @@
 #pragma once
 // The Maildir++ + LMDB implementation of MailStore (internal; use open_maildir_store).
-// Its pieces live in maildir_deliver.cc, maildir_folders.cc, maildir_mailbox.cc and
-// maildir_store.cc.
+// Its pieces live in maildir_deliver.cc, maildir_folders.cc, maildir_folder_attrs.cc,
+// maildir_user.cc, maildir_watch.cc and maildir_store.cc; the Mailbox in maildir_mailbox.h.
 
 #include <map>
 #include <mutex>
@@ -18,19 +18,33 @@ public:
     MaildirStore(fs::path data_dir, StoreOptions opts);
     ~MaildirStore() override;  // maildir_watch.cc: stops the watch thread
 
-    StoreResult<uint32_t> deliver(std::string_view user, const MessageSource& msg,
-                                  const DeliveryOptions& opts) override;
-    std::vector<StoreResult<uint32_t>> deliver_many(std::span<const std::string> users,
-                                                    const MessageSource& msg,
-                                                    const DeliveryOptions& opts) override;
-    std::vector<std::vector<StoreResult<uint32_t>>> deliver_batch(
+    StoreResult<Delivered> deliver(std::string_view user, const MessageSource& msg,
+                                   const DeliveryOptions& opts) override;
+    std::vector<StoreResult<Delivered>> deliver_many(std::span<const std::string> users,
+                                                     const MessageSource& msg,
+                                                     const DeliveryOptions& opts) override;
+    std::vector<std::vector<StoreResult<Delivered>>> deliver_batch(
         std::span<const DeliveryBatchItem> items) override;
     bool has_room(uint64_t bytes) override;
     StoreResult<uint64_t> usage(std::string_view user) override;
+    StoreResult<void> create_user(std::string_view user) override;  // maildir_user.cc
+    StoreResult<void> remove_user(std::string_view user) override;
     StoreResult<std::unique_ptr<Mailbox>> open_mailbox(std::string_view user,
                                                        std::string_view folder) override;
-    StoreResult<std::vector<std::string>> list_folders(std::string_view user) override;
-    StoreResult<void> create_folder(std::string_view user, std::string_view folder) override;
+    // maildir_folder_attrs.cc
+    StoreResult<FolderStatus> status(std::string_view user, std::string_view folder) override;
+    StoreResult<std::vector<FolderEntry>> folders(std::string_view user) override;
+    StoreResult<void> set_special_use(std::string_view user, std::string_view folder,
+                                      uint8_t special_use) override;
+    StoreResult<void> set_subscribed(std::string_view user, std::string_view folder,
+                                     bool subscribed) override;
+    StoreResult<std::vector<std::string>> subscriptions(std::string_view user) override;
+    // maildir_watch.cc
+    StoreResult<std::unique_ptr<FolderWatch>> watch(std::string_view user, std::string_view folder,
+                                                    std::function<void()> on_change) override;
+    // maildir_folders.cc
+    StoreResult<void> create_folder(std::string_view user, std::string_view folder,
+                                    uint8_t special_use) override;
     StoreResult<void> delete_folder(std::string_view user, std::string_view folder) override;
     StoreResult<void> rename_folder(std::string_view user, std::string_view from,
                                     std::string_view to) override;
@@ -46,7 +60,11 @@ private:
     struct TmpFile;
     struct LinkRequest;
     StoreResult<TmpFile> write_tmp(const MessageSource& msg, int64_t internal_date);
-    void link_batch(UserIndex& idx, std::span<LinkRequest> reqs);
+    uint64_t quota_of(std::string_view user) const {
+        return opts_.quota_of ? opts_.quota_of(user) : 0;
+    }
+    void link_batch(std::string_view user, UserIndex& idx, std::span<LinkRequest> reqs);
+    void link_batch_once(std::string_view user, UserIndex& idx, std::span<LinkRequest> reqs);
 
     fs::path data_;
     fs::path tmp_dir_;
@@ -59,7 +77,8 @@ private:
 // Folder names present on disk for a user: "INBOX" first, then sorted.
 StoreResult<std::vector<std::string>> folders_on_disk(const UserPaths& paths);
 
-StoreResult<std::unique_ptr<Mailbox>> open_maildir_mailbox(std::string user, std::string folder,
-                                                           std::shared_ptr<UserIndex> idx);
+StoreResult<std::unique_ptr<Mailbox>> open_maildir_mailbox(
+    std::string user, std::string folder, std::shared_ptr<UserIndex> idx,
+    std::function<uint64_t(std::string_view)> quota_of);
 
 }  // namespace postern

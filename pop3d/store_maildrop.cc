@@ -22,33 +22,36 @@ MaildropError to_maildrop(StoreError e) {
     }
 }
 
-class FileStream : public MessageStream {
+// The engine's stream over the store's reader.
+class ReaderStream : public MessageStream {
 public:
-    explicit FileStream(MessageFile f) : file_(std::move(f)) {}
+    ReaderStream(std::unique_ptr<MessageReader> r, uint64_t size)
+        : reader_(std::move(r)), size_(size) {}
     std::expected<size_t, MaildropError> read(std::span<char> buf) override {
         // Never more than the size LIST announced: RETR octets == LIST size.
-        uint64_t left = file_.size - offset_;
+        uint64_t left = size_ - offset_;
         size_t want = static_cast<size_t>(std::min<uint64_t>(left, buf.size()));
         if (want == 0) return 0;
-        ssize_t n;
-        do {
-            n = ::pread(file_.fd.get(), buf.data(), want, static_cast<off_t>(offset_));
-        } while (n < 0 && errno == EINTR);
-        if (n < 0) return std::unexpected(MaildropError::temporary);
-        offset_ += static_cast<uint64_t>(n);
-        return static_cast<size_t>(n);
+        auto n = reader_->read_at(offset_, buf.first(want));
+        if (!n) return std::unexpected(MaildropError::temporary);
+        offset_ += *n;
+        return *n;
     }
 
 private:
-    MessageFile file_;
+    std::unique_ptr<MessageReader> reader_;
+    uint64_t size_;
     uint64_t offset_ = 0;
 };
 
 class StoreMaildrop : public Maildrop {
 public:
-    StoreMaildrop(std::unique_ptr<Mailbox> box, MaildropLock lock)
+    StoreMaildrop(std::unique_ptr<Mailbox> box, MaildropLock lock,
+                  const std::vector<MessageInfo>& infos)
         : box_(std::move(box)), lock_(std::move(lock)) {
-        for (const auto& m : box_->messages()) {
+        snapshot_.reserve(infos.size());
+        seen_.reserve(infos.size());
+        for (const auto& m : infos) {
             snapshot_.push_back({m.uid, m.size});
             seen_.push_back((m.flags & flag_seen) != 0);
         }
@@ -58,7 +61,8 @@ public:
     std::expected<std::unique_ptr<MessageStream>, MaildropError> open(uint32_t uid) override {
         auto f = box_->open_message(uid);
         if (!f) return std::unexpected(to_maildrop(f.error()));
-        return std::make_unique<FileStream>(std::move(*f));
+        uint64_t size = (*f)->size();
+        return std::make_unique<ReaderStream>(std::move(*f), size);
     }
     std::expected<void, MaildropError> mark_seen(uint32_t uid) override {
         // Only noted here; expunge() (the UPDATE at QUIT) commits them all at once, so a
@@ -121,7 +125,13 @@ std::expected<std::unique_ptr<Maildrop>, MaildropError> open_store_maildrop(Mail
         return std::unexpected(box.error() == StoreError::not_found ? MaildropError::permanent
                                                                     : to_maildrop(box.error()));
     }
-    return std::make_unique<StoreMaildrop>(std::move(*box), std::move(lock));
+    // Sizes come with the snapshot: the session's STAT, LIST and RETR all use them.
+    std::vector<uint32_t> uids;
+    uids.reserve((*box)->messages().size());
+    for (const auto& m : (*box)->messages()) uids.push_back(m.uid);
+    auto infos = (*box)->info(uids);
+    if (!infos) return std::unexpected(to_maildrop(infos.error()));
+    return std::make_unique<StoreMaildrop>(std::move(*box), std::move(lock), *infos);
 }
 
 StoreBackend::StoreBackend(std::shared_ptr<Accounts> accounts, std::unique_ptr<MailStore> store,

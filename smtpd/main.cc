@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "libmailstore/accounts.h"
+#include "libmailstore/store_factory.h"
 #include "libmailstore/queue/queue.h"
 #include "libmailstore/store.h"
 #include "libproto/net/daemon.h"
@@ -89,9 +90,11 @@ std::expected<void, std::string> setup(DaemonContext& ctx) {
     if (!accounts)
         return std::unexpected("cannot open accounts in " + cfg.data_dir.string() + ": " +
                                describe(accounts.error()));
+    if (auto bad = backend_problem(cfg.store.backend); !bad.empty()) return std::unexpected(bad);
     StoreOptions so;
     so.disk_reserve_bytes = cfg.store.disk_reserve_bytes;
-    auto store = open_maildir_store(cfg.data_dir, so);
+    so.quota_of = quota_lookup(*accounts);
+    auto store = open_store(cfg.store.backend, cfg.data_dir, so);
     if (!store)
         return std::unexpected("cannot open the mail store in " + cfg.data_dir.string() + ": " +
                                describe(store.error()));

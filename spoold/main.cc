@@ -6,6 +6,7 @@
 #include <string>
 
 #include "libmailstore/accounts.h"
+#include "libmailstore/store_factory.h"
 #include "libmailstore/queue/queue.h"
 #include "libmailstore/store.h"
 #include "libproto/net/daemon.h"
@@ -42,11 +43,13 @@ std::expected<void, std::string> setup(DaemonContext& ctx) {
                                queue_error_text(queue.error()));
     auto accounts = Accounts::open(cfg.data_dir, cfg.store.lmdb_map_size);
     if (!accounts) return std::unexpected(std::string("accounts: ") + describe(accounts.error()));
+    if (auto bad = backend_problem(cfg.store.backend); !bad.empty()) return std::unexpected(bad);
     StoreOptions so;
     so.disk_reserve_bytes = cfg.store.disk_reserve_bytes;
+    so.quota_of = quota_lookup(*accounts);
     std::vector<std::unique_ptr<MailStore>> stores;
     for (uint32_t i = 0; i < workers; ++i) {
-        auto s = open_maildir_store(cfg.data_dir, so);
+        auto s = open_store(cfg.store.backend, cfg.data_dir, so);
         if (!s) return std::unexpected(std::string("store: ") + describe(s.error()));
         stores.push_back(std::move(*s));
     }

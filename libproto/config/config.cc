@@ -298,6 +298,7 @@ void parse(const toml::table& root_table, const std::filesystem::path& base, Con
     spoold.check_unknown();
 
     TableReader store(section(root, "store"), "store");
+    store.str("backend", c.store.backend);
     store.num("disk_reserve_bytes", c.store.disk_reserve_bytes, 0, int64_t(1) << 50);
     store.num("lmdb_map_size", c.store.lmdb_map_size, 1 << 20, int64_t(1) << 44);
     store.check_unknown();

@@ -59,6 +59,7 @@ struct SpooldConfig {
 };
 
 struct StoreConfig {
+    std::string backend = "maildir";  // libmailstore/store_factory.h knows the names
     uint64_t disk_reserve_bytes = 256ull * 1024 * 1024;  // refuse mail below this free space
     uint64_t lmdb_map_size = 1ull << 30;
 };

@@ -14,7 +14,8 @@ struct BatchFixture {
     test::TempDir dir;
     std::shared_ptr<Accounts> acc;
     std::unique_ptr<MailStore> store;
-    BatchFixture() {
+    // quota: bob's (alice has none).
+    explicit BatchFixture(uint64_t quota = 0) {
         auto a = Accounts::open(dir.path(), 64ull << 20, Accounts::Open::create);
         REQUIRE(a);
         acc = *a;
@@ -24,6 +25,7 @@ struct BatchFixture {
         StoreOptions opts;
         opts.disk_reserve_bytes = 0;
         opts.index_map_size = 32ull << 20;
+        opts.quota_of = [quota](std::string_view u) { return u == "bob@example.com" ? quota : 0; };
         auto s = open_maildir_store(dir.path(), opts);
         REQUIRE(s);
         store = std::move(*s);
@@ -55,13 +57,13 @@ TEST_CASE("deliver_batch: every message to every user, UIDs in batch order", "[s
         if (i % 2) {
             REQUIRE(res[size_t(i)].size() == 1);
             REQUIRE(res[size_t(i)][0]);
-            CHECK(*res[size_t(i)][0] == bob++);
+            CHECK(res[size_t(i)][0]->uid == bob++);
         } else {
             REQUIRE(res[size_t(i)].size() == 2);
             REQUIRE(res[size_t(i)][0]);
             REQUIRE(res[size_t(i)][1]);
-            CHECK(*res[size_t(i)][0] == alice++);
-            CHECK(*res[size_t(i)][1] == bob++);
+            CHECK(res[size_t(i)][0]->uid == alice++);
+            CHECK(res[size_t(i)][1]->uid == bob++);
         }
     }
     auto mb = f.store->open_mailbox("bob@example.com");
@@ -95,10 +97,10 @@ TEST_CASE("deliver_batch: a failing user or folder fails only its own messages",
     REQUIRE(res.size() == 3);
     CHECK(res[0][0].error() == StoreError::not_found);
     REQUIRE(res[0][1]);
-    CHECK(*res[0][1] == 1);
+    CHECK(res[0][1]->uid == 1);
     CHECK(res[1][0].error() == StoreError::not_found);
     REQUIRE(res[2][0]);
-    CHECK(*res[2][0] == 2);
+    CHECK(res[2][0]->uid == 2);
     auto mb = f.store->open_mailbox("bob@example.com");
     REQUIRE(mb);
     REQUIRE((*mb)->messages().size() == 2);
@@ -119,14 +121,44 @@ TEST_CASE("deliver_batch: empty batch and items without users", "[store][batch]"
 }
 
 TEST_CASE("deliver keeps checking quota across its single message", "[store][batch]") {
-    BatchFixture f;
     const std::string a = test::make_message("q", 1);
-    DeliveryOptions o;
-    o.quota_bytes = a.size() * 2 + 1;
-    REQUIRE(f.store->deliver("bob@example.com", MessageSource::from_bytes(a), o));
-    REQUIRE(f.store->deliver("bob@example.com", MessageSource::from_bytes(a), o));
-    auto r = f.store->deliver("bob@example.com", MessageSource::from_bytes(a), o);
+    BatchFixture f(a.size() * 2 + 1);
+    REQUIRE(f.store->deliver("bob@example.com", MessageSource::from_bytes(a)));
+    REQUIRE(f.store->deliver("bob@example.com", MessageSource::from_bytes(a)));
+    auto r = f.store->deliver("bob@example.com", MessageSource::from_bytes(a));
     REQUIRE_FALSE(r);
     CHECK(r.error() == StoreError::over_quota);
+    CHECK(test::count_files(f.dir.path() / "tmp") == 0);
+}
+
+TEST_CASE("deliver_batch and deliver_many check quota per user, counting the batch",
+          "[store][batch]") {
+    const std::string a = test::make_message("q", 1);
+    BatchFixture f(a.size() * 2 + 1);
+    std::vector<DeliveryBatchItem> items(3);
+    for (auto& it : items) {
+        it.users = {"alice@example.com", "bob@example.com"};
+        it.msg = MessageSource::from_bytes(a);
+    }
+    auto res = f.store->deliver_batch(items);
+    REQUIRE(res.size() == 3);
+    for (size_t i = 0; i < 3; ++i) {
+        INFO("item " << i);
+        REQUIRE(res[i].size() == 2);
+        CHECK(res[i][0].has_value());  // alice: no quota
+        if (i < 2)
+            CHECK(res[i][1].has_value());
+        else
+            CHECK(res[i][1].error() == StoreError::over_quota);
+    }
+    CHECK(*f.store->usage("bob@example.com") == a.size() * 2);
+    std::vector<std::string> users{"bob@example.com", "alice@example.com"};
+    auto many = f.store->deliver_many(users, MessageSource::from_bytes(a));
+    REQUIRE(many.size() == 2);
+    CHECK(many[0].error() == StoreError::over_quota);
+    CHECK(many[1].has_value());
+    auto mb = f.store->open_mailbox("bob@example.com");
+    REQUIRE(mb);
+    CHECK((*mb)->messages().size() == 2);
     CHECK(test::count_files(f.dir.path() / "tmp") == 0);
 }

@@ -58,32 +58,33 @@ struct Fixture {
 TEST_CASE("a message file replaced by a symlink is not followed", "[store][hardening]") {
     Fixture f;
     const std::string msg = test::make_message("mine", 1);
-    auto uid = f.store->deliver("bob@example.com", MessageSource::from_bytes(msg));
-    REQUIRE(uid);
+    auto d = f.store->deliver("bob@example.com", MessageSource::from_bytes(msg));
+    REQUIRE(d);
+    const uint32_t uid = d->uid;
     auto mb = f.store->open_mailbox("bob@example.com");
     REQUIRE(mb);
-    REQUIRE(*(*mb)->read_message(*uid) == msg);
+    REQUIRE(*(*mb)->read_message(uid) == msg);
     fs::path file = f.only_file("cur");
     fs::remove(file);
 
     SECTION("symlink") {
         fs::create_symlink(f.secret, file);
-        auto got = (*mb)->read_message(*uid);
+        auto got = (*mb)->read_message(uid);
         INFO("got " << (got ? *got : std::string(describe(got.error()))));
         REQUIRE_FALSE(got);
         CHECK(got.error() == StoreError::corrupt);
-        CHECK_FALSE((*mb)->open_message(*uid));
+        CHECK_FALSE((*mb)->open_message(uid));
     }
     SECTION("FIFO: refused at once, never blocks") {
         REQUIRE(::mkfifo(file.c_str(), 0600) == 0);
-        auto got = (*mb)->open_message(*uid);
+        auto got = (*mb)->open_message(uid);
         REQUIRE_FALSE(got);
         CHECK(got.error() == StoreError::corrupt);
     }
     // Flag changes rename the link itself, never write through it.
     FlagChange seen;
     seen.flags = flag_seen;
-    (void)(*mb)->store_flags(std::vector<uint32_t>{*uid}, seen);
+    (void)(*mb)->store_flags(std::vector<uint32_t>{uid}, seen);
     CHECK(f.secret_text() == "root:secret\n");
 }
 
@@ -114,12 +115,12 @@ TEST_CASE("the store's own files are not written through symlinks", "[store][har
         CHECK_FALSE(fs::exists(target));
     }
     SECTION("postern-uidvalidity.tmp (written at expunge)") {
-        auto uid = f.store->deliver("bob@example.com", MessageSource::from_bytes("x\r\n"));
-        REQUIRE(uid);
+        auto d = f.store->deliver("bob@example.com", MessageSource::from_bytes("x\r\n"));
+        REQUIRE(d);
         auto mb = f.store->open_mailbox("bob@example.com");
         REQUIRE(mb);
         fs::create_symlink(f.secret, f.maildir() / "postern-uidvalidity.tmp");
-        (void)(*mb)->expunge(std::vector<uint32_t>{*uid});
+        (void)(*mb)->expunge(std::vector<uint32_t>{d->uid});
         CHECK(f.secret_text() == "root:secret\n");
     }
     SECTION("postern-uidvalidity") {

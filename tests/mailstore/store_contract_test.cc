@@ -75,8 +75,7 @@ const std::string& msg(int n) {
 }
 
 template <class F>
-Delivered deliver(F& f, int n, const std::string& folder = "INBOX",
-                  const std::string& user = bob) {
+Delivered deliver(F& f, int n, const std::string& folder = "INBOX", const std::string& user = bob) {
     DeliveryOptions o;
     o.folder = folder;
     auto d = f.store->deliver(user, MessageSource::from_bytes(msg(n)), o);
@@ -147,8 +146,8 @@ bool wait_for(const std::atomic<int>& n, int want, std::chrono::milliseconds lim
 
 }  // namespace
 
-TEMPLATE_TEST_CASE("deliver returns UIDVALIDITY and UID; the bytes come back exactly",
-                   "[contract]", Maildir, Memory) {
+TEMPLATE_TEST_CASE("deliver returns UIDVALIDITY and UID; the bytes come back exactly", "[contract]",
+                   Maildir, Memory) {
     TestType f;
     Delivered d1 = deliver(f, 1), d2 = deliver(f, 2);
     CHECK(d1.uid == 1);
@@ -201,8 +200,8 @@ TEMPLATE_TEST_CASE("deliver returns UIDVALIDITY and UID; the bytes come back exa
     CHECK(*mb->read_message(3) == msg(3));
 }
 
-TEMPLATE_TEST_CASE("deliver_many and deliver_batch: one result per user, in order",
-                   "[contract]", Maildir, Memory) {
+TEMPLATE_TEST_CASE("deliver_many and deliver_batch: one result per user, in order", "[contract]",
+                   Maildir, Memory) {
     TestType f;
     std::vector<std::string> users{bob, "ghost@example.com", alice, "not an address"};
     auto res = f.store->deliver_many(users, MessageSource::from_bytes(msg(1)));
@@ -357,8 +356,8 @@ TEMPLATE_TEST_CASE("a snapshot changes only on refresh or by its own changes", "
     CHECK(d->changed == Uids{3});
 }
 
-TEMPLATE_TEST_CASE("concurrent handles: the delta says exactly what changed", "[contract]",
-                   Maildir, Memory) {
+TEMPLATE_TEST_CASE("concurrent handles: the delta says exactly what changed", "[contract]", Maildir,
+                   Memory) {
     TestType f;
     for (int i = 1; i <= 5; ++i) deliver(f, i);
     auto a = open(f);
@@ -422,8 +421,8 @@ TEMPLATE_TEST_CASE("concurrent handles: the delta says exactly what changed", "[
     CHECK(d->expunged == Uids{5});
 }
 
-TEMPLATE_TEST_CASE("keywords compare case-insensitively and keep their first case",
-                   "[contract]", Maildir, Memory) {
+TEMPLATE_TEST_CASE("keywords compare case-insensitively and keep their first case", "[contract]",
+                   Maildir, Memory) {
     TestType f;
     deliver(f, 1);
     deliver(f, 2);
@@ -464,8 +463,8 @@ TEMPLATE_TEST_CASE("keywords compare case-insensitively and keep their first cas
     CHECK(other->find(d->uid)->flags == flag_seen);
 }
 
-TEMPLATE_TEST_CASE("store_flags: a MODSEQ per change; UNCHANGEDSINCE gives MODIFIED",
-                   "[contract]", Maildir, Memory) {
+TEMPLATE_TEST_CASE("store_flags: a MODSEQ per change; UNCHANGEDSINCE gives MODIFIED", "[contract]",
+                   Maildir, Memory) {
     TestType f;
     for (int i = 1; i <= 4; ++i) deliver(f, i);
     auto a = open(f);
@@ -515,8 +514,8 @@ TEMPLATE_TEST_CASE("store_flags: a MODSEQ per change; UNCHANGEDSINCE gives MODIF
     CHECK(f.store->status(bob, "INBOX")->messages == 3);
 }
 
-TEMPLATE_TEST_CASE("changes_since: changed and vanished from the change log", "[contract]",
-                   Maildir, Memory) {
+TEMPLATE_TEST_CASE("changes_since: changed and vanished from the change log", "[contract]", Maildir,
+                   Memory) {
     TestType f;
     for (int i = 1; i <= 4; ++i) deliver(f, i);
     auto a = open(f);
@@ -573,8 +572,8 @@ TEMPLATE_TEST_CASE("changes_since: changed and vanished from the change log", "[
     CHECK(uids_of(*a) == (Uids{1, 4, 5}));
 }
 
-TEMPLATE_TEST_CASE("copy_to and move_to: UidMap, flags, keywords and dates kept",
-                   "[contract]", Maildir, Memory) {
+TEMPLATE_TEST_CASE("copy_to and move_to: UidMap, flags, keywords and dates kept", "[contract]",
+                   Maildir, Memory) {
     TestType f;
     REQUIRE(f.store->create_folder(bob, "Archive"));
     for (int i = 1; i <= 3; ++i) {
@@ -638,8 +637,8 @@ TEMPLATE_TEST_CASE("copy_to and move_to: UidMap, flags, keywords and dates kept"
     CHECK(map->uidvalidity == dest_uv);
 }
 
-TEMPLATE_TEST_CASE("copy_to the same folder: new UIDs the handle sees after refresh",
-                   "[contract]", Maildir, Memory) {
+TEMPLATE_TEST_CASE("copy_to the same folder: new UIDs the handle sees after refresh", "[contract]",
+                   Maildir, Memory) {
     TestType f;
     deliver(f, 1);
     auto mb = open(f);
@@ -656,8 +655,8 @@ TEMPLATE_TEST_CASE("copy_to the same folder: new UIDs the handle sees after refr
     check_status(f, *mb, "INBOX");
 }
 
-TEMPLATE_TEST_CASE("cache slot: versioned, shared by handles, gone with the message",
-                   "[contract]", Maildir, Memory) {
+TEMPLATE_TEST_CASE("cache slot: versioned, shared by handles, gone with the message", "[contract]",
+                   Maildir, Memory) {
     TestType f;
     deliver(f, 1);
     deliver(f, 2);
@@ -822,8 +821,7 @@ TEMPLATE_TEST_CASE("rename_folder is all or nothing", "[contract]", Maildir, Mem
     CHECK(*a->read_message(1) == msg(1));
 }
 
-TEMPLATE_TEST_CASE("special-use, subscriptions and has_children", "[contract]",
-                   Maildir, Memory) {
+TEMPLATE_TEST_CASE("special-use, subscriptions and has_children", "[contract]", Maildir, Memory) {
     TestType f;
     REQUIRE(f.store->create_folder(bob, "Archive", use_archive));
     REQUIRE(f.store->create_folder(bob, "Archive/2024"));
@@ -840,8 +838,7 @@ TEMPLATE_TEST_CASE("special-use, subscriptions and has_children", "[contract]",
     REQUIRE(f.store->set_subscribed(bob, "Spam", true));
     REQUIRE(f.store->set_subscribed(bob, "Spam", false));
     CHECK(f.store->set_subscribed(bob, "bad..x", true).error() == StoreError::invalid);
-    CHECK(f.store->set_subscribed("ghost@example.com", "X", true).error() ==
-          StoreError::not_found);
+    CHECK(f.store->set_subscribed("ghost@example.com", "X", true).error() == StoreError::not_found);
     auto subs = f.store->subscriptions(bob);
     REQUIRE(subs);
     std::sort(subs->begin(), subs->end());
@@ -909,8 +906,8 @@ TEMPLATE_TEST_CASE("try_lock_maildrop: in_use until the holder lets go", "[contr
     CHECK(f.store->try_lock_maildrop("not an address").error() == StoreError::invalid);
 }
 
-TEMPLATE_TEST_CASE("watch: another handle's change calls back within a second",
-                   "[contract]", Maildir, Memory) {
+TEMPLATE_TEST_CASE("watch: another handle's change calls back within a second", "[contract]",
+                   Maildir, Memory) {
     TestType f;
     deliver(f, 1);
     std::atomic<int> calls{0};
@@ -972,8 +969,8 @@ TEMPLATE_TEST_CASE("create_user and remove_user", "[contract]", Maildir, Memory)
     CHECK(open(f)->messages().empty());  // bob untouched
 }
 
-TEMPLATE_TEST_CASE("error cases: unknown users, folders, uids; bad names", "[contract]",
-                   Maildir, Memory) {
+TEMPLATE_TEST_CASE("error cases: unknown users, folders, uids; bad names", "[contract]", Maildir,
+                   Memory) {
     TestType f;
     CHECK(f.store->open_mailbox("ghost@example.com").error() == StoreError::not_found);
     CHECK(f.store->open_mailbox("not an address").error() == StoreError::invalid);
