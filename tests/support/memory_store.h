@@ -12,6 +12,7 @@
 // Watch callbacks run on the changing thread after the mutex is released; destroying a
 // FolderWatch waits for a callback in progress (so never destroy one inside its callback).
 // Handles, locks and watches keep the state alive: they may outlive the MemoryStore.
+// Its pieces: memory_core.h (the state), memory_mailbox.cc (handles), memory_store.cc.
 //
 // Test controls (thread-safe, may be used while other threads use the store):
 //   fail_next(e, n)    the next n operations of any kind fail with e
