@@ -89,7 +89,7 @@ struct Deliverer::Prepared {
     size_t hdr_len = 0;
     std::vector<Work> work;
     std::vector<std::string> users;  // distinct local mailboxes
-    std::map<std::string, StoreResult<uint32_t>> results;
+    std::map<std::string, StoreResult<Delivered>> results;
     bool go = false;  // prepared: the attempt goes on to finish()
 };
 
