@@ -99,7 +99,8 @@ StoreResult<std::shared_ptr<Env>> Env::open(const std::filesystem::path& dir, ui
         // user, still open in an old session) and another made in its place is another one.
         auto env = it->second.lock();
         int fd = -1;
-        struct stat open_st {}, path_st {};
+        struct stat open_st {};
+        struct stat path_st {};
         if (env && mdb_env_get_fd(env->get(), &fd) == 0 && ::fstat(fd, &open_st) == 0 &&
             ::stat((canon / "data.mdb").c_str(), &path_st) == 0 &&
             open_st.st_dev == path_st.st_dev && open_st.st_ino == path_st.st_ino) {
@@ -447,8 +448,7 @@ StoreResult<void> Cursor::del() {
     return {};
 }
 
-FullWatch::FullWatch(Env& env)
-    : env_(&env), count_(full_here(&env)), size_(env.map_size()) {}
+FullWatch::FullWatch(Env& env) : env_(&env), count_(full_here(&env)), size_(env.map_size()) {}
 
 bool FullWatch::hit() const { return full_here(env_) != count_; }
 

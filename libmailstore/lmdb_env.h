@@ -150,7 +150,7 @@ public:
 private:
     friend class Cursor;
     Txn(Env* env, MDB_txn* t) : env_(env), txn_(t) {}
-    void end();  // after txn_ is committed or aborted: leaves the gate
+    void end();           // after txn_ is committed or aborted: leaves the gate
     int checked(int rc);  // notes MDB_MAP_FULL on the Env
     Env* env_ = nullptr;  // its gate is held while txn_ lives
     MDB_txn* txn_ = nullptr;

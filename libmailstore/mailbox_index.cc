@@ -9,7 +9,7 @@ namespace postern {
 namespace {
 
 constexpr uint8_t folder_version = 2;  // 1: without counters and log floor
-constexpr uint8_t msg_version = 2;  // 1: without keyword letters
+constexpr uint8_t msg_version = 2;     // 1: without keyword letters
 
 }  // namespace
 

@@ -159,7 +159,7 @@ void MaildirStore::link_batch_once(std::string_view user, UserIndex& idx,
         MsgRecord rec;
         fs::path dest;
     };
-    std::map<std::string, FolderMeta> metas;  // folder -> meta, uidnext advanced as we go
+    std::map<std::string, FolderMeta> metas;     // folder -> meta, uidnext advanced as we go
     std::map<std::string, KeywordList> kwlists;  // folder -> its keyword list, when needed
     std::vector<Linked> linked;
     std::set<fs::path> dirs;

@@ -42,8 +42,8 @@ StoreResult<void> write_all(int fd, std::string_view s) {
 }  // namespace
 
 StoreResult<KeywordList> KeywordList::load(const fs::path& folder_dir) {
-    UniqueFd fd(::open((folder_dir / file_name).c_str(),
-                       O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    UniqueFd fd(
+        ::open((folder_dir / file_name).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
     if (!fd) {
         if (errno == ENOENT) return KeywordList{};
         return std::unexpected(errno_to_store_error(errno));

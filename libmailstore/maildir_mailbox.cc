@@ -151,9 +151,8 @@ StoreResult<MailboxDelta> MaildirMailbox::refresh() {
             // file it moved is found again), so a pass that found the map full (in a put or
             // in the commit) is redone after it grew, and a failed pass leaves the snapshot
             // as it was.
-            auto absorbed = lmdb::with_write_txn(idx_->env(), [&](lmdb::Txn& t) {
-                return idx_->absorb_new(t, folder_, again);
-            });
+            auto absorbed = lmdb::with_write_txn(
+                idx_->env(), [&](lmdb::Txn& t) { return idx_->absorb_new(t, folder_, again); });
             if (!absorbed) return std::unexpected(absorbed.error());
             if (again) continue;
             // The snapshot is then read from what is committed (another writer's later
@@ -358,8 +357,9 @@ StoreResult<std::vector<uint32_t>> MaildirMailbox::store_flags(std::span<const u
                                  [&] { return store_flags_once(uids, change, unchanged_since); });
 }
 
-StoreResult<std::vector<uint32_t>> MaildirMailbox::store_flags_once(
-    std::span<const uint32_t> uids, const FlagChange& change, uint64_t unchanged_since) {
+StoreResult<std::vector<uint32_t>> MaildirMailbox::store_flags_once(std::span<const uint32_t> uids,
+                                                                    const FlagChange& change,
+                                                                    uint64_t unchanged_since) {
     auto w = begin_folder_write();
     if (!w) return std::unexpected(w.error());
     auto& txn = w->txn;

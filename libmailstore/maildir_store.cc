@@ -63,16 +63,14 @@ StoreResult<uint64_t> MaildirStore::usage(std::string_view user) {
     if (!idx) return std::unexpected(idx.error());
     auto folders = folders_on_disk((*idx)->paths());
     if (!folders) return std::unexpected(folders.error());
-    auto txn = lmdb::Txn::begin((*idx)->env(), true);
-    if (!txn) return std::unexpected(txn.error());
-    for (const auto& f : *folders) {
-        auto m = (*idx)->ensure_folder(*txn, f);
-        if (!m && m.error() != StoreError::not_found) return std::unexpected(m.error());
-    }
-    auto u = (*idx)->get_u64(*txn, "usage");
-    if (!u) return std::unexpected(u.error());
-    if (auto c = txn->commit(); !c) return std::unexpected(c.error());
-    return *u;
+    // Re-runnable (a reindex reads the folder again): redone when the map was full.
+    return lmdb::with_write_txn((*idx)->env(), [&](lmdb::Txn& txn) -> StoreResult<uint64_t> {
+        for (const auto& f : *folders) {
+            auto m = (*idx)->ensure_folder(txn, f);
+            if (!m && m.error() != StoreError::not_found) return std::unexpected(m.error());
+        }
+        return (*idx)->get_u64(txn, "usage");
+    });
 }
 
 StoreResult<std::unique_ptr<Mailbox>> MaildirStore::open_mailbox(std::string_view user,
