@@ -120,13 +120,13 @@ std::vector<std::string> decode_targets(std::string_view v) {
     return out;
 }
 
-StoreResult<bool> Accounts::Impl::domain_exists(lmdb::Txn& txn, const std::string& domain) {
+StoreResult<bool> LmdbAccounts::Impl::domain_exists(lmdb::Txn& txn, const std::string& domain) {
     auto v = txn.get(domains(), domain);
     if (!v) return fail(v);
     return v->has_value();
 }
 
-StoreResult<std::optional<UserInfo>> Accounts::Impl::user(lmdb::Txn& txn, const Address& a) {
+StoreResult<std::optional<UserInfo>> LmdbAccounts::Impl::user(lmdb::Txn& txn, const Address& a) {
     auto v = txn.get(users(), key(a));
     if (!v) return fail(v);
     if (!*v) return std::optional<UserInfo>{};
@@ -135,18 +135,16 @@ StoreResult<std::optional<UserInfo>> Accounts::Impl::user(lmdb::Txn& txn, const 
     return u;
 }
 
-StoreResult<std::optional<std::vector<std::string>>> Accounts::Impl::alias(lmdb::Txn& txn,
-                                                                           const Address& a) {
+StoreResult<std::optional<std::vector<std::string>>> LmdbAccounts::Impl::alias(lmdb::Txn& txn,
+                                                                               const Address& a) {
     auto v = txn.get(aliases(), key(a));
     if (!v) return fail(v);
     if (!*v) return std::optional<std::vector<std::string>>{};
     return std::optional<std::vector<std::string>>{decode_targets(**v)};
 }
 
-Accounts::Accounts(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Accounts::~Accounts() = default;
-
-const std::filesystem::path& Accounts::data_dir() const { return impl_->data_dir; }
+LmdbAccounts::LmdbAccounts(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+LmdbAccounts::~LmdbAccounts() = default;
 
 std::string Accounts::open_problem(const std::filesystem::path& data_dir, Open mode) {
     auto p = open_problem_of(data_dir, mode);
@@ -169,13 +167,13 @@ StoreResult<std::shared_ptr<Accounts>> Accounts::open(const std::filesystem::pat
     }
     auto env = lmdb::Env::open(dir, map_size, {"domains", "users", "aliases"}, flags, how);
     if (!env) return fail(env);
-    auto impl = std::make_unique<Impl>();
+    auto impl = std::make_unique<LmdbAccounts::Impl>();
     impl->data_dir = data_dir;
     impl->env = std::move(*env);
-    return std::shared_ptr<Accounts>(new Accounts(std::move(impl)));
+    return std::shared_ptr<Accounts>(std::make_shared<LmdbAccounts>(std::move(impl)));
 }
 
-StoreResult<void> Accounts::add_domain(std::string_view domain) {
+StoreResult<void> LmdbAccounts::add_domain(std::string_view domain) {
     auto d = normalize_domain(domain);
     if (!d) return fail(d);
     if (mail_domain_problem(*d) != nullptr) return std::unexpected(StoreError::invalid);
@@ -192,7 +190,8 @@ StoreResult<void> Accounts::add_domain(std::string_view domain) {
     return c;
 }
 
-StoreResult<std::vector<RetiredMaildir>> Accounts::del_domain(std::string_view domain, bool force) {
+StoreResult<std::vector<RetiredMaildir>> LmdbAccounts::del_domain(std::string_view domain,
+                                                                  bool force) {
     auto d = normalize_domain(domain);
     if (!d) return fail(d);
     auto txn = lmdb::Txn::begin(*impl_->env, true);
@@ -235,7 +234,7 @@ StoreResult<std::vector<RetiredMaildir>> Accounts::del_domain(std::string_view d
     return moved;
 }
 
-StoreResult<std::vector<std::string>> Accounts::list_domains() {
+StoreResult<std::vector<std::string>> LmdbAccounts::list_domains() {
     auto txn = lmdb::Txn::begin(*impl_->env, false);
     if (!txn) return fail(txn);
     auto cur = lmdb::Cursor::open(*txn, impl_->domains());
@@ -245,7 +244,7 @@ StoreResult<std::vector<std::string>> Accounts::list_domains() {
     return out;
 }
 
-bool Accounts::has_domain(std::string_view domain) {
+bool LmdbAccounts::has_domain(std::string_view domain) {
     auto d = normalize_domain(domain);
     if (!d) return false;
     auto txn = lmdb::Txn::begin(*impl_->env, false);
@@ -256,7 +255,7 @@ bool Accounts::has_domain(std::string_view domain) {
 
 namespace {
 
-StoreResult<void> insert_user(Accounts::Impl& impl, const Address& a, const UserInfo& info) {
+StoreResult<void> insert_user(LmdbAccounts::Impl& impl, const Address& a, const UserInfo& info) {
     auto txn = lmdb::Txn::begin(*impl.env, true);
     if (!txn) return fail(txn);
     auto d = impl.domain_exists(*txn, a.domain);
@@ -265,7 +264,8 @@ StoreResult<void> insert_user(Accounts::Impl& impl, const Address& a, const User
     auto al = impl.alias(*txn, a);
     if (!al) return fail(al);
     if (*al) return std::unexpected(StoreError::exists);
-    if (auto r = txn->put(impl.users(), Accounts::Impl::key(a), encode_user(info), MDB_NOOVERWRITE);
+    if (auto r =
+            txn->put(impl.users(), LmdbAccounts::Impl::key(a), encode_user(info), MDB_NOOVERWRITE);
         !r)
         return r;
     // The storage before the commit (refused when an earlier owner's is still there), and
@@ -278,8 +278,8 @@ StoreResult<void> insert_user(Accounts::Impl& impl, const Address& a, const User
 
 }  // namespace
 
-StoreResult<void> Accounts::add_user(std::string_view address, std::string_view password,
-                                     uint64_t quota_bytes) {
+StoreResult<void> LmdbAccounts::add_user(std::string_view address, std::string_view password,
+                                         uint64_t quota_bytes) {
     auto a = parse_address(address);
     if (!a) return fail(a);
     if (password.empty()) return std::unexpected(StoreError::invalid);
@@ -289,8 +289,8 @@ StoreResult<void> Accounts::add_user(std::string_view address, std::string_view 
     return insert_user(*impl_, *a, info);
 }
 
-StoreResult<void> Accounts::add_user_with_hash(std::string_view address, std::string_view hash,
-                                               uint64_t quota_bytes) {
+StoreResult<void> LmdbAccounts::add_user_with_hash(std::string_view address, std::string_view hash,
+                                                   uint64_t quota_bytes) {
     auto a = parse_address(address);
     if (!a) return fail(a);
     if (hash.empty() || hash.find('\n') != std::string_view::npos)
@@ -299,7 +299,7 @@ StoreResult<void> Accounts::add_user_with_hash(std::string_view address, std::st
     return insert_user(*impl_, *a, info);
 }
 
-StoreResult<RetiredMaildir> Accounts::del_user(std::string_view address) {
+StoreResult<RetiredMaildir> LmdbAccounts::del_user(std::string_view address) {
     auto a = parse_address(address);
     if (!a) return fail(a);
     auto txn = lmdb::Txn::begin(*impl_->env, true);
@@ -319,7 +319,7 @@ StoreResult<RetiredMaildir> Accounts::del_user(std::string_view address) {
     return done;
 }
 
-StoreResult<std::vector<std::string>> Accounts::list_users(std::string_view domain) {
+StoreResult<std::vector<std::string>> LmdbAccounts::list_users(std::string_view domain) {
     auto txn = lmdb::Txn::begin(*impl_->env, false);
     if (!txn) return fail(txn);
     std::string prefix;
@@ -345,7 +345,7 @@ StoreResult<std::vector<std::string>> Accounts::list_users(std::string_view doma
 namespace {
 
 template <class F>
-StoreResult<void> update_user(Accounts::Impl& impl, std::string_view address, F&& change) {
+StoreResult<void> update_user(LmdbAccounts::Impl& impl, std::string_view address, F&& change) {
     auto a = parse_address(address);
     if (!a) return fail(a);
     auto txn = lmdb::Txn::begin(*impl.env, true);
@@ -354,13 +354,14 @@ StoreResult<void> update_user(Accounts::Impl& impl, std::string_view address, F&
     if (!u) return fail(u);
     if (!*u) return std::unexpected(StoreError::not_found);
     change(**u);
-    if (auto r = txn->put(impl.users(), Accounts::Impl::key(*a), encode_user(**u)); !r) return r;
+    if (auto r = txn->put(impl.users(), LmdbAccounts::Impl::key(*a), encode_user(**u)); !r)
+        return r;
     return txn->commit();
 }
 
 }  // namespace
 
-StoreResult<void> Accounts::set_password(std::string_view address, std::string_view password) {
+StoreResult<void> LmdbAccounts::set_password(std::string_view address, std::string_view password) {
     if (password.empty()) return std::unexpected(StoreError::invalid);
     auto hash = hash_password(password);
     if (!hash) return fail(hash);
@@ -371,11 +372,11 @@ StoreResult<void> Accounts::set_password(std::string_view address, std::string_v
     });
 }
 
-StoreResult<void> Accounts::set_quota(std::string_view address, uint64_t quota_bytes) {
+StoreResult<void> LmdbAccounts::set_quota(std::string_view address, uint64_t quota_bytes) {
     return update_user(*impl_, address, [&](UserInfo& u) { u.quota_bytes = quota_bytes; });
 }
 
-StoreResult<UserInfo> Accounts::get_user(std::string_view address) {
+StoreResult<UserInfo> LmdbAccounts::get_user(std::string_view address) {
     auto a = parse_address(address);
     if (!a) return fail(a);
     auto txn = lmdb::Txn::begin(*impl_->env, false);
@@ -386,9 +387,9 @@ StoreResult<UserInfo> Accounts::get_user(std::string_view address) {
     return std::move(**u);
 }
 
-StoreResult<void> Accounts::add_alias(std::string_view address,
-                                      const std::vector<std::string>& targets,
-                                      std::vector<std::string>* loop) {
+StoreResult<void> LmdbAccounts::add_alias(std::string_view address,
+                                          const std::vector<std::string>& targets,
+                                          std::vector<std::string>* loop) {
     auto a = parse_address(address);
     if (!a) return fail(a);
     if (targets.empty()) return std::unexpected(StoreError::invalid);
@@ -420,7 +421,7 @@ StoreResult<void> Accounts::add_alias(std::string_view address,
     return txn->commit();
 }
 
-StoreResult<void> Accounts::del_alias(std::string_view address) {
+StoreResult<void> LmdbAccounts::del_alias(std::string_view address) {
     auto a = parse_address(address);
     if (!a) return fail(a);
     auto txn = lmdb::Txn::begin(*impl_->env, true);
@@ -431,7 +432,7 @@ StoreResult<void> Accounts::del_alias(std::string_view address) {
     return txn->commit();
 }
 
-StoreResult<std::vector<AliasInfo>> Accounts::list_aliases(std::string_view domain) {
+StoreResult<std::vector<AliasInfo>> LmdbAccounts::list_aliases(std::string_view domain) {
     auto txn = lmdb::Txn::begin(*impl_->env, false);
     if (!txn) return fail(txn);
     std::string prefix;
@@ -455,7 +456,7 @@ StoreResult<std::vector<AliasInfo>> Accounts::list_aliases(std::string_view doma
     return out;
 }
 
-std::vector<std::string> Accounts::verify() {
+std::vector<std::string> LmdbAccounts::verify() {
     std::vector<std::string> out;
     const std::string where = (impl_->data_dir / "accounts").string() + ": ";
     if (auto e = impl_->env->verify(); !e.empty()) {

@@ -57,6 +57,8 @@ struct RecipientExpansion {
     std::vector<std::string> remote;           // non-local addresses to relay to, deduplicated
 };
 
+// The accounts interface; Accounts::open gives the LMDB one (accounts_impl.h), and another
+// directory (SQL, LDAP) would implement the same calls.
 class Accounts {
 public:
     // What open may do with DATA/accounts/. The database is made once, for a new instance;
@@ -71,44 +73,42 @@ public:
                     // when there is none, so nothing is created)
     };
 
-    // Opens DATA/accounts/. map_size is the LMDB map size in bytes.
+    // Opens the LMDB accounts in DATA/accounts/. map_size is the LMDB map size in bytes.
     static StoreResult<std::shared_ptr<Accounts>> open(const std::filesystem::path& data_dir,
                                                        uint64_t map_size = 1ull << 30,
                                                        Open mode = Open::existing);
     // Why open(data_dir, ..., mode) would fail, found from the files without mapping them:
     // one line naming the file and what to do, or "" (for mailctl's one-line errors).
     static std::string open_problem(const std::filesystem::path& data_dir, Open mode);
-    ~Accounts();
-    Accounts(const Accounts&) = delete;
-    Accounts& operator=(const Accounts&) = delete;
+    virtual ~Accounts() = default;
 
     // Domains. add_domain refuses (invalid) what cannot be a mail domain of ours: see
     // mail_domain_problem in address.h. del_domain refuses with not_empty while users or
     // aliases remain, unless force (then they are deleted too, their mail moved aside as for
     // del_user; if one move fails, the others are moved back and nothing is deleted).
-    StoreResult<void> add_domain(std::string_view domain);
-    StoreResult<std::vector<RetiredMaildir>> del_domain(std::string_view domain,
-                                                        bool force = false);
-    StoreResult<std::vector<std::string>> list_domains();
-    bool has_domain(std::string_view domain);
+    virtual StoreResult<void> add_domain(std::string_view domain) = 0;
+    virtual StoreResult<std::vector<RetiredMaildir>> del_domain(std::string_view domain,
+                                                                bool force = false) = 0;
+    virtual StoreResult<std::vector<std::string>> list_domains() = 0;
+    virtual bool has_domain(std::string_view domain) = 0;
 
     // Users. add_user fails with exists (user or alias of that name, or a non-empty
     // DATA/<domain>/<local> left from an earlier account), not_found (domain unknown),
     // invalid (bad name, empty password). Nothing is left behind when it fails.
-    StoreResult<void> add_user(std::string_view address, std::string_view password,
-                               uint64_t quota_bytes = 0);
+    virtual StoreResult<void> add_user(std::string_view address, std::string_view password,
+                                       uint64_t quota_bytes = 0) = 0;
     // Imports an existing hash (any form password.h verifies); SCRAM is then unavailable
     // for the user until set_password.
-    StoreResult<void> add_user_with_hash(std::string_view address, std::string_view hash,
-                                         uint64_t quota_bytes = 0);
+    virtual StoreResult<void> add_user_with_hash(std::string_view address, std::string_view hash,
+                                                 uint64_t quota_bytes = 0) = 0;
     // not_found for an unknown user; the error of the move when the directory could not be
     // moved aside (the account is then kept).
-    StoreResult<RetiredMaildir> del_user(std::string_view address);
+    virtual StoreResult<RetiredMaildir> del_user(std::string_view address) = 0;
     // Sorted "user@domain" list; domain empty: all domains (not_found if domain unknown).
-    StoreResult<std::vector<std::string>> list_users(std::string_view domain = {});
-    StoreResult<void> set_password(std::string_view address, std::string_view password);
-    StoreResult<void> set_quota(std::string_view address, uint64_t quota_bytes);
-    StoreResult<UserInfo> get_user(std::string_view address);
+    virtual StoreResult<std::vector<std::string>> list_users(std::string_view domain = {}) = 0;
+    virtual StoreResult<void> set_password(std::string_view address, std::string_view password) = 0;
+    virtual StoreResult<void> set_quota(std::string_view address, uint64_t quota_bytes) = 0;
+    virtual StoreResult<UserInfo> get_user(std::string_view address) = 0;
 
     // Aliases: address must be in a local domain and not be a user; targets are non-empty
     // valid addresses (local or remote). add_alias on an existing alias fails with exists,
@@ -116,42 +116,35 @@ public:
     // (through other aliases and catch-alls) would loop or nest deeper than expand_recipient
     // allows, so delivery would bounce; then *loop (if given) gets the chain through it, e.g.
     // {a, b, a} (a cycle starts and ends alike).
-    StoreResult<void> add_alias(std::string_view address, const std::vector<std::string>& targets,
-                                std::vector<std::string>* loop = nullptr);
-    StoreResult<void> del_alias(std::string_view address);
+    virtual StoreResult<void> add_alias(std::string_view address,
+                                        const std::vector<std::string>& targets,
+                                        std::vector<std::string>* loop = nullptr) = 0;
+    virtual StoreResult<void> del_alias(std::string_view address) = 0;
     // All aliases, or one domain's (not_found for an unknown domain), sorted by address.
-    StoreResult<std::vector<AliasInfo>> list_aliases(std::string_view domain = {});
+    virtual StoreResult<std::vector<AliasInfo>> list_aliases(std::string_view domain = {}) = 0;
 
     // Login name -> canonical "user@domain": "user@domain", "user%domain", or a bare "user"
     // held by exactly one domain. not_found when unknown or ambiguous, invalid when malformed.
-    StoreResult<std::string> resolve_login(std::string_view login);
+    virtual StoreResult<std::string> resolve_login(std::string_view login) = 0;
 
     // True when address names a user and password matches. Runs a dummy hash for unknown
     // users so timing does not reveal which users exist.
-    bool verify_password(std::string_view address, std::string_view password);
+    virtual bool verify_password(std::string_view address, std::string_view password) = 0;
 
     // The user's SCRAM-SHA-256 keys; not_found for unknown users or users without keys.
-    StoreResult<ScramKeys> scram_credentials(std::string_view address);
+    virtual StoreResult<ScramKeys> scram_credentials(std::string_view address) = 0;
 
     // What RCPT TO needs to know about an address (invalid for a malformed one).
-    StoreResult<RecipientKind> resolve_recipient(std::string_view address);
+    virtual StoreResult<RecipientKind> resolve_recipient(std::string_view address) = 0;
 
     // Final destinations: aliases expanded recursively (max depth 10), unknown local parts
     // sent to the catch-all. loop when aliases form a cycle; not_found when a local
     // address resolves to nothing (unknown_local). Remote addresses pass through.
-    StoreResult<RecipientExpansion> expand_recipient(std::string_view address);
-
-    const std::filesystem::path& data_dir() const;
+    virtual StoreResult<RecipientExpansion> expand_recipient(std::string_view address) = 0;
 
     // Reads every record (for mailctl check): one line per problem (an unreadable database
     // or record, a user without a maildir); empty when all is well.
-    std::vector<std::string> verify();
-
-    struct Impl;
-
-private:
-    explicit Accounts(std::unique_ptr<Impl> impl);
-    std::unique_ptr<Impl> impl_;
+    virtual std::vector<std::string> verify() = 0;
 };
 
 // StoreOptions::quota_of over these accounts: the user's quota_bytes, 0 (none) for an

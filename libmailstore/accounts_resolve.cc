@@ -20,7 +20,7 @@ const std::string& dummy_hash() {
 }
 
 struct Expander {
-    Accounts::Impl& impl;
+    LmdbAccounts::Impl& impl;
     lmdb::Txn& txn;
     RecipientExpansion out;
     std::vector<std::string> path;  // aliases being expanded, for loop detection
@@ -85,7 +85,7 @@ StoreResult<bool> Expander::expand(const std::string& addr, int depth) {
 
 }  // namespace
 
-StoreResult<std::vector<std::string>> find_alias_loop(Accounts::Impl& impl, lmdb::Txn& txn,
+StoreResult<std::vector<std::string>> find_alias_loop(LmdbAccounts::Impl& impl, lmdb::Txn& txn,
                                                       const std::string& address) {
     // The new alias itself first (every new cycle runs through it), then every other alias,
     // whose chain the new one may have made too deep or turned into a loop (a target that
@@ -115,7 +115,7 @@ StoreResult<std::vector<std::string>> find_alias_loop(Accounts::Impl& impl, lmdb
     return std::vector<std::string>{};
 }
 
-StoreResult<std::string> Accounts::resolve_login(std::string_view login) {
+StoreResult<std::string> LmdbAccounts::resolve_login(std::string_view login) {
     std::string addr;
     auto txn = lmdb::Txn::begin(*impl_->env, false);
     if (!txn) return std::unexpected(txn.error());
@@ -149,7 +149,7 @@ StoreResult<std::string> Accounts::resolve_login(std::string_view login) {
     return a->str();
 }
 
-bool Accounts::verify_password(std::string_view address, std::string_view password) {
+bool LmdbAccounts::verify_password(std::string_view address, std::string_view password) {
     auto u = get_user(address);
     if (!u) {
         (void)postern::verify_password(dummy_hash(), password);
@@ -158,14 +158,14 @@ bool Accounts::verify_password(std::string_view address, std::string_view passwo
     return postern::verify_password(u->password_hash, password);
 }
 
-StoreResult<ScramKeys> Accounts::scram_credentials(std::string_view address) {
+StoreResult<ScramKeys> LmdbAccounts::scram_credentials(std::string_view address) {
     auto u = get_user(address);
     if (!u) return std::unexpected(u.error());
     if (u->scram.iterations == 0) return std::unexpected(StoreError::not_found);
     return u->scram;
 }
 
-StoreResult<RecipientKind> Accounts::resolve_recipient(std::string_view address) {
+StoreResult<RecipientKind> LmdbAccounts::resolve_recipient(std::string_view address) {
     auto a = parse_address(address);
     if (!a) return std::unexpected(a.error());
     auto txn = lmdb::Txn::begin(*impl_->env, false);
@@ -188,7 +188,7 @@ StoreResult<RecipientKind> Accounts::resolve_recipient(std::string_view address)
     return RecipientKind::unknown_local;
 }
 
-StoreResult<RecipientExpansion> Accounts::expand_recipient(std::string_view address) {
+StoreResult<RecipientExpansion> LmdbAccounts::expand_recipient(std::string_view address) {
     auto a = normalize_address(address);
     if (!a) return std::unexpected(a.error());
     auto txn = lmdb::Txn::begin(*impl_->env, false);
