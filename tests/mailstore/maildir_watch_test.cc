@@ -233,6 +233,8 @@ TEST_CASE("watch: never called after the FolderWatch is gone", "[store][watch]")
         f.deliver(*f.other, 2);
         std::this_thread::sleep_for(150ms);
         CHECK(calls == 1);
+        std::lock_guard lock(mu);
+        CHECK(w == nullptr);
     }
 }
 
