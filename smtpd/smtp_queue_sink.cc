@@ -5,9 +5,9 @@
 #include <optional>
 #include <utility>
 
-#include "libmailstore/queue/queue_async.h"
 #include "libproto/core/log.h"
 #include "libproto/core/log_escape.h"
+#include "libproto/net/pool_job.h"
 
 namespace postern {
 
@@ -19,114 +19,121 @@ SmtpVerdict queue_verdict(QueueError e) {
 
 using CommitDone = std::function<void(SmtpDeliveryResult)>;
 
-// Shared with the work in flight: the session may drop the sink meanwhile.
+// What the pool work touches: shared with it, because an abandoned commit outlives the sink.
 struct SinkState {
-    uv_loop_t* loop = nullptr;
     QueueWriter writer;
     Envelope env;
     std::filesystem::path run_dir;
-    std::string buf;  // loop thread only
-    std::string out;  // pool thread only, while in_flight
-    bool in_flight = false;
-    std::optional<QueueError> error;
-    std::optional<CommitDone> pending_commit;  // commit asked for during a flush
+    std::string out;                  // pool thread only, while a job runs
+    std::optional<QueueError> error;  // a failed write, set by the pool work
+    std::expected<std::string, QueueError> result = std::unexpected(QueueError::io);
 
     explicit SinkState(QueueWriter w) : writer(std::move(w)) {}
 };
 
-void start_commit(const std::shared_ptr<SinkState>& st, CommitDone done) {
-    if (st->error) {
-        st->writer.abort();
-        done({queue_verdict(*st->error), {}});
+// On a pool thread: write what is left, commit, log and wake spoold. Everything that must
+// happen once the client sent its final dot happens here, so it happens even when the
+// session is gone before the commit answers.
+void commit_on_pool(SinkState& st, std::chrono::steady_clock::time_point started,
+                    const std::string& from, size_t rcpts) {
+    if (auto w = st.writer.write(st.out); !w) {
+        st.writer.abort();
+        st.result = std::unexpected(w.error());
+    } else {
+        st.out = {};
+        st.result = st.writer.commit(std::move(st.env));
+    }
+    auto ms = std::chrono::duration_cast<std::chrono::microseconds>(
+                  std::chrono::steady_clock::now() - started)
+                  .count() /
+              1000.0;
+    if (!st.result) {
+        log_msg(LogLevel::error, "queue: commit failed after %.1f ms: %s", ms,
+                queue_error_text(st.result.error()));
         return;
     }
-    std::swap(st->out, st->buf);
-    st->buf = {};
-    st->in_flight = true;
-    auto result =
-        std::make_shared<std::expected<std::string, QueueError>>(std::unexpected(QueueError::io));
-    auto started = std::chrono::steady_clock::now();
-    // For the log line: commit takes the envelope.
-    std::string from = st->env.reverse_path;
-    size_t rcpts = st->env.recipients.size();
-    queue_work_async(
-        st->loop,
-        [st, result] {
-            if (auto w = st->writer.write(st->out); !w) {
-                st->writer.abort();
-                *result = std::unexpected(w.error());
-                return;
-            }
-            st->out = {};
-            *result = st->writer.commit(std::move(st->env));
-        },
-        [st, result, started, from = std::move(from), rcpts, done = std::move(done)] {
-            st->in_flight = false;
-            auto ms = std::chrono::duration_cast<std::chrono::microseconds>(
-                          std::chrono::steady_clock::now() - started)
-                          .count() /
-                      1000.0;
-            auto& r = *result;
-            if (!r) {
-                log_msg(LogLevel::error, "queue: commit failed after %.1f ms: %s", ms,
-                        queue_error_text(r.error()));
-                done({queue_verdict(r.error()), {}});
-                return;
-            }
-            log_msg(LogLevel::info, "queued %s from=<%s> nrcpt=%zu (commit %.1f ms)", r->c_str(),
-                    log_escape(from).c_str(), rcpts, ms);
-            queue_wake(st->run_dir, *r);
-            done({SmtpVerdict::ok, *r});
-        });
+    log_msg(LogLevel::info, "queued %s from=<%s> nrcpt=%zu (commit %.1f ms)", st.result->c_str(),
+            log_escape(from).c_str(), rcpts, ms);
+    queue_wake(st.run_dir, *st.result);
 }
 
+// The sink holds the PoolJob of its flush or commit: once the session drops it, nothing
+// calls back. A flush in flight is cancelled (the entry is removed with the writer, and so
+// is a commit still waiting for that flush: the client never saw a 250); a commit in flight
+// is abandoned, i.e. it still completes, unanswered.
 class QueueSink : public SmtpMessageSink {
 public:
-    // Dropped before commit: the writer aborts (its destructor) when the last
-    // reference goes, i.e. now or once a flush in flight is done.
-    explicit QueueSink(std::shared_ptr<SinkState> st) : st_(std::move(st)) {}
+    QueueSink(uv_loop_t* loop, std::shared_ptr<SinkState> st, std::string buf)
+        : loop_(loop), st_(std::move(st)), buf_(std::move(buf)) {
+        buf_.reserve(smtp_sink_flush_at + 64 * 1024);
+    }
+    ~QueueSink() override {
+        if (committing_) job_.abandon();
+    }
+    QueueSink(const QueueSink&) = delete;
+    QueueSink& operator=(const QueueSink&) = delete;
 
     void append(std::string_view bytes) override {
-        if (!st_->error) st_->buf.append(bytes);
+        if (!error_) buf_.append(bytes);
     }
     bool wants_flush() const override {
-        return !st_->in_flight && st_->buf.size() >= smtp_sink_flush_at;
+        return !job_.active() && buf_.size() >= smtp_sink_flush_at;
     }
     void flush(std::function<void()> done) override {
-        if (st_->in_flight || st_->error || st_->buf.empty()) {
+        if (job_.active() || error_ || buf_.empty()) {
             done();
             return;
         }
-        std::swap(st_->out, st_->buf);
-        st_->in_flight = true;
-        auto st = st_;
-        auto err = std::make_shared<std::optional<QueueError>>();
-        queue_work_async(
-            st->loop,
-            [st, err] {
-                if (auto w = st->writer.write(st->out); !w) *err = w.error();
+        std::swap(st_->out, buf_);
+        job_ = run_on_pool(
+            loop_,
+            [st = st_] {
+                if (auto w = st->writer.write(st->out); !w) st->error = w.error();
                 st->out.clear();  // keeps its capacity for the next swap
             },
-            [st, err, done = std::move(done)] {
-                st->in_flight = false;
-                if (*err && !st->error) st->error = *err;
-                if (st->pending_commit) {
-                    auto c = std::move(*st->pending_commit);
-                    st->pending_commit.reset();
-                    start_commit(st, std::move(c));
-                }
+            [this, done = std::move(done)] {
+                if (st_->error && !error_) error_ = st_->error;
+                if (pending_commit_) start_commit(*std::exchange(pending_commit_, {}));
                 done();
             });
     }
     void commit(bool, CommitDone done) override {
-        if (st_->in_flight)
-            st_->pending_commit = std::move(done);
+        if (job_.active())
+            pending_commit_ = std::move(done);
         else
-            start_commit(st_, std::move(done));
+            start_commit(std::move(done));
     }
 
 private:
+    void start_commit(CommitDone done) {
+        if (error_) {
+            st_->writer.abort();
+            done({queue_verdict(*error_), {}});
+            return;
+        }
+        std::swap(st_->out, buf_);
+        buf_ = {};
+        committing_ = true;
+        job_ = run_on_pool(
+            loop_,
+            [st = st_, started = std::chrono::steady_clock::now(), from = st_->env.reverse_path,
+             rcpts = st_->env.recipients.size()] { commit_on_pool(*st, started, from, rcpts); },
+            [this, done = std::move(done)] {
+                committing_ = false;
+                auto& r = st_->result;
+                // Last: the session may drop this sink from inside done.
+                done(r ? SmtpDeliveryResult{SmtpVerdict::ok, *r}
+                       : SmtpDeliveryResult{queue_verdict(r.error()), {}});
+            });
+    }
+
+    uv_loop_t* loop_;
     std::shared_ptr<SinkState> st_;
+    std::string buf_;  // loop thread only
+    PoolJob job_;      // the flush or commit in flight
+    std::optional<QueueError> error_;
+    std::optional<CommitDone> pending_commit_;  // commit asked for during a flush
+    bool committing_ = false;
 };
 
 class FailedSink : public SmtpMessageSink {
@@ -145,12 +152,9 @@ std::unique_ptr<SmtpMessageSink> make_queue_sink(uv_loop_t* loop, QueueWriter wr
                                                  std::string received,
                                                  std::filesystem::path run_dir) {
     auto st = std::make_shared<SinkState>(std::move(writer));
-    st->loop = loop;
     st->env = std::move(env);
     st->run_dir = std::move(run_dir);
-    st->buf = std::move(received);
-    st->buf.reserve(smtp_sink_flush_at + 64 * 1024);
-    return std::make_unique<QueueSink>(std::move(st));
+    return std::make_unique<QueueSink>(loop, std::move(st), std::move(received));
 }
 
 std::unique_ptr<SmtpMessageSink> make_failed_sink(SmtpVerdict verdict) {

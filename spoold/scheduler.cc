@@ -5,6 +5,7 @@
 
 #include "libproto/core/log.h"
 #include "libproto/core/log_escape.h"
+#include "libproto/net/pool_job.h"
 
 namespace postern {
 
@@ -15,12 +16,10 @@ constexpr size_t kMaxBatch = 32;          // entries per attempt (one store grou
 }  // namespace
 
 struct Scheduler::Job {
-    uv_work_t work{};
-    Scheduler* owner = nullptr;
     MailStore* store = nullptr;
     std::vector<std::string> ids;
     int64_t now = 0;
-    std::vector<AttemptReport> reports;
+    std::vector<AttemptReport> reports;  // written by the pool work
 };
 
 Scheduler::Scheduler(uv_loop_t* loop, Deliverer deliverer,
@@ -123,8 +122,7 @@ void Scheduler::dispatch() {
     while (!stopping_ && !ready_.empty() && !free_stores_.empty()) {
         size_t n = (ready_.size() + free_stores_.size() - 1) / free_stores_.size();
         n = std::min(n, kMaxBatch);
-        auto* job = new Job;
-        job->owner = this;
+        auto job = std::make_shared<Job>();
         for (size_t i = 0; i < n; ++i) {
             job->ids.push_back(std::move(ready_.front()));
             ready_.pop_front();
@@ -132,39 +130,37 @@ void Scheduler::dispatch() {
         job->store = free_stores_.back();
         free_stores_.pop_back();
         job->now = now_();
-        job->work.data = job;
         ++in_flight_;
-        int rc = uv_queue_work(
-            loop_, &job->work,
-            [](uv_work_t* w) {
-                auto* j = static_cast<Job*>(w->data);
-                j->reports = j->owner->deliverer_.attempt_batch(*j->store, j->ids, j->now);
+        // Detached: the Scheduler lives as long as the loop, which waits for the attempt.
+        auto started = try_run_on_pool(
+            loop_,
+            [this, job] {
+                job->reports = deliverer_.attempt_batch(*job->store, job->ids, job->now);
             },
-            [](uv_work_t* w, int) {
-                auto* j = static_cast<Job*>(w->data);
-                j->owner->finished(j);
-            });
-        if (rc != 0) {
-            log_msg(LogLevel::error, "uv_queue_work: %s", uv_error_text(rc));
-            for (const auto& id : job->ids) {
-                AttemptReport r;
-                r.id = id;
-                r.outcome = AttemptReport::Outcome::error;
-                r.error = "cannot start the attempt";
-                job->reports.push_back(std::move(r));
-            }
-            finished(job);
-            break;
+            [this, job] { finished(*job); });
+        if (started) {
+            started->detach();
+            continue;
         }
+        // Never a delivery on the loop thread: the entries wait for the next try.
+        log_msg(LogLevel::error, "uv_queue_work: %s", uv_error_text(started.error()));
+        for (const auto& id : job->ids) {
+            AttemptReport r;
+            r.id = id;
+            r.outcome = AttemptReport::Outcome::error;
+            r.error = "cannot start the attempt";
+            job->reports.push_back(std::move(r));
+        }
+        finished(*job);
+        break;
     }
 }
 
-void Scheduler::finished(Job* job) {
-    std::unique_ptr<Job> j(job);
+void Scheduler::finished(Job& job) {
     --in_flight_;
-    free_stores_.push_back(j->store);
-    for (const auto& id : j->ids) busy_.erase(id);
-    for (const auto& r : j->reports) report(r, j->now);
+    free_stores_.push_back(job.store);
+    for (const auto& id : job.ids) busy_.erase(id);
+    for (const auto& r : job.reports) report(r, job.now);
     dispatch();
 }
 

@@ -45,7 +45,7 @@ private:
     void enqueue(const std::string& id);
     void dispatch();
     void tick();
-    void finished(Job* job);
+    void finished(Job& job);
     void report(const AttemptReport& r, int64_t now);
 
     uv_loop_t* loop_;

@@ -102,9 +102,9 @@ public:
     std::expected<void, QueueError> write(std::string_view bytes);
 
     // Writes the envelope, fdatasyncs the file, renames it into active/ and fsyncs the
-    // directory (shared with concurrent commits: group commit). Blocking: from a libuv loop
-    // use queue_commit_async (queue_async.h). On success the entry is durable and its id is
-    // returned; on failure the partial entry is removed.
+    // directory (shared with concurrent commits: group commit). Blocking: a daemon runs it
+    // on its thread pool (smtpd's queue sink, through run_on_pool). On success the entry is
+    // durable and its id is returned; on failure the partial entry is removed.
     std::expected<std::string, QueueError> commit(Envelope env);
 
     // Removes the partial entry. Idempotent.

@@ -40,6 +40,13 @@ void PoolJob::cancel() {
     uv_cancel(reinterpret_cast<uv_req_t*>(&s->req));
 }
 
+void PoolJob::abandon() {
+    if (!state_) return;
+    // Neither dropped (the work still runs) nor detached (done is not called).
+    state_->owner = nullptr;
+    state_ = nullptr;
+}
+
 void PoolJob::detach() {
     if (!state_) return;
     state_->detached = true;
@@ -47,19 +54,18 @@ void PoolJob::detach() {
     state_ = nullptr;
 }
 
-PoolJob run_on_pool(uv_loop_t* loop, std::function<void()> work, std::function<void()> done) {
-    auto s = std::make_unique<PoolJob::State>();
-    s->work = std::move(work);
-    s->done = std::move(done);
-    s->req.data = s.get();
+PoolJob::PoolJob(Adopt, State* s) : state_(s) { s->owner = this; }
+
+int PoolJob::start(uv_loop_t* loop, State* s) {
+    s->req.data = s;
     int rc = uv_queue_work(
         loop, &s->req,
         [](uv_work_t* w) {
-            auto* st = static_cast<PoolJob::State*>(w->data);
+            auto* st = static_cast<State*>(w->data);
             if (!st->dropped && st->work) st->work();
         },
         [](uv_work_t* w, int status) {
-            std::unique_ptr<PoolJob::State> st(static_cast<PoolJob::State*>(w->data));
+            std::unique_ptr<State> st(static_cast<State*>(w->data));
             if ((!st->owner && !st->detached) || status == UV_ECANCELED) return;
             if (st->owner) st->owner->state_ = nullptr;
             st->owner = nullptr;
@@ -67,15 +73,26 @@ PoolJob run_on_pool(uv_loop_t* loop, std::function<void()> work, std::function<v
             auto done = std::move(st->done);
             if (done) done();
         });
-    PoolJob job;
-    if (rc != 0) {
-        if (s->work) s->work();
-        if (s->done) s->done();
-        return job;
-    }
-    job.state_ = s.release();
-    job.state_->owner = &job;
-    return job;
+    return rc;
+}
+
+PoolJob run_on_pool(uv_loop_t* loop, std::function<void()> work, std::function<void()> done) {
+    auto s = std::make_unique<PoolJob::State>();
+    s->work = std::move(work);
+    s->done = std::move(done);
+    if (PoolJob::start(loop, s.get()) == 0) return PoolJob(PoolJob::Adopt{}, s.release());
+    if (s->work) s->work();
+    if (s->done) s->done();
+    return {};
+}
+
+std::expected<PoolJob, int> try_run_on_pool(uv_loop_t* loop, std::function<void()> work,
+                                            std::function<void()> done) {
+    auto s = std::make_unique<PoolJob::State>();
+    s->work = std::move(work);
+    s->done = std::move(done);
+    if (int rc = PoolJob::start(loop, s.get()); rc != 0) return std::unexpected(rc);
+    return std::expected<PoolJob, int>(std::in_place, PoolJob::Adopt{}, s.release());
 }
 
 }  // namespace postern

@@ -581,16 +581,20 @@ void SmtpSession::finish_message(bool eight_bit, bool too_big) {
         return;
     }
     wait();
-    // The sink may be destroyed once commit is called: the commit goes on.
-    sink->commit(eight_bit, guarded<SmtpDeliveryResult>([this](const SmtpDeliveryResult& res) {
-                     if (res.verdict == SmtpVerdict::ok) {
-                         ++accepted_;
-                         reply(250, "2.0.0", "Ok: queued as " + res.queue_id);
-                     } else {
-                         reply(smtp_verdict_reply(res.verdict, SmtpStage::data));
-                     }
-                     resume();
-                 }));
+    // Kept until the commit answers: a session destroyed first drops it, so the sink calls
+    // nobody back (its commit still completes).
+    committing_ = std::move(sink);
+    SmtpMessageSink* s = committing_.get();
+    s->commit(eight_bit, guarded<SmtpDeliveryResult>([this, s](const SmtpDeliveryResult& res) {
+                  auto finished = committing_.get() == s ? std::move(committing_) : nullptr;
+                  if (res.verdict == SmtpVerdict::ok) {
+                      ++accepted_;
+                      reply(250, "2.0.0", "Ok: queued as " + res.queue_id);
+                  } else {
+                      reply(smtp_verdict_reply(res.verdict, SmtpStage::data));
+                  }
+                  resume();
+              }));
 }
 
 void SmtpSession::cmd_starttls() {

@@ -145,7 +145,9 @@ public:
     // runs (maybe at once) when append may be called again. The session does
     // not read meanwhile (backpressure).
     virtual void flush(std::function<void()> done) { done(); }
-    // The message is complete: make it durable, then done (ok: fsync'd).
+    // The message is complete: make it durable, then done (ok: fsync'd). The session keeps
+    // the sink until done runs and may drop it from inside done (call it last). A sink
+    // dropped before that never calls done, but a commit it started still completes.
     virtual void commit(bool eight_bit, std::function<void(SmtpDeliveryResult)> done) = 0;
 };
 
@@ -272,6 +274,7 @@ private:
     SmtpHandler& handler_;
     Mode mode_{CommandMode{}};
     std::optional<Transaction> txn_;
+    std::unique_ptr<SmtpMessageSink> committing_;  // the sink whose commit has not answered
     SaslPolicy sasl_policy_;
     LoginGuard login_guard_;
     bool flushing_ = false;                        // sink_->flush in progress: reading paused

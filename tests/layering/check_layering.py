@@ -70,8 +70,9 @@ def check():
         in_queue = path.startswith("libmailstore/queue/")
         for system, name in includes(text):
             if system:
-                if name == "uv.h" and not in_queue:
-                    bad(path, "includes <uv.h>: the store is not tied to an event loop")
+                if name == "uv.h":
+                    bad(path, "includes <uv.h>: the store and the queue are not tied to an "
+                              "event loop (the daemons use run_on_pool)")
                 continue
             parts = name.split("/")
             if parts[0] in ("ctl", "tests") + DAEMONS:
@@ -92,6 +93,12 @@ def check():
                 if not system and top == "tests":
                     bad(path, "includes %s: production code never includes tests" % name)
 
+    # One helper runs a job on the thread pool and completes on the loop.
+    for top in ("libproto", "libmailstore", "ctl") + DAEMONS:
+        for path, text in sources(top):
+            if path != os.path.join("libproto", "net", "pool_job.cc") and "uv_queue_work(" in text:
+                bad(path, "calls uv_queue_work: use run_on_pool (libproto/net/pool_job.h)")
+
     # Links, from the CMake files.
     def links(cmake):
         text = open(os.path.join(REPO, cmake)).read()
@@ -109,6 +116,8 @@ def check():
             bad("libproto/CMakeLists.txt", "%s is pure but links libuv" % target)
     for target, deps in links("libmailstore/CMakeLists.txt").items():
         for d in deps:
+            if d == "PkgConfig::LIBUV":
+                bad("libmailstore/CMakeLists.txt", "%s links libuv" % target)
             if d.startswith("proto_") and d != "proto_core":
                 bad("libmailstore/CMakeLists.txt", "%s links %s (only proto_core)" % (target, d))
     for target, deps in links("ctl/CMakeLists.txt").items():

@@ -1,5 +1,4 @@
 #include "libmailstore/queue/queue.h"
-#include "libmailstore/queue/queue_async.h"
 
 #include <catch2/catch.hpp>
 #include <csignal>
@@ -394,35 +393,6 @@ TEST_CASE("queue: concurrent commits share directory syncs and all land") {
     for (auto& th : threads) th.join();
     CHECK(ok == 120);
     CHECK(q->ids()->size() == 120);
-}
-
-TEST_CASE("queue: async commit runs off the loop and calls back on it") {
-    TempDir t;
-    auto q = Queue::open(t.dir);
-    REQUIRE(q);
-    uv_loop_t loop;
-    uv_loop_init(&loop);
-    std::vector<std::string> got;
-    for (int i = 0; i < 5; ++i) {
-        auto w = q->create();
-        REQUIRE(w);
-        REQUIRE(w->append("async\r\n"));
-        queue_commit_async(&loop, std::move(*w), sample_envelope(),
-                           [&](std::expected<std::string, QueueError> r) {
-                               REQUIRE(r);
-                               got.push_back(*r);
-                           });
-    }
-    // A cancelled request still commits but does not call back.
-    auto w = q->create();
-    REQUIRE(w);
-    auto req = queue_commit_async(&loop, std::move(*w), sample_envelope(),
-                                  [&](std::expected<std::string, QueueError>) { FAIL("called"); });
-    req->cancel();
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
-    CHECK(got.size() == 5);
-    CHECK(q->ids()->size() == 6);
 }
 
 TEST_CASE("queue: wake datagram reaches a bound socket") {

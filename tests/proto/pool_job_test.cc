@@ -3,11 +3,14 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "libproto/net/loop.h"
 #include "libproto/net/pool_job.h"
@@ -72,4 +75,51 @@ TEST_CASE("pool job: done may drop its own job; a moved job keeps delivering", "
     CHECK(holder->active());
     REQUIRE(loop.run_until([&] { return calls == 1; }, seconds(5)));
     CHECK_FALSE(holder.has_value());
+}
+
+TEST_CASE("pool job: an abandoned job still runs its work, even one not yet started",
+          "[net][pool]") {
+    EventLoop loop;
+    // Fill the pool so the abandoned job is still queued when its owner lets go (a plain
+    // cancel would then skip it).
+    const char* env = std::getenv("UV_THREADPOOL_SIZE");
+    int threads = env ? std::max(1, std::atoi(env)) : 4;
+    std::atomic<bool> release{false};
+    std::atomic<int> blocking{0};
+    std::vector<PoolJob> blockers;
+    for (int i = 0; i < threads; ++i)
+        blockers.push_back(run_on_pool(
+            loop.get(),
+            [&] {
+                ++blocking;
+                while (!release) std::this_thread::sleep_for(milliseconds(1));
+            },
+            [] {}));
+    REQUIRE(loop.run_until([&] { return blocking == threads; }, seconds(5)));
+    std::atomic<bool> ran{false};
+    bool called = false;
+    {
+        PoolJob job = run_on_pool(
+            loop.get(), [&] { ran = true; }, [&] { called = true; });
+        job.abandon();
+        CHECK_FALSE(job.active());
+    }
+    CHECK_FALSE(ran.load());
+    release = true;
+    REQUIRE(loop.run_until([&] { return ran.load(); }, seconds(5)));
+    loop.run_until([] { return false; }, milliseconds(50));
+    CHECK_FALSE(called);
+}
+
+TEST_CASE("pool job: try_run_on_pool queues like run_on_pool", "[net][pool]") {
+    EventLoop loop;
+    std::atomic<bool> worked{false};
+    bool done = false;
+    auto job = try_run_on_pool(
+        loop.get(), [&] { worked = true; }, [&] { done = true; });
+    REQUIRE(job.has_value());
+    CHECK(job->active());
+    REQUIRE(loop.run_until([&] { return done; }, seconds(5)));
+    CHECK(worked.load());
+    CHECK_FALSE(job->active());
 }

@@ -1,9 +1,15 @@
 // smtpd's streaming sink over a real queue and libuv loop: the Received header
-// first, flushes on the pool, the committed entry byte-exact; a dropped sink
-// leaves nothing behind.
+// first, flushes on the pool, the committed entry byte-exact; a sink dropped before
+// commit leaves nothing behind, one dropped during its commit is never heard from
+// but its entry is durable and spoold is woken.
 #include "smtpd/smtp_queue_sink.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstring>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <thread>
 #include <unistd.h>
 
 using namespace postern;
@@ -69,7 +75,6 @@ TEST_CASE("smtp_queue_sink: streams with flushes on the pool and commits byte-ex
     CHECK(flushes >= 5);
     std::optional<SmtpDeliveryResult> res;
     s->commit(false, [&](SmtpDeliveryResult r) { res = r; });
-    s.reset();  // dropping a committed sink does not undo the commit
     while (!res) uv_run(&f.loop, UV_RUN_ONCE);
     REQUIRE(res->verdict == SmtpVerdict::ok);
     CHECK(res->queue_id == id);
@@ -98,6 +103,59 @@ TEST_CASE("smtp_queue_sink: a sink dropped before commit leaves no entry") {
         s->append("abc");
     }
     CHECK(f.count("incoming") == 0);
+}
+
+TEST_CASE("smtp_queue_sink: commits run on the pool and answer on the loop thread") {
+    Fixture f;
+    auto loop_thread = std::this_thread::get_id();
+    std::vector<std::string> ids(5), got;
+    std::vector<std::unique_ptr<SmtpMessageSink>> sinks;
+    for (auto& id : ids) {
+        sinks.push_back(f.sink(&id));
+        sinks.back()->append("async\r\n");
+        sinks.back()->commit(false, [&](SmtpDeliveryResult r) {
+            CHECK(std::this_thread::get_id() == loop_thread);
+            REQUIRE(r.verdict == SmtpVerdict::ok);
+            got.push_back(r.queue_id);
+        });
+    }
+    CHECK(got.empty());  // nothing committed on the loop thread, inline
+    uv_run(&f.loop, UV_RUN_DEFAULT);
+    std::sort(ids.begin(), ids.end());
+    std::sort(got.begin(), got.end());
+    CHECK(got == ids);
+    CHECK(f.count("active") == 5);
+}
+
+TEST_CASE(
+    "smtp_queue_sink: a sink dropped during its commit is never called back, "
+    "and the commit still completes and wakes spoold") {
+    Fixture f;
+    // spoold's wake socket, to see that the commit's wake-up still goes out.
+    std::filesystem::create_directories(f.dir / "run");
+    int wake = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    REQUIRE(wake >= 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::string path = queue_wake_socket(f.dir / "run").string();
+    std::memcpy(sa.sun_path, path.data(), path.size());
+    REQUIRE(bind(wake, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+
+    std::string id;
+    auto s = f.sink(&id);
+    s->append(std::string(300000, 'y'));  // more than one flush's worth, written by the commit
+    s->commit(false, [](SmtpDeliveryResult) { FAIL("a dropped sink called back"); });
+    s.reset();                        // the session went while the commit was in flight
+    uv_run(&f.loop, UV_RUN_DEFAULT);  // returns once the pool work is done
+    CHECK(f.count("incoming") == 0);
+    REQUIRE(f.count("active") == 1);
+    std::string got;
+    REQUIRE(f.queue->read_message(id, 0, 2'000'000, got));
+    CHECK(got == "Received: x\r\n" + std::string(300000, 'y'));
+    char buf[64];
+    ssize_t n = recv(wake, buf, sizeof buf, 0);
+    CHECK(std::string(buf, n > 0 ? size_t(n) : 0) == "w" + id);
+    close(wake);
 }
 
 TEST_CASE("smtp_queue_sink: a failed create answers its verdict at commit") {
