@@ -16,6 +16,22 @@
 
 namespace postern {
 
+namespace {
+
+// True while idx still maps the user's index file: the user may have been removed since (by
+// this process or by mailctl in another), the directory kept aside and perhaps made again
+// for a new owner, or the index remade by a rebuild.
+bool maps_current_index(UserIndex& idx) {
+    int fd = -1;
+    struct stat open_st {};
+    struct stat path_st {};
+    return mdb_env_get_fd(idx.env().get(), &fd) == 0 && ::fstat(fd, &open_st) == 0 &&
+           ::stat((idx.paths().index / "data.mdb").c_str(), &path_st) == 0 &&
+           open_st.st_dev == path_st.st_dev && open_st.st_ino == path_st.st_ino;
+}
+
+}  // namespace
+
 MaildirStore::MaildirStore(fs::path data_dir, StoreOptions opts)
     : data_(std::move(data_dir)), tmp_dir_(data_ / "tmp"), opts_(opts) {}
 
@@ -37,9 +53,7 @@ StoreResult<std::shared_ptr<UserIndex>> MaildirStore::index_for(std::string_view
     if (!canon) return std::unexpected(canon.error());
     std::lock_guard lock(mu_);
     if (auto it = indexes_.find(*canon); it != indexes_.end()) {
-        // The user may have been deleted (maildir moved away) since.
-        struct stat st {};
-        if (::stat(it->second->paths().maildir.c_str(), &st) == 0) return it->second;
+        if (maps_current_index(*it->second)) return it->second;
         indexes_.erase(it);
     }
     auto paths = user_paths(data_, *canon);
