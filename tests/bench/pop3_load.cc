@@ -11,6 +11,11 @@
 // connection that breaks, or a RETR whose octets disagree with STAT is an error: it is
 // printed (the first few) and the exit status is 1. No DELE: runs are repeatable.
 //
+// --once: every user of the range gets exactly one session instead (sessions take the users
+// in order, --conc at a time, so no two sessions share a maildrop), and the rate is over
+// the time until the last session ended (the pass must end within --secs + 60 s). On fresh
+// mailboxes this is the first-read pass: every RETR is the message's first.
+//
 // Output, one line:  mode=retr conc=10 secs=10.02 sessions=… errors=0 sessions_per_s=…
 //   logins_per_s=… msgs_per_s=… MB_per_s=… p50_ms=… p99_ms=… client_cpu=…%
 // Loopback benchmarking only: the client closes with RST (SO_LINGER 0) after QUIT's +OK so
@@ -47,6 +52,7 @@ struct Options {
     int users = 100;
     int conc = 10;
     double secs = 10;
+    bool once = false;
     int max_errors_shown = 5;
 };
 
@@ -78,6 +84,7 @@ int ep = -1;
 bool stopping = false;
 Clock::time_point last_end;
 std::vector<Conn*> restart;  // closed connections whose next session starts after this batch
+int next_user = 0;           // --once: index of the next user to start a session for
 
 void fail(Conn& c, const std::string& what);
 
@@ -113,7 +120,21 @@ void fail(Conn& c, const std::string& what) {
     if (!stopping) restart.push_back(&c);
 }
 
+// The user of connection c's next session; false in --once mode when every user had one.
+bool pick_user(Conn& c) {
+    int i = c.index;
+    if (opts.once) {
+        if (next_user >= opts.users) return false;
+        i = next_user++;
+    }
+    char name[256];
+    std::snprintf(name, sizeof name, opts.user_fmt.c_str(), opts.first + i % opts.users);
+    c.user = name;
+    return true;
+}
+
 void start_session(Conn& c) {
+    if (!pick_user(c)) return;
     c.in.clear();
     c.scan = 0;
     c.count = 0;
@@ -302,7 +323,8 @@ void usage() {
     std::fprintf(
         stderr,
         "usage: pop3_load [--host H] [--port P] [--mode retr|login] [--conc N] [--secs S]\n"
-        "                 [--user-fmt 'u%%d@bench.test'] [--first N] [--users N] [--password P]\n");
+        "                 [--user-fmt 'u%%d@bench.test'] [--first N] [--users N] [--password P]\n"
+        "                 [--once]\n");
     std::exit(2);
 }
 
@@ -333,6 +355,8 @@ int main(int argc, char** argv) {
             opts.users = std::stoi(val());
         else if (a == "--password")
             opts.password = val();
+        else if (a == "--once")
+            opts.once = true;
         else
             usage();
     }
@@ -351,20 +375,18 @@ int main(int argc, char** argv) {
     for (int i = 0; i < opts.conc; ++i) {
         Conn& c = conns[static_cast<size_t>(i)];
         c.index = i;
-        char name[256];
-        std::snprintf(name, sizeof name, opts.user_fmt.c_str(), opts.first + i % opts.users);
-        c.user = name;
         start_session(c);
     }
     std::vector<epoll_event> evs(1024);
     for (;;) {
         auto now = Clock::now();
-        if (!stopping && now >= deadline) stopping = true;
+        if (!stopping && (opts.once ? next_user >= opts.users : now >= deadline)) stopping = true;
         if (stopping &&
             std::none_of(conns.begin(), conns.end(), [](const Conn& c) { return c.fd >= 0; }))
             break;
-        if (stopping && now >= deadline + std::chrono::seconds(60)) {
-            std::fprintf(stderr, "pop3_load: sessions still running 60 s after the end\n");
+        // Bounded in both modes (--once: the whole pass must end within --secs + 60 s).
+        if (now >= deadline + std::chrono::seconds(60)) {
+            std::fprintf(stderr, "pop3_load: sessions still running 60 s after --secs\n");
             ++stats.errors;
             break;
         }
@@ -383,7 +405,9 @@ int main(int argc, char** argv) {
     }
     rusage ru1{};
     ::getrusage(RUSAGE_SELF, &ru1);
-    double el = std::chrono::duration<double>(std::max(last_end, deadline) - t0).count();
+    double el =
+        std::chrono::duration<double>((opts.once ? last_end : std::max(last_end, deadline)) - t0)
+            .count();
     auto tv = [](const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) / 1e6; };
     double cpu = (tv(ru1.ru_utime) - tv(ru0.ru_utime) + tv(ru1.ru_stime) - tv(ru0.ru_stime)) / el;
     auto& lat = stats.latency_ms;
