@@ -5,7 +5,8 @@
 //            "last_uidvalidity" -> u32
 //   folders  canonical folder name -> FolderMeta
 //   msgs     be32(folder id) be32(uid) -> MsgRecord
-//   pending  be32(folder id) be32(uid) -> "" : delivered to new/, not yet seen by a reader
+//   pending  be32(folder id) be32(uid) -> "" : delivered to new/, not yet moved to cur/ by a
+//            reader (the message is visible all the same: a committed delivery shows at once)
 //   changes  be32(folder id) be64(modseq) -> ChangeEntry: the folder's change log
 //            (change_log.cc); every message's current modseq has its entry, expunges are
 //            kept as tombstones

@@ -60,7 +60,7 @@ StoreResult<UidMap> MaildirMailbox::copy_once(std::span<const uint32_t> uids,
     for (uint32_t uid : sorted) {
         auto rec = idx_->get_msg(txn, w->meta.id, uid);
         if (!rec) return undo(rec.error());
-        if (!*rec || (*rec)->pending) continue;
+        if (!*rec) continue;
         if (dmeta.uidnext == 0 || dmeta.uidnext == UINT32_MAX) return undo(StoreError::corrupt);
         Copied c{uid, std::move(**rec), dmeta.uidnext, {}, {}};
         c.to.stem = maildir_unique_part() + ",U=" + std::to_string(c.to_uid) +

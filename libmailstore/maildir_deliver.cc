@@ -133,13 +133,16 @@ void sync_tmp_files(std::vector<std::optional<Tmp>>& files,
 }  // namespace
 
 void MaildirStore::link_batch(std::string_view user, UserIndex& idx, std::span<LinkRequest> reqs) {
-    // A full map is grown and the batch redone: a failed attempt has undone its links and
-    // sets every result again.
+    // A full map is grown and what failed redone: a failed attempt has undone its links
+    // (or found them delivered after all, see undo in link_batch_once).
+    std::vector<LinkRequest> todo(reqs.begin(), reqs.end());
     for (int i = 0;; ++i) {
         lmdb::FullWatch watch(idx.env());
-        link_batch_once(user, idx, reqs);
+        link_batch_once(user, idx, todo);
         if (!watch.hit() || i == lmdb::max_grow_retries || !idx.env().grow(watch.map_size()))
             return;
+        std::erase_if(todo, [](const LinkRequest& r) { return r.result->has_value(); });
+        if (todo.empty()) return;
     }
 }
 
@@ -237,6 +240,9 @@ void MaildirStore::link_batch_once(std::string_view user, UserIndex& idx,
             continue;
         }
         ++meta.uidnext;
+        // The arrival is a change now (STATUS HIGHESTMODSEQ, changes_since), not when a
+        // reader first moves the file to cur/.
+        rec.modseq = ++meta.highestmodseq;
         count_message(meta, rec, +1);
         l.uidvalidity = meta.uidvalidity;
         added += r.tmp->size;
@@ -248,8 +254,24 @@ void MaildirStore::link_batch_once(std::string_view user, UserIndex& idx,
     // Any failure from here on undoes every link of the batch, so the caller retries
     // without duplicates.
     auto undo = [&](StoreError e) {
+        // A failed commit gave up the writer lock: take it again before unlinking, or a
+        // reader could take a link in meanwhile as a delivery whose commit was lost (and
+        // the caller's retry would deliver it twice). One it took is delivered after all.
+        std::optional<StoreResult<lmdb::Txn>> relock;
+        lmdb::Txn* held = txn->get() != nullptr ? &*txn : nullptr;
+        if (held == nullptr) {
+            relock.emplace(lmdb::Txn::begin(idx.env(), true));
+            if (*relock) held = &**relock;
+        }
         for (auto& l : linked) {
-            ::unlink(l.dest.c_str());
+            if (::unlink(l.dest.c_str()) != 0 && errno == ENOENT && held != nullptr &&
+                held != &*txn) {
+                auto rec = idx.get_msg(*held, l.fid, l.uid);
+                if (rec && *rec && (*rec)->stem == l.rec.stem) {
+                    *l.req->result = Delivered{l.uidvalidity, l.uid};
+                    continue;
+                }
+            }
             *l.req->result = std::unexpected(e);
         }
         for (const auto& d : dirs) (void)fsync_path(d);
@@ -259,6 +281,10 @@ void MaildirStore::link_batch_once(std::string_view user, UserIndex& idx,
     for (auto& l : linked) {
         if (auto r = idx.put_msg(*txn, l.fid, l.uid, l.rec); !r) return undo(r.error());
         if (auto r = txn->put(idx.pending(), msg_key(l.fid, l.uid), ""); !r) return undo(r.error());
+        if (auto r =
+                idx.log_change(*txn, l.fid, l.rec.modseq, ChangeKind::added, std::span(&l.uid, 1));
+            !r)
+            return undo(r.error());
     }
     for (const auto& [name, meta] : metas)
         if (auto r = idx.put_folder(*txn, name, meta); !r) return undo(r.error());

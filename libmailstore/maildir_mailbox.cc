@@ -94,7 +94,6 @@ StoreResult<void> MaildirMailbox::load(lmdb::Txn& txn, const FolderMeta& meta) {
     for (cur->seek(prefix); cur->valid() && cur->key().starts_with(prefix); cur->next()) {
         auto rec = decode_msg(cur->value());
         if (!rec) return std::unexpected(StoreError::corrupt);
-        if (rec->pending) continue;
         auto kw = keyword_set(rec->keywords);
         if (!kw) return std::unexpected(kw.error());
         out.push_back(MessageEntry{get_be32(cur->key(), 4), rec->flags, 0, *kw});
@@ -194,7 +193,7 @@ StoreResult<MailboxDelta> MaildirMailbox::refresh() {
             if (std::binary_search(gone.begin(), gone.end(), uid)) continue;
             auto rec = idx_->get_msg(txn, meta.id, uid);
             if (!rec) return std::unexpected(rec.error());
-            if (!*rec || (*rec)->pending) continue;
+            if (!*rec) continue;
             auto kw = keyword_set((*rec)->keywords);
             if (!kw) return std::unexpected(kw.error());
             MessageEntry e{uid, (*rec)->flags, 0, *kw};
@@ -259,7 +258,7 @@ StoreResult<FolderChanges> MaildirMailbox::changes_since(uint64_t modseq) {
         for (cur->seek(prefix); cur->valid() && cur->key().starts_with(prefix); cur->next()) {
             auto rec = decode_msg(cur->value());
             if (!rec) return std::unexpected(StoreError::corrupt);
-            if (!rec->pending) out.changed.push_back(get_be32(cur->key(), 4));
+            out.changed.push_back(get_be32(cur->key(), 4));
         }
         return out;
     }
@@ -290,7 +289,7 @@ StoreResult<std::vector<MessageInfo>> MaildirMailbox::info(std::span<const uint3
         if (find(uid) == nullptr) continue;
         auto rec = idx_->get_msg(*txn, meta_.id, uid);
         if (!rec) return std::unexpected(rec.error());
-        if (!*rec || (*rec)->pending) continue;
+        if (!*rec) continue;
         MsgRecord& r = **rec;
         out.push_back(
             MessageInfo{uid, r.size, r.flags, std::move(r.keywords), r.internal_date, r.modseq});
@@ -371,7 +370,7 @@ StoreResult<std::vector<uint32_t>> MaildirMailbox::store_flags_once(std::span<co
     for (uint32_t uid : uids) {
         auto rec = idx_->get_msg(txn, meta.id, uid);
         if (!rec) return std::unexpected(rec.error());
-        if (!*rec || (*rec)->pending) continue;
+        if (!*rec) continue;
         if (unchanged_since != 0 && (*rec)->modseq > unchanged_since) {
             modified.push_back(uid);
             continue;
@@ -448,7 +447,7 @@ StoreResult<void> MaildirMailbox::expunge_once(std::span<const uint32_t> uids) {
     for (uint32_t uid : uids) {
         auto rec = idx_->get_msg(txn, meta.id, uid);
         if (!rec) return std::unexpected(rec.error());
-        if (!*rec || (*rec)->pending) continue;
+        if (!*rec) continue;
         if (auto d = txn.del(idx_->msgs(), msg_key(meta.id, uid)); !d)
             return std::unexpected(d.error());
         (void)txn.del(idx_->cache(), msg_key(meta.id, uid));

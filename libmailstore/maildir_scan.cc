@@ -286,10 +286,20 @@ StoreResult<FolderMeta> UserIndex::absorb_new(lmdb::Txn& txn, const std::string&
         count_message(meta, rec, +1);
         rec.in_new = false;
         rec.pending = false;
-        rec.modseq = ++meta.highestmodseq;
-        if (auto r = log_change(txn, meta.id, rec.modseq, ChangeKind::added, std::span(&uid, 1));
-            !r)
-            return r;
+        // Our own deliveries got their modseq (and log entry) when they were linked; moving
+        // them to cur/ changes nothing a client sees. Anything else is news now.
+        bool same = counted && counted->modseq != 0 && counted->flags == rec.flags &&
+                    counted->keywords == rec.keywords;
+        if (!same) {
+            if (counted && counted->modseq != 0) {
+                if (auto f = forget_change(txn, meta.id, counted->modseq, uid); !f) return f;
+            }
+            rec.modseq = ++meta.highestmodseq;
+            if (auto r =
+                    log_change(txn, meta.id, rec.modseq, ChangeKind::added, std::span(&uid, 1));
+                !r)
+                return r;
+        }
         fs::path to = dir / "cur" / rec.file_name();
         if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT)
             return std::unexpected(errno_to_store_error(errno));
@@ -336,10 +346,6 @@ StoreResult<FolderMeta> UserIndex::absorb_new(lmdb::Txn& txn, const std::string&
             if (parsed.keyword_letters != rec->keyword_letters) {
                 if (auto k = kw.take_letters(*rec, parsed.keyword_letters); !k)
                     return std::unexpected(k.error());
-            }
-            if (!counted->pending) {
-                if (auto f = forget_change(txn, meta.id, counted->modseq, u); !f)
-                    return std::unexpected(f.error());
             }
             if (auto r = finalize(u, *rec, from, counted); !r) return std::unexpected(r.error());
         } else if (u != 0 && !rec && u >= meta.uidnext) {
