@@ -9,6 +9,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -254,6 +255,20 @@ bool flag_all(Mailbox& mb) {
 }
 
 void check_flags(Mailbox& mb, size_t expect) {
+    if (mb.messages().size() != expect) {
+        std::map<std::string, std::vector<uint32_t>> by_subject;
+        for (const auto& m : mb.messages()) {
+            auto body = mb.read_message(m.uid);
+            std::string subj = body ? body->substr(0, body->find("\r\n\r\n")) : "?";
+            by_subject[subj].push_back(m.uid);
+        }
+        for (const auto& [subj, uids] : by_subject) {
+            if (uids.size() < 2) continue;
+            std::string u;
+            for (auto x : uids) u += std::to_string(x) + " ";
+            UNSCOPED_INFO("dup: " << subj.substr(subj.rfind("Subject")) << ": " << u);
+        }
+    }
     REQUIRE(mb.messages().size() == expect);
     for (const auto& m : mb.messages()) {
         INFO("uid " << m.uid);
