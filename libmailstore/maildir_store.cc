@@ -33,7 +33,7 @@ bool maps_current_index(UserIndex& idx) {
 }  // namespace
 
 MaildirStore::MaildirStore(fs::path data_dir, StoreOptions opts)
-    : data_(std::move(data_dir)), tmp_dir_(data_ / "tmp"), opts_(opts) {}
+    : data_(std::move(data_dir)), tmp_dir_(data_ / "tmp"), opts_(std::move(opts)) {}
 
 StoreResult<std::unique_ptr<MailStore>> open_maildir_store(const fs::path& data_dir,
                                                            const StoreOptions& opts) {
