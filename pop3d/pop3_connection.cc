@@ -21,7 +21,10 @@ void Pop3Connection::on_open(Connection& c) {
 }
 
 void Pop3Connection::on_line(Connection& c, std::string_view line, LineEnd) {
-    session_->on_line(line);
+    session_->on_line(line);  // copies it (and wipes its copy once handled)
+    // Any POP3 line may hold a credential (PASS, AUTH, a SASL response): none stays in
+    // the input buffer. Cheap: each byte is zeroed once.
+    c.wipe_consumed_input();
     flush(c);
 }
 

@@ -95,6 +95,8 @@ void SmtpConnection::set_split_lines(bool on) {
     conn_.set_line_limits(limits_);
 }
 
+void SmtpConnection::wipe_input() { conn_.wipe_consumed_input(); }
+
 void SmtpConnection::start_timer(uint64_t ms) {
     timer_.start(ms, [this] { session_->on_timer(); });
 }

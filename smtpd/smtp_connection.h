@@ -42,6 +42,7 @@ private:
     void set_max_line(size_t max_line) override;
     void set_split_lines(bool on) override;
     void start_timer(uint64_t ms) override;
+    void wipe_input() override;
 
     Connection& conn_;
     SessionLog log_;

@@ -1,4 +1,5 @@
 #include "libproto/core/line_reader.h"
+#include "libproto/core/secret.h"
 
 #include <algorithm>
 #include <cstring>
@@ -7,20 +8,59 @@ namespace postern {
 
 LineReader::LineReader(LineReaderLimits limits) : limits_(limits) {}
 
+// What was not consumed may be a credential the session never saw (a client that left
+// mid-line); consumed lines that held one were wiped by the session.
+LineReader::~LineReader() { wipe(buf_.data() + pos_, buf_.size() - pos_); }
+
 bool LineReader::feed(std::string_view bytes) {
     if (bytes.empty()) return true;
     if (buffered() + bytes.size() > limits_.max_buffer) return false;
-    // Compact only here: views handed out by next() are dead by contract.
+    // Compact only here: views handed out by next() are dead by contract. What compaction
+    // leaves past the new end is stale (wipe_consumed zeroes it).
     if (pos_ == buf_.size()) {
+        stale_end_ = std::max(stale_end_, buf_.size());
         buf_.clear();
         pos_ = 0;
+        wiped_ = 0;
     } else if (pos_ > 0 &&
                (pos_ >= buf_.size() / 2 || buf_.size() + bytes.size() > buf_.capacity())) {
+        stale_end_ = std::max(stale_end_, buf_.size());
         buf_.erase(0, pos_);
         pos_ = 0;
+        wiped_ = 0;
     }
+    if (buf_.size() + bytes.size() > buf_.capacity()) grow(buf_.size() + bytes.size());
     buf_.append(bytes);
     return true;
+}
+
+// std::string's own growth frees the old storage as it was: copy by hand, wipe, then free.
+void LineReader::grow(size_t need) {
+    std::string bigger;
+    bigger.reserve(std::max(need, 2 * buf_.capacity()));
+    bigger.assign(buf_);
+    zero_stale();
+    wipe(buf_.data(), buf_.size());
+    buf_.swap(bigger);  // `bigger` now holds the zeroed old storage and frees it
+    stale_end_ = 0;
+}
+
+// Zeroes buf_[size(), stale_end_): resize() writes the zeros (it never reallocates within
+// the capacity), the second resize gives the live bytes back.
+void LineReader::zero_stale() {
+    size_t live = buf_.size();
+    if (stale_end_ > live) {
+        buf_.resize(stale_end_, '\0');
+        wipe(buf_.data() + live, stale_end_ - live);
+        buf_.resize(live);
+    }
+    stale_end_ = 0;
+}
+
+void LineReader::wipe_consumed() {
+    if (pos_ > wiped_) wipe(buf_.data() + wiped_, pos_ - wiped_);
+    wiped_ = pos_;
+    zero_stale();
 }
 
 std::optional<LineEvent> LineReader::next() {
@@ -95,8 +135,12 @@ void LineReader::read_raw(uint64_t count) {
 
 size_t LineReader::discard() {
     size_t n = buffered();
+    wipe_consumed();
+    wipe(buf_.data() + pos_, n);
     buf_.clear();
     pos_ = 0;
+    wiped_ = 0;
+    stale_end_ = 0;  // all of it is zero now
     scanned_ = 0;
     return n;
 }

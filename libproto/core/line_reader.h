@@ -22,6 +22,13 @@
 //
 // Raw mode: read_raw(n) makes the next n bytes come out as `raw` chunks (SMTP
 // BDAT, IMAP literals), the last one flagged `raw_last`; then line mode resumes.
+//
+// Secrets: a line that held a credential (AUTH, a SASL response, PASS) must not stay
+// in memory. The buffer never leaves a copy behind when it grows (the old storage is
+// wiped before it is freed); compaction leaves stale copies past the live bytes, and
+// consumed lines stay where they were, until wipe_consumed() zeroes both. The session
+// calls it once it is done with such a line. discard() and the destructor wipe what
+// they drop.
 
 #include <cstddef>
 #include <cstdint>
@@ -52,6 +59,9 @@ struct LineEvent {
 class LineReader {
 public:
     explicit LineReader(LineReaderLimits limits = {});
+    ~LineReader();
+    LineReader(const LineReader&) = delete;
+    LineReader& operator=(const LineReader&) = delete;
 
     // Appends bytes. Returns false (and keeps nothing) when the buffer would
     // exceed limits.max_buffer, i.e. the caller did not drain with next().
@@ -71,15 +81,28 @@ public:
     // discard() plus back to line mode, not skipping.
     void reset();
 
+    // Zeroes every byte already handed out by next() and every stale copy left by
+    // compaction: only the bytes not yet consumed remain. Views from next() die.
+    // Cheap to call after every line: each byte is zeroed at most once.
+    void wipe_consumed();
+
     size_t buffered() const { return buf_.size() - pos_; }
     void set_limits(LineReaderLimits limits) { limits_ = limits; }
     const LineReaderLimits& limits() const { return limits_; }
 
+    // The whole storage, up to its capacity (tests check that no secret is left in it).
+    std::string_view raw_buffer_for_tests() const { return {buf_.data(), buf_.capacity()}; }
+
 private:
+    void grow(size_t need);
+    void zero_stale();
+
     LineReaderLimits limits_;
-    std::string buf_;     // reused: compacted, never shrunk
-    size_t pos_ = 0;      // first unconsumed byte
-    size_t scanned_ = 0;  // bytes after pos_ already known to hold no LF
+    std::string buf_;       // reused: compacted, never shrunk
+    size_t pos_ = 0;        // first unconsumed byte
+    size_t scanned_ = 0;    // bytes after pos_ already known to hold no LF
+    size_t wiped_ = 0;      // buf_[0, wiped_) of the consumed bytes is already zero
+    size_t stale_end_ = 0;  // buf_[size(), stale_end_) may hold stale copies
     uint64_t raw_left_ = 0;
     bool skipping_ = false;  // inside an over-long line, waiting for LF
 };

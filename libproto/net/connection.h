@@ -121,6 +121,10 @@ public:
     // The next `count` bytes go to on_raw instead of on_line.
     void read_raw(uint64_t count) { reader_.read_raw(count); }
     void set_line_limits(LineReaderLimits l) { reader_.set_limits(l); }
+    // The line just handed to on_line held a credential: zero it and every stale copy in
+    // the input buffer (LineReader::wipe_consumed). Call when done with the line.
+    void wipe_consumed_input() { reader_.wipe_consumed(); }
+    std::string_view input_buffer_for_tests() const { return reader_.raw_buffer_for_tests(); }
 
     // --- TLS ---
     // STARTTLS. Call right after writing the "ready to start TLS" reply: every

@@ -3,9 +3,12 @@
 // fills wbio, which is drained into the same output queue as plaintext.
 #include "libproto/net/connection.h"
 
+#include <algorithm>
+
 #include <openssl/err.h>
 
 #include "libproto/core/log.h"
+#include "libproto/core/secret.h"
 
 namespace postern {
 
@@ -75,11 +78,18 @@ void Connection::on_ciphertext(const char* data, size_t n) {
         after_handshake();
         if (closing_) return;
     }
-    char buf[16 * 1024];
+    // The plaintext may be a password: it does not stay behind on the stack.
+    struct Plain {
+        char buf[16 * 1024];
+        size_t used = 0;
+        ~Plain() { wipe(buf, used); }
+    } plain;
+    char* buf = plain.buf;
     for (;;) {
         ERR_clear_error();
-        int r = SSL_read(ssl_.get(), buf, sizeof buf);
+        int r = SSL_read(ssl_.get(), buf, sizeof plain.buf);
         if (r > 0) {
+            plain.used = std::max(plain.used, static_cast<size_t>(r));
             if (!reader_.feed(std::string_view(buf, static_cast<size_t>(r)))) {
                 abort(CloseReason::overflow);
                 return;

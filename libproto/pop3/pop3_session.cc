@@ -179,7 +179,10 @@ void Pop3Session::run() {
     if (running_) return;  // re-entered from a handler: the outer loop continues
     running_ = true;
     while (wait_ == Pop3Wait::input && !queued_.empty()) {
-        std::string line = std::move(queued_.front());
+        // Copied, not moved: a moved short string leaves its bytes in the one it came
+        // from (small-string buffer), which would be freed unwiped.
+        std::string line = queued_.front();
+        wipe(queued_.front());
         queued_.pop_front();
         dispatch(line);
         wipe(line);  // may hold a password or SASL response
@@ -356,7 +359,8 @@ void Pop3Session::cmd_pass(const Pop3Command& c) {
     // The login lookup reads the accounts database: off the loop with defer_store.
     auto user = std::make_shared<std::expected<std::string, SaslLookupError>>(
         std::unexpected(SaslLookupError::temporary));
-    auto password = std::make_shared<HeldSecret>(HeldSecret{c.arg});
+    auto password = std::make_shared<HeldSecret>();
+    password->s = c.arg;  // no temporary: it would leave a copy on the stack
     store_call(
         [resolve = cb.resolve_login, login, user] { *user = resolve(login); },
         [this, login, user, password] { pass_resolved(login, std::move(*user), password->s); });
@@ -384,7 +388,8 @@ void Pop3Session::pass_resolved(const std::string& login,
 
 void Pop3Session::password_checked(PasswordCheck result) {
     if (wait_ != Pop3Wait::password) return;  // closed meanwhile
-    Pop3PasswordRequest req = std::move(check_);
+    Pop3PasswordRequest req = check_;         // a copy: a moved short password stays behind
+    wipe(check_.password);
     check_ = {};
     wipe(req.password);
     wait_ = Pop3Wait::input;

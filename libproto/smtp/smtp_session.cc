@@ -147,17 +147,23 @@ void SmtpSession::on_open() {
 
 void SmtpSession::on_line(std::string_view line, LineEnd end) {
     if (closed_) return;
+    if (std::holds_alternative<DataMode>(mode_)) {
+        data_line(line, end);
+        return;
+    }
     if (std::holds_alternative<CommandMode>(mode_)) {
         command(line);
-    } else if (std::holds_alternative<DataMode>(mode_)) {
-        data_line(line, end);
-    } else if (auto* a = std::get_if<AuthMode>(&mode_)) {
-        if (a->pending) return;  // reading is paused; nothing may be pipelined into AUTH
+    } else if (auto* a = std::get_if<AuthMode>(&mode_); a && !a->pending) {
+        // (pending: reading is paused; nothing may be pipelined into AUTH)
         auto step = a->sasl->step(line);
         auth_step(step);
     }
     // WaitMode / BdatMode: reading is paused or raw; a stray line is dropped
     // (after STARTTLS this is exactly what must happen to injected commands).
+    // Every line but a message line may carry a credential: an AUTH command and its
+    // initial response, a SASL response, or one sent after a refused AUTH. Once it is
+    // handled no copy of it stays in the input buffers (each byte is zeroed once).
+    transport_.wipe_input();
 }
 
 void SmtpSession::on_line_too_long() {

@@ -94,6 +94,9 @@ public:
     virtual void set_split_lines(bool /*on*/) {}
     // One-shot timer -> on_timer. A new call replaces the previous one.
     virtual void start_timer(uint64_t ms) = 0;
+    // The line just handed to on_line may have held a credential (any line but a message
+    // line): zero it and every stale copy in the input buffers (LineReader::wipe_consumed).
+    virtual void wipe_input() {}
 };
 
 struct SmtpClientInfo {

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "libproto/core/base64.h"
 #include "libproto/net/listener.h"
 #include "libproto/net/loop.h"
 #include "pop3d/pop3_connection.h"
@@ -62,6 +63,7 @@ struct Pop3Server {
     ConnectionTracker tracker;
     SlowBackend backend{seconds(2)};
     std::unique_ptr<Listener> listener;
+    Connection* last = nullptr;  // the newest server-side connection
 
     Pop3Server() {
         ListenerSpec spec;
@@ -69,6 +71,7 @@ struct Pop3Server {
         spec.port = 0;
         spec.name = "pop3";
         spec.factory = [this](Connection& c) {
+            last = &c;
             Pop3SessionOptions o;
             o.plaintext_without_tls = true;
             return std::make_unique<Pop3Connection>(c, backend, o, nullptr);
@@ -131,4 +134,42 @@ TEST_CASE("pop3d: a slow maildrop open does not stall other sessions", "[pop3d][
     REQUIRE(srv.loop.run_until([&] { return srv.backend.opened.load() == 3; }, seconds(5)));
     srv.loop.run_until([&] { return srv.tracker.count() == 0; }, seconds(2));
     CHECK_FALSE(srv.backend.on_loop_thread.load());
+}
+
+// Any POP3 line may hold a credential: once handled, none stays in the input buffer.
+TEST_CASE("pop3d: no copy of PASS or AUTH PLAIN stays in the connection's input buffer",
+          "[pop3d][secret]") {
+    Pop3Server srv;
+    uint16_t port = srv.listener->port();
+    const std::string plain = base64_encode(std::string("\0fast\0pw", 8));
+    std::atomic<int> step{0}, looked{0};
+    std::string pass_reply, auth_reply;
+    Connection* first = nullptr;
+    std::thread t([&] {
+        nettest::Client a("127.0.0.1", port);
+        REQUIRE(login(a, "fast"));
+        pass_reply = a.line();
+        step = 1;
+        while (looked < 1) std::this_thread::sleep_for(milliseconds(1));
+        a.send("QUIT\r\n");
+        a.line();
+        nettest::Client b("127.0.0.1", port);
+        b.line();
+        b.send("AUTH PLAIN " + plain + "\r\n");
+        auth_reply = b.line();
+        step = 2;
+        while (looked < 2) std::this_thread::sleep_for(milliseconds(1));
+    });
+    REQUIRE(srv.loop.run_until([&] { return step == 1; }, seconds(5)));
+    first = srv.last;
+    REQUIRE(first);
+    CHECK(pass_reply.starts_with("+OK Logged in"));
+    CHECK(first->input_buffer_for_tests().find("PASS pw") == std::string_view::npos);
+    looked = 1;
+    REQUIRE(srv.loop.run_until([&] { return step == 2; }, seconds(5)));
+    CHECK(auth_reply.starts_with("+OK Logged in"));
+    CHECK(srv.last->input_buffer_for_tests().find(plain) == std::string_view::npos);
+    looked = 2;
+    t.join();
+    srv.loop.run_until([&] { return srv.tracker.count() == 0; }, seconds(2));
 }
