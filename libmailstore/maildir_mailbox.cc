@@ -13,105 +13,29 @@
 #include "libmailstore/fd_reader.h"
 #include "libmailstore/maildir_keywords.h"
 #include "libmailstore/maildir_name.h"
-#include "libproto/core/ascii.h"
 
 namespace postern {
-namespace {
-
-bool same_keyword(const std::string& a, const std::string& b) { return iequals(a, b); }
-
-bool has_keyword(const std::vector<std::string>& ks, const std::string& k) {
-    return std::any_of(ks.begin(), ks.end(), [&](const auto& x) { return same_keyword(x, k); });
-}
-
-}  // namespace
-
-bool apply_flag_change(MsgRecord& rec, const FlagChange& ch) {
-    uint8_t flags = rec.flags;
-    std::vector<std::string> kw = rec.keywords;
-    uint8_t f = ch.flags & (flag_seen | flag_answered | flag_flagged | flag_deleted | flag_draft);
-    switch (ch.op) {
-    case FlagOp::set:
-        flags = f;
-        kw.clear();
-        for (const auto& k : ch.keywords)
-            if (!k.empty() && !has_keyword(kw, k)) kw.push_back(k);
-        break;
-    case FlagOp::add:
-        flags |= f;
-        for (const auto& k : ch.keywords)
-            if (!k.empty() && !has_keyword(kw, k)) kw.push_back(k);
-        break;
-    case FlagOp::remove:
-        flags &= uint8_t(~f);
-        std::erase_if(kw, [&](const std::string& k) { return has_keyword(ch.keywords, k); });
-        break;
-    }
-    bool changed = flags != rec.flags || kw != rec.keywords;
-    rec.flags = flags;
-    rec.keywords = std::move(kw);
-    return changed;
-}
 
 MaildirMailbox::MaildirMailbox(std::string user, std::string folder, std::shared_ptr<UserIndex> idx,
                                std::function<uint64_t(std::string_view)> quota_of)
     : user_(std::move(user)), folder_(std::move(folder)), idx_(std::move(idx)),
       quota_of_(std::move(quota_of)), dir_(folder_path(idx_->paths(), folder_)) {}
 
-const MessageEntry* MaildirMailbox::find(uint32_t uid) const {
-    auto it = std::lower_bound(msgs_.begin(), msgs_.end(), uid,
-                               [](const MessageEntry& m, uint32_t u) { return m.uid < u; });
-    return (it != msgs_.end() && it->uid == uid) ? &*it : nullptr;
-}
-
-std::vector<std::string> MaildirMailbox::folder_keywords() const {
-    std::vector<std::string> out;
-    for (const auto& set : kwsets_)
-        for (const auto& k : set)
-            if (!has_keyword(out, k)) out.push_back(k);
-    return out;
-}
-
-StoreResult<uint16_t> MaildirMailbox::keyword_set(const std::vector<std::string>& kw) {
-    if (kw.empty()) return 0;
-    if (auto it = kwset_ids_.find(kw); it != kwset_ids_.end()) return it->second;
-    if (kwsets_.size() > UINT16_MAX) return std::unexpected(StoreError::corrupt);
-    auto id = uint16_t(kwsets_.size());
-    kwsets_.push_back(kw);
-    kwset_ids_.emplace(kw, id);
-    return id;
-}
-
-// Reads the folder's records into a fresh snapshot.
-StoreResult<void> MaildirMailbox::load(lmdb::Txn& txn, const FolderMeta& meta) {
+StoreResult<SnapshotTable> MaildirMailbox::load(lmdb::Txn& txn, const FolderMeta& meta) {
     auto cur = lmdb::Cursor::open(txn, idx_->msgs());
     if (!cur) return std::unexpected(cur.error());
-    std::vector<MessageEntry> out;
+    SnapshotTable out;
     out.reserve(meta.messages);
-    kwsets_.assign(1, {});
-    kwset_ids_.clear();
     std::string prefix = folder_prefix(meta.id);
     for (cur->seek(prefix); cur->valid() && cur->key().starts_with(prefix); cur->next()) {
         auto rec = decode_msg(cur->value());
         if (!rec) return std::unexpected(StoreError::corrupt);
-        auto kw = keyword_set(rec->keywords);
-        if (!kw) return std::unexpected(kw.error());
-        out.push_back(MessageEntry{get_be32(cur->key(), 4), rec->flags, 0, *kw});
+        if (auto p = out.push_back(get_be32(cur->key(), 4), rec->flags, rec->keywords); !p)
+            return std::unexpected(p.error());
     }
     if (cur->error() != 0) return std::unexpected(lmdb::to_store_error(cur->error()));
     out.shrink_to_fit();
-    msgs_ = std::move(out);
-    meta_ = meta;
-    synced_modseq_ = meta.highestmodseq;
-    loaded_ = true;
-    return {};
-}
-
-void MaildirMailbox::drop_from_snapshot(const std::vector<uint32_t>& sorted_uids) {
-    if (sorted_uids.empty()) return;
-    std::erase_if(msgs_, [&](const MessageEntry& m) {
-        return std::binary_search(sorted_uids.begin(), sorted_uids.end(), m.uid);
-    });
+    return out;
 }
 
 StoreResult<MailboxDelta> MaildirMailbox::refresh() {
@@ -186,56 +110,29 @@ StoreResult<MailboxDelta> MaildirMailbox::refresh() {
         gone.erase(std::unique(gone.begin(), gone.end()), gone.end());
         std::sort(touched.begin(), touched.end());
         touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
-        for (uint32_t uid : gone)
-            if (find(uid) != nullptr) delta.expunged.push_back(uid);
-        drop_from_snapshot(delta.expunged);
+        snap_.erase(gone, delta);
         for (uint32_t uid : touched) {
             if (std::binary_search(gone.begin(), gone.end(), uid)) continue;
             auto rec = idx_->get_msg(txn, meta.id, uid);
             if (!rec) return std::unexpected(rec.error());
             if (!*rec) continue;
-            auto kw = keyword_set((*rec)->keywords);
-            if (!kw) return std::unexpected(kw.error());
-            MessageEntry e{uid, (*rec)->flags, 0, *kw};
-            auto it = std::lower_bound(msgs_.begin(), msgs_.end(), uid,
-                                       [](const MessageEntry& m, uint32_t u) { return m.uid < u; });
-            if (it != msgs_.end() && it->uid == uid) {
-                if (it->flags != e.flags || keywords_of(*it) != keywords_of(e)) {
-                    *it = e;
-                    delta.changed.push_back(uid);
-                }
-            } else {
-                msgs_.insert(it, e);
-                delta.added.push_back(uid);
-            }
+            if (auto u = snap_.upsert(uid, (*rec)->flags, (*rec)->keywords, delta); !u)
+                return std::unexpected(u.error());
         }
         meta_ = meta;
         synced_modseq_ = meta.highestmodseq;
     } else {
         // First load, another folder of that name, or a log that does not reach back: the
         // whole folder, compared with what we had.
-        std::vector<MessageEntry> old = std::move(msgs_);
-        std::vector<std::vector<std::string>> old_sets = std::move(kwsets_);
-        if (auto r = load(txn, meta); !r) return std::unexpected(r.error());
-        if (same_folder) {
-            size_t i = 0, j = 0;
-            while (i < old.size() || j < msgs_.size()) {
-                if (j == msgs_.size() || (i < old.size() && old[i].uid < msgs_[j].uid)) {
-                    delta.expunged.push_back(old[i++].uid);
-                } else if (i == old.size() || msgs_[j].uid < old[i].uid) {
-                    delta.added.push_back(msgs_[j++].uid);
-                } else {
-                    if (old[i].flags != msgs_[j].flags ||
-                        old_sets.at(old[i].keywords) != keywords_of(msgs_[j]))
-                        delta.changed.push_back(msgs_[j].uid);
-                    ++i;
-                    ++j;
-                }
-            }
-        } else if (loaded_) {
-            for (const auto& m : old) delta.expunged.push_back(m.uid);
-            for (const auto& m : msgs_) delta.added.push_back(m.uid);
-        }
+        auto fresh = load(txn, meta);
+        if (!fresh) return std::unexpected(fresh.error());
+        if (loaded_)
+            delta = snap_.replace_with(std::move(*fresh), same_folder);
+        else
+            snap_ = std::move(*fresh);
+        meta_ = meta;
+        synced_modseq_ = meta.highestmodseq;
+        loaded_ = true;
     }
     return delta;
 }
@@ -418,15 +315,8 @@ StoreResult<std::vector<uint32_t>> MaildirMailbox::store_flags_once(std::span<co
     if (done.empty()) return modified;
     if (auto p = idx_->put_folder(txn, folder_, meta); !p) return std::unexpected(p.error());
     if (auto c = txn.commit(); !c) return std::unexpected(c.error());
-    for (auto& [uid, r] : done) {
-        auto it = std::lower_bound(msgs_.begin(), msgs_.end(), uid,
-                                   [](const MessageEntry& m, uint32_t u) { return m.uid < u; });
-        if (it == msgs_.end() || it->uid != uid) continue;
-        auto kw = keyword_set(r.keywords);
-        if (!kw) return std::unexpected(kw.error());
-        it->flags = r.flags;
-        it->keywords = *kw;
-    }
+    for (auto& [uid, r] : done)
+        if (auto u = snap_.update(uid, r.flags, r.keywords); !u) return std::unexpected(u.error());
     note_committed(before, meta.highestmodseq);
     return modified;
 }
@@ -490,7 +380,7 @@ StoreResult<void> MaildirMailbox::expunge_once(std::span<const uint32_t> uids) {
     if (in_cur && synced) synced = fsync_path(dir_ / "cur");
     // Remember the UID floor outside the index (see read_uidvalidity).
     (void)write_uidvalidity(dir_, meta.uidvalidity, meta.uidnext);
-    drop_from_snapshot(removed);
+    snap_.erase(removed);
     note_committed(before, meta.highestmodseq);
     return synced;
 }

@@ -5,9 +5,9 @@
 // maildir_mailbox.cc (snapshot, refresh, flags, expunge), maildir_copy.cc (COPY/MOVE),
 // maildir_cache.cc (the per-message cache slot).
 
-#include <map>
-
+#include "libmailstore/flag_change.h"
 #include "libmailstore/maildir_store.h"
+#include "libmailstore/snapshot.h"
 
 namespace postern {
 
@@ -21,12 +21,12 @@ public:
     uint32_t uidvalidity() const override { return meta_.uidvalidity; }
     uint32_t uidnext() const override { return meta_.uidnext; }
     uint64_t highestmodseq() const override { return meta_.highestmodseq; }
-    std::span<const MessageEntry> messages() const override { return msgs_; }
-    const MessageEntry* find(uint32_t uid) const override;
+    std::span<const MessageEntry> messages() const override { return snap_.entries(); }
+    const MessageEntry* find(uint32_t uid) const override { return snap_.find(uid); }
     const std::vector<std::string>& keywords_of(const MessageEntry& m) const override {
-        return kwsets_.at(m.keywords);
+        return snap_.keywords_of(m);
     }
-    std::vector<std::string> folder_keywords() const override;
+    std::vector<std::string> folder_keywords() const override { return snap_.all_keywords(); }
 
     StoreResult<std::vector<MessageInfo>> info(std::span<const uint32_t> uids) override;
     using Mailbox::info;
@@ -43,9 +43,8 @@ public:
     StoreResult<void> cache_put(uint32_t uid, uint32_t version, std::string_view data) override;
 
 private:
-    StoreResult<void> load(lmdb::Txn& txn, const FolderMeta& meta);
-    // The keyword-set id for a message's keywords (adds the set to the table if new).
-    StoreResult<uint16_t> keyword_set(const std::vector<std::string>& kw);
+    // The folder's records as a fresh snapshot.
+    StoreResult<SnapshotTable> load(lmdb::Txn& txn, const FolderMeta& meta);
     // Finds the current name of a file whose name changed behind our back (rare: a
     // flag change whose index commit was lost). Empty when gone.
     std::string find_by_stem(const std::string& stem);
@@ -65,8 +64,6 @@ private:
     StoreResult<UidMap> copy_once(std::span<const uint32_t> uids, std::string_view folder);
     // After a committed change that took the folder from modseq `before` to `after`.
     void note_committed(uint64_t before, uint64_t after);
-    // Drops the given uids (ascending) from the snapshot.
-    void drop_from_snapshot(const std::vector<uint32_t>& sorted_uids);
 
     std::string user_;
     std::string folder_;
@@ -77,12 +74,12 @@ private:
     FolderMeta meta_;
     uint64_t synced_modseq_ = 0;  // index highestmodseq our snapshot reflects
     bool loaded_ = false;
-    std::vector<MessageEntry> msgs_;
-    std::vector<std::vector<std::string>> kwsets_{{}};  // id 0: no keywords
-    std::map<std::vector<std::string>, uint16_t> kwset_ids_;
+    SnapshotTable snap_;
 };
 
-// Applies a flag change to a record; true when something changed.
-bool apply_flag_change(MsgRecord& rec, const FlagChange& ch);
+// Applies a flag change to a record (flag_change.h); true when something changed.
+inline bool apply_flag_change(MsgRecord& rec, const FlagChange& ch) {
+    return apply_flag_change(rec.flags, rec.keywords, ch);
+}
 
 }  // namespace postern

@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "libmailstore/address.h"
+#include "libmailstore/flag_change.h"
 #include "libmailstore/store.h"
-#include "libproto/core/ascii.h"
 
 namespace postern {
 namespace memstore {
@@ -74,41 +74,6 @@ struct WatchState {
     std::function<void()> on_change;
 };
 using Fired = std::vector<std::shared_ptr<WatchState>>;
-
-inline bool has_keyword(const std::vector<std::string>& ks, std::string_view k) {
-    return std::any_of(ks.begin(), ks.end(), [&](const auto& x) { return iequals(x, k); });
-}
-
-inline void add_keywords(std::vector<std::string>& to, const std::vector<std::string>& ks) {
-    for (const auto& k : ks)
-        if (!k.empty() && !has_keyword(to, k)) to.push_back(k);
-}
-
-// As apply_flag_change does for the Maildir records; true when something changed.
-inline bool apply_change(Msg& m, const FlagChange& ch) {
-    uint8_t flags = m.flags;
-    std::vector<std::string> kw = m.keywords;
-    uint8_t f = ch.flags & all_flags;
-    switch (ch.op) {
-    case FlagOp::set:
-        flags = f;
-        kw.clear();
-        add_keywords(kw, ch.keywords);
-        break;
-    case FlagOp::add:
-        flags |= f;
-        add_keywords(kw, ch.keywords);
-        break;
-    case FlagOp::remove:
-        flags &= uint8_t(~f);
-        std::erase_if(kw, [&](const std::string& k) { return has_keyword(ch.keywords, k); });
-        break;
-    }
-    bool changed = flags != m.flags || kw != m.keywords;
-    m.flags = flags;
-    m.keywords = std::move(kw);
-    return changed;
-}
 
 // Folder names of a map, "INBOX" first, then in name order.
 template <class Names, class F>
@@ -236,7 +201,7 @@ struct MemoryCore {
         uint32_t uid = f.uidnext++;
         Msg m;
         m.flags = o.flags & all_flags;
-        memstore::add_keywords(m.keywords, o.keywords);
+        add_keywords(m.keywords, o.keywords);
         m.internal_date = o.internal_date != 0 ? o.internal_date : now;
         m.modseq = ++f.highestmodseq;
         stored += bytes->size();

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "libmailstore/maildir_layout.h"  // canonical_folder: the folder-name rules of store.h
+#include "libmailstore/snapshot.h"
 #include "tests/support/memory_core.h"
 
 namespace postern::memstore {
@@ -36,19 +37,12 @@ public:
     uint32_t uidvalidity() const override { return uidvalidity_; }
     uint32_t uidnext() const override { return uidnext_; }
     uint64_t highestmodseq() const override { return highestmodseq_; }
-    std::span<const MessageEntry> messages() const override { return msgs_; }
-    const MessageEntry* find(uint32_t uid) const override {
-        auto it = lower(uid);
-        return it != msgs_.end() && it->uid == uid ? &*it : nullptr;
-    }
+    std::span<const MessageEntry> messages() const override { return snap_.entries(); }
+    const MessageEntry* find(uint32_t uid) const override { return snap_.find(uid); }
     const std::vector<std::string>& keywords_of(const MessageEntry& m) const override {
-        return kwsets_.at(m.keywords);
+        return snap_.keywords_of(m);
     }
-    std::vector<std::string> folder_keywords() const override {
-        std::vector<std::string> out;
-        for (const auto& m : msgs_) add_keywords(out, kwsets_.at(m.keywords));
-        return out;
-    }
+    std::vector<std::string> folder_keywords() const override { return snap_.all_keywords(); }
 
     using Mailbox::info;
     StoreResult<std::vector<MessageInfo>> info(std::span<const uint32_t> uids) override {
@@ -79,37 +73,16 @@ public:
         auto fr = core_->folder(user_, folder_);
         if (!fr) return std::unexpected(fr.error());
         const Folder& f = **fr;
-        std::vector<MessageEntry> old = std::move(msgs_);
-        std::vector<std::vector<std::string>> old_sets = std::move(kwsets_);
-        kwsets_.assign(1, {});
-        kwset_ids_.clear();
-        msgs_.clear();
-        msgs_.reserve(f.msgs.size());
-        for (const auto& [uid, m] : f.msgs) {
-            auto kw = keyword_set(m.keywords);
-            if (!kw) return std::unexpected(kw.error());
-            msgs_.push_back(MessageEntry{uid, m.flags, 0, *kw});
-        }
+        SnapshotTable fresh;
+        fresh.reserve(f.msgs.size());
+        for (const auto& [uid, m] : f.msgs)
+            if (auto p = fresh.push_back(uid, m.flags, m.keywords); !p)
+                return std::unexpected(p.error());
         MailboxDelta d;
-        if (loaded_ && f.id == id_) {
-            size_t i = 0, j = 0;
-            while (i < old.size() || j < msgs_.size()) {
-                if (j == msgs_.size() || (i < old.size() && old[i].uid < msgs_[j].uid)) {
-                    d.expunged.push_back(old[i++].uid);
-                } else if (i == old.size() || msgs_[j].uid < old[i].uid) {
-                    d.added.push_back(msgs_[j++].uid);
-                } else {
-                    if (old[i].flags != msgs_[j].flags ||
-                        old_sets.at(old[i].keywords) != keywords_of(msgs_[j]))
-                        d.changed.push_back(msgs_[j].uid);
-                    ++i;
-                    ++j;
-                }
-            }
-        } else if (loaded_) {  // another folder of that name now
-            for (const auto& m : old) d.expunged.push_back(m.uid);
-            for (const auto& m : msgs_) d.added.push_back(m.uid);
-        }
+        if (loaded_)  // f.id differs: another folder of that name now
+            d = snap_.replace_with(std::move(fresh), f.id == id_);
+        else
+            snap_ = std::move(fresh);
         loaded_ = true;
         id_ = f.id;
         uidvalidity_ = f.uidvalidity;
@@ -168,17 +141,13 @@ public:
                     modified.push_back(uid);
                     continue;
                 }
-                if (!apply_change(m, change)) continue;
+                if (!apply_flag_change(m.flags, m.keywords, change)) continue;
                 f->forget(m.modseq, uid);
                 m.modseq = ++f->highestmodseq;
                 f->log[m.modseq] = LogEntry{Kind::flags, {uid}};
                 any = true;
-                auto s = std::lower_bound(msgs_.begin(), msgs_.end(), uid, by_uid);
-                if (s == msgs_.end() || s->uid != uid) continue;
-                auto kw = keyword_set(m.keywords);
-                if (!kw) return std::unexpected(kw.error());
-                s->flags = m.flags;
-                s->keywords = *kw;
+                if (auto u = snap_.update(uid, m.flags, m.keywords); !u)
+                    return std::unexpected(u.error());
             }
             if (any) {
                 highestmodseq_ = f->highestmodseq;
@@ -195,7 +164,7 @@ public:
             if (f == nullptr) return std::unexpected(StoreError::not_found);
             auto gone = core_->remove(*f, uids);
             if (gone.empty()) return {};
-            drop(gone);
+            snap_.erase(gone);
             highestmodseq_ = f->highestmodseq;
             core_->touched(user_, folder_, fired);
             return {};
@@ -231,11 +200,6 @@ public:
     }
 
 private:
-    static bool by_uid(const MessageEntry& m, uint32_t u) { return m.uid < u; }
-    std::vector<MessageEntry>::const_iterator lower(uint32_t uid) const {
-        return std::lower_bound(msgs_.begin(), msgs_.end(), uid, by_uid);
-    }
-
     // This handle's folder, unless it was deleted (or deleted and re-created) since.
     Folder* live() {
         auto f = core_->folder(user_, folder_);
@@ -246,22 +210,6 @@ private:
         if (f == nullptr) return nullptr;
         auto it = f->msgs.find(uid);
         return it == f->msgs.end() ? nullptr : &it->second;
-    }
-
-    StoreResult<uint16_t> keyword_set(const std::vector<std::string>& kw) {
-        if (kw.empty()) return 0;
-        if (auto it = kwset_ids_.find(kw); it != kwset_ids_.end()) return it->second;
-        if (kwsets_.size() > UINT16_MAX) return std::unexpected(StoreError::corrupt);
-        auto id = uint16_t(kwsets_.size());
-        kwsets_.push_back(kw);
-        kwset_ids_.emplace(kw, id);
-        return id;
-    }
-
-    void drop(const std::vector<uint32_t>& sorted) {
-        std::erase_if(msgs_, [&](const MessageEntry& m) {
-            return std::binary_search(sorted.begin(), sorted.end(), m.uid);
-        });
     }
 
     // COPY, or MOVE (copy and expunge here, at once): all or nothing.
@@ -308,7 +256,7 @@ private:
             }
             core_->touched(user_, *dest, fired);
             if (move) {
-                drop(core_->remove(*src, from));
+                snap_.erase(core_->remove(*src, from));
                 highestmodseq_ = src->highestmodseq;
                 core_->touched(user_, folder_, fired);
             }
@@ -324,9 +272,7 @@ private:
     uint32_t uidvalidity_ = 0;
     uint32_t uidnext_ = 0;
     uint64_t highestmodseq_ = 0;
-    std::vector<MessageEntry> msgs_;
-    std::vector<std::vector<std::string>> kwsets_{{}};  // id 0: no keywords
-    std::map<std::vector<std::string>, uint16_t> kwset_ids_;
+    SnapshotTable snap_;
 };
 
 }  // namespace
