@@ -106,7 +106,8 @@ for size in $SIZES; do
                 secs=${out%% *}
                 rate=$(awk -v n="$n" -v s="$secs" 'BEGIN {printf "%.0f", n / s}')
                 case $t in postern) pn+=("$rate") ;; old) po+=("$rate") ;; *) pf+=("$rate") ;; esac
-                echo "# run size=$size conc=$c r=$r $t $rate msg/s (load before: $la)"
+                acc=$(awk -v n="$n" -v s="${out##* }" 'BEGIN {printf "%.0f", n / s}')
+                echo "# run size=$size conc=$c r=$r $t $rate msg/s, accepted $acc msg/s (load before: $la)"
             done
         done
         mpn=$(printf '%s\n' "${pn[@]}" | median)
