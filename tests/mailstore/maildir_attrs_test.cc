@@ -23,10 +23,7 @@ struct Fixture {
     test::TempDir dir;
     std::unique_ptr<MailStore> store;
     Fixture() {
-        auto a = Accounts::open(dir.path(), 64ull << 20, Accounts::Open::create);
-        REQUIRE(a);
-        REQUIRE((*a)->add_domain("example.com"));
-        REQUIRE((*a)->add_user(bob, "pw"));
+        test::accounts_with_users(dir.path(), {bob});
         reopen();
     }
     void reopen() {

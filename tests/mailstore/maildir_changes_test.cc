@@ -31,10 +31,7 @@ struct Fixture {
     std::atomic<uint64_t> quota{0};  // bob's (0: none)
     std::unique_ptr<MailStore> store;
     Fixture() {
-        auto a = Accounts::open(dir.path(), 64ull << 20, Accounts::Open::create);
-        REQUIRE(a);
-        REQUIRE((*a)->add_domain("example.com"));
-        REQUIRE((*a)->add_user(bob, "pw"));
+        test::accounts_with_users(dir.path(), {bob});
         store = open();
     }
     std::unique_ptr<MailStore> open() {

@@ -42,10 +42,7 @@ struct Fixture {
     std::unique_ptr<MailStore> store;  // the watching one
     std::unique_ptr<MailStore> other;  // another instance: as if another process
     Fixture() {
-        auto a = Accounts::open(dir.path(), 64ull << 20, Accounts::Open::create);
-        REQUIRE(a);
-        REQUIRE((*a)->add_domain("example.com"));
-        REQUIRE((*a)->add_user(bob, "pw"));
+        test::accounts_with_users(dir.path(), {bob});
         store = open_store(dir.path());
         other = open_store(dir.path());
     }

@@ -34,11 +34,7 @@ struct Maildir {
     std::atomic<uint64_t> quota{0};  // every user's quota (0: none)
     std::unique_ptr<MailStore> store;
     Maildir() {
-        auto a = Accounts::open(dir.path(), 64ull << 20, Accounts::Open::create);
-        REQUIRE(a);
-        REQUIRE((*a)->add_domain("example.com"));
-        REQUIRE((*a)->add_user(bob, "pw"));
-        REQUIRE((*a)->add_user(alice, "pw"));
+        test::accounts_with_users(dir.path(), {bob, alice});
         auto s = open_maildir_store(dir.path(), options(quota));
         REQUIRE(s);
         store = std::move(*s);

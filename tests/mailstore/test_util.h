@@ -1,11 +1,18 @@
 #pragma once
-// Helpers for the store tests: a temp dir removed at the end, message bytes.
+// Helpers for the store tests: a temp dir removed at the end, a data dir with users, message
+// bytes.
 
+#include <catch2/catch.hpp>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <initializer_list>
+#include <memory>
 #include <string>
+#include <string_view>
+
+#include "libmailstore/accounts.h"
 
 namespace postern::test {
 
@@ -28,6 +35,17 @@ public:
 private:
     std::filesystem::path path_;
 };
+
+// A new accounts database in data_dir with domain example.com and the given users (password
+// "pw"); Accounts makes their maildirs.
+inline std::shared_ptr<Accounts> accounts_with_users(
+    const std::filesystem::path& data_dir, std::initializer_list<std::string_view> users) {
+    auto a = Accounts::open(data_dir, 64ull << 20, Accounts::Open::create);
+    REQUIRE(a);
+    REQUIRE((*a)->add_domain("example.com"));
+    for (auto u : users) REQUIRE((*a)->add_user(u, "pw"));
+    return *a;
+}
 
 // A CRLF message whose body says who sent it; "n" makes it unique.
 inline std::string make_message(const std::string& tag, int n, size_t body_lines = 3) {
