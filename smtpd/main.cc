@@ -74,7 +74,8 @@ std::expected<SmtpPolicyConfig, std::string> policy_config(const Config& cfg) {
     if (!nets) return std::unexpected(nets.error());
     auto secret = read_instance_secret(cfg);
     if (!secret) return std::unexpected(secret.error());
-    return SmtpPolicyConfig{cfg.hostname, std::move(*nets), cfg.run_dir, false, std::move(*secret)};
+    return SmtpPolicyConfig{cfg.hostname, std::move(*nets),   cfg.run_dir,
+                            false,        std::move(*secret), cfg.smtpd.max_message_size};
 }
 
 std::expected<void, std::string> setup(DaemonContext& ctx) {

@@ -47,7 +47,8 @@ SmtpPolicy::SmtpPolicy(uv_loop_t* loop, std::shared_ptr<Accounts> accounts,
                        std::unique_ptr<MailStore> store, Queue queue, SmtpPolicyConfig config)
     : loop_(loop), accounts_(std::move(accounts)), store_(std::move(store)),
       queue_(std::move(queue)),
-      config_(std::make_shared<const SmtpPolicyConfig>(std::move(config))) {
+      config_(std::make_shared<const SmtpPolicyConfig>(std::move(config))),
+      room_(loop_, *store_, config_->max_message_size) {
     auto acc = accounts_;
     sasl_callbacks_.resolve_login =
         [acc](std::string_view login) -> std::expected<std::string, SaslLookupError> {
@@ -86,6 +87,10 @@ void verdict_on_pool(uv_loop_t* loop, std::function<SmtpVerdict()> verdict,
 void SmtpPolicy::check_mail(const SmtpClientInfo&, const ParsedPath&, const MailParams& params,
                             Done done) {
     uint64_t size = params.size.value_or(0);
+    if (auto room = room_.room_for(size)) {
+        done(*room ? SmtpVerdict::ok : SmtpVerdict::no_room);
+        return;
+    }
     verdict_on_pool(
         loop_,
         [store = store_.get(), size] {
@@ -136,33 +141,49 @@ void SmtpPolicy::check_rcpt(const SmtpClientInfo& c, const ParsedPath& to, Done 
         std::move(done));
 }
 
-void SmtpPolicy::check_data(const SmtpClientInfo&, const SmtpEnvelope& env, Done done) {
-    uint64_t size = env.params.size.value_or(0);
-    verdict_on_pool(
-        loop_,
-        [store = store_.get(), size] {
-            return store->has_room(size) ? SmtpVerdict::ok : SmtpVerdict::no_room;
-        },
-        std::move(done));
-}
-
 void SmtpPolicy::run_blocking(std::function<void()> work, std::function<void()> done) {
     run_on_pool_detached(loop_, std::move(work), std::move(done));
 }
 
-std::unique_ptr<SmtpMessageSink> SmtpPolicy::begin_message(const SmtpClientInfo& c,
-                                                           const SmtpEnvelope& env,
-                                                           const ReceivedInfo& received) {
-    auto writer = queue_.create();
-    if (!writer) {
-        log_msg(LogLevel::error, "queue: cannot create an entry: %s",
-                queue_error_text(writer.error()));
-        return make_failed_sink(writer.error() == QueueError::no_space ? SmtpVerdict::no_room
-                                                                       : SmtpVerdict::temp_failure);
-    }
-    std::string header = format_received(received, writer->id());
-    return make_queue_sink(loop_, std::move(*writer), queue_envelope(c, env), std::move(header),
-                           config_->run_dir);
+void SmtpPolicy::open_message(const SmtpClientInfo& c, const SmtpEnvelope& env,
+                              const ReceivedInfo& received, OpenDone done) {
+    // Made on the pool, handed to the sink on the loop. If the session is gone by then,
+    // the writer dies with this and removes its partial entry.
+    struct Opening {
+        SmtpVerdict verdict = SmtpVerdict::temp_failure;
+        std::optional<QueueWriter> writer;
+        std::string received_header;
+    };
+    auto o = std::make_shared<Opening>();
+    run_on_pool_detached(
+        loop_,
+        [o, store = store_.get(), queue = &queue_, size = env.params.size.value_or(0), received] {
+            if (!store->has_room(size)) {
+                o->verdict = SmtpVerdict::no_room;
+                return;
+            }
+            auto writer = queue->create();
+            if (!writer) {
+                log_msg(LogLevel::error, "queue: cannot create an entry: %s",
+                        queue_error_text(writer.error()));
+                o->verdict = writer.error() == QueueError::no_space ? SmtpVerdict::no_room
+                                                                    : SmtpVerdict::temp_failure;
+                return;
+            }
+            o->received_header = format_received(received, writer->id());
+            o->writer.emplace(std::move(*writer));
+            o->verdict = SmtpVerdict::ok;
+        },
+        [o, loop = loop_, qenv = queue_envelope(c, env), run_dir = config_->run_dir,
+         done = std::move(done)]() mutable {
+            if (o->verdict != SmtpVerdict::ok) {
+                done({o->verdict, nullptr});
+                return;
+            }
+            done({SmtpVerdict::ok,
+                  make_queue_sink(loop, std::move(*o->writer), std::move(qenv),
+                                  std::move(o->received_header), std::move(run_dir))});
+        });
 }
 
 std::unique_ptr<SaslServer> SmtpPolicy::sasl(std::string_view mechanism) {

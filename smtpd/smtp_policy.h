@@ -4,9 +4,11 @@
 // room is checked with MailStore::has_room, and accepted messages go to the
 // queue, committed (fsync'd) on libuv's thread pool before the 250 is sent.
 // One instance per process, shared by all sessions. Every store or accounts call
-// (recipient lookups, has_room, login resolution, password and SCRAM key checks) runs
-// on the thread pool too (run_on_pool_detached; the session's weak token drops late
-// answers), so the loop never waits for a disk.
+// (recipient lookups, has_room, queue-file creation, login resolution, password and SCRAM
+// key checks) runs on the thread pool too (run_on_pool_detached; the session's weak token
+// drops late answers), so the loop never waits for a disk. A message costs one pool round
+// trip per RCPT, one before 354 (room and queue file) and one for the commit: MAIL FROM is
+// answered from a recent has_room reading (room_gauge.h).
 
 #include <filesystem>
 #include <memory>
@@ -19,6 +21,7 @@
 #include "libmailstore/store.h"
 #include "libproto/smtp/smtp_session.h"
 #include "libproto/config/cidr.h"
+#include "smtpd/room_gauge.h"
 
 namespace postern {
 
@@ -27,7 +30,8 @@ struct SmtpPolicyConfig {
     CidrList relay_networks;
     std::filesystem::path run_dir;  // spoold's wake-up socket lives here
     bool cram_md5 = false;
-    std::string fake_user_secret;  // instance_secret.h: unknown users' fake SCRAM salts
+    std::string fake_user_secret;   // instance_secret.h: unknown users' fake SCRAM salts
+    uint64_t max_message_size = 0;  // smtpd.max_message_size: what "plenty of room" means
 };
 
 // The recipient verdict itself: blocking (accounts and store lookups), thread-safe.
@@ -41,16 +45,17 @@ public:
 
     // Pool work holds the config it started with; a reload swaps it on the loop thread.
     void set_config(SmtpPolicyConfig config) {
+        room_.set_max_message_size(config.max_message_size);
         config_ = std::make_shared<const SmtpPolicyConfig>(std::move(config));
     }
 
     void check_mail(const SmtpClientInfo& c, const ParsedPath& from, const MailParams& params,
                     Done done) override;
     void check_rcpt(const SmtpClientInfo& c, const ParsedPath& to, Done done) override;
-    void check_data(const SmtpClientInfo& c, const SmtpEnvelope& env, Done done) override;
-    // The message streams into a new queue entry (smtp_queue_sink.h).
-    std::unique_ptr<SmtpMessageSink> begin_message(const SmtpClientInfo& c, const SmtpEnvelope& env,
-                                                   const ReceivedInfo& received) override;
+    // One pool job: room for the declared size, and a new queue entry (incoming/<id>) that
+    // the message streams into (smtp_queue_sink.h).
+    void open_message(const SmtpClientInfo& c, const SmtpEnvelope& env,
+                      const ReceivedInfo& received, OpenDone done) override;
     std::unique_ptr<SaslServer> sasl(std::string_view mechanism) override;
     void run_blocking(std::function<void()> work, std::function<void()> done) override;
 
@@ -63,6 +68,7 @@ private:
     std::unique_ptr<MailStore> store_;
     Queue queue_;
     std::shared_ptr<const SmtpPolicyConfig> config_;
+    RoomGauge room_;
     SaslCallbacks sasl_callbacks_;
 };
 

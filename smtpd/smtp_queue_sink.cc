@@ -136,16 +136,6 @@ private:
     bool committing_ = false;
 };
 
-class FailedSink : public SmtpMessageSink {
-public:
-    explicit FailedSink(SmtpVerdict v) : verdict_(v) {}
-    void append(std::string_view) override {}
-    void commit(bool, CommitDone done) override { done({verdict_, {}}); }
-
-private:
-    SmtpVerdict verdict_;
-};
-
 }  // namespace
 
 std::unique_ptr<SmtpMessageSink> make_queue_sink(uv_loop_t* loop, QueueWriter writer, Envelope env,
@@ -155,10 +145,6 @@ std::unique_ptr<SmtpMessageSink> make_queue_sink(uv_loop_t* loop, QueueWriter wr
     st->env = std::move(env);
     st->run_dir = std::move(run_dir);
     return std::make_unique<QueueSink>(loop, std::move(st), std::move(received));
-}
-
-std::unique_ptr<SmtpMessageSink> make_failed_sink(SmtpVerdict verdict) {
-    return std::make_unique<FailedSink>(verdict);
 }
 
 }  // namespace postern

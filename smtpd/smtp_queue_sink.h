@@ -25,8 +25,4 @@ std::unique_ptr<SmtpMessageSink> make_queue_sink(uv_loop_t* loop, QueueWriter wr
                                                  std::string received,
                                                  std::filesystem::path run_dir);
 
-// A sink that drops the body and answers `verdict` at commit (the queue entry
-// could not be created).
-std::unique_ptr<SmtpMessageSink> make_failed_sink(SmtpVerdict verdict);
-
 }  // namespace postern

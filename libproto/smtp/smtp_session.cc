@@ -9,7 +9,7 @@ namespace postern {
 
 namespace {
 
-// The default sink (SmtpHandler::begin_message): collects the body in memory
+// The default sink (SmtpHandler::open_message): collects the body in memory
 // and passes it to deliver(). Only test doubles use it; smtpd streams.
 class MemorySink : public SmtpMessageSink {
 public:
@@ -48,13 +48,19 @@ SmtpReply path_reply(PathError e, bool mail) {
 
 }  // namespace
 
-std::unique_ptr<SmtpMessageSink> SmtpHandler::begin_message(const SmtpClientInfo& c,
-                                                            const SmtpEnvelope& env,
-                                                            const ReceivedInfo& received) {
+void SmtpHandler::open_message(const SmtpClientInfo& c, const SmtpEnvelope& env,
+                               const ReceivedInfo& received, OpenDone done) {
     SmtpMessage msg;
     msg.envelope = env;
     msg.received = received;
-    return std::make_unique<MemorySink>(*this, c, std::move(msg));
+    check_data(c, env,
+               [this, c, msg = std::move(msg), done = std::move(done)](SmtpVerdict v) mutable {
+                   if (v != SmtpVerdict::ok) {
+                       done({v, nullptr});
+                       return;
+                   }
+                   done({v, std::make_unique<MemorySink>(*this, c, std::move(msg))});
+               });
 }
 
 SmtpSession::SmtpSession(SmtpSessionConfig config, SmtpClientInfo client, SmtpTransport& transport,
@@ -403,23 +409,21 @@ void SmtpSession::cmd_rcpt(SmtpCommand& cmd) {
 
 void SmtpSession::cmd_data() {
     wait();
-    SmtpEnvelope env{txn_->reverse_path, txn_->params, txn_->recipients};
-    handler_.check_data(client_, env, guarded<SmtpVerdict>([this](SmtpVerdict v) {
-                            if (v != SmtpVerdict::ok) {
-                                reply(smtp_verdict_reply(v, SmtpStage::data));
-                                resume();
-                                return;
-                            }
-                            // The usual line limit: longer body lines come in pieces,
-                            // so a session's memory does not grow with the message.
-                            transport_.set_max_line(smtp_max_auth_line);
-                            transport_.set_split_lines(true);
-                            mode_ = DataMode{DataReader(config_.max_message_size)};
-                            start_message();
-                            start_data_clock();
-                            reply(smtp_verdict_reply(SmtpVerdict::ok, SmtpStage::data));
-                            transport_.resume_reading();
-                        }));
+    open_message([this](SmtpVerdict v) {
+        if (v != SmtpVerdict::ok) {
+            reply(smtp_verdict_reply(v, SmtpStage::data));
+            resume();
+            return;
+        }
+        // The usual line limit: longer body lines come in pieces,
+        // so a session's memory does not grow with the message.
+        transport_.set_max_line(smtp_max_auth_line);
+        transport_.set_split_lines(true);
+        mode_ = DataMode{DataReader(config_.max_message_size)};
+        start_data_clock();
+        reply(smtp_verdict_reply(SmtpVerdict::ok, SmtpStage::data));
+        transport_.resume_reading();
+    });
 }
 
 void SmtpSession::start_data_clock() {
@@ -437,7 +441,7 @@ bool SmtpSession::data_in_time(size_t bytes) {
     return false;
 }
 
-void SmtpSession::start_message() {
+void SmtpSession::open_message(std::function<void(SmtpVerdict)> then) {
     ReceivedInfo r;
     r.helo = client_.helo;
     r.client_ip = client_.ip;
@@ -452,7 +456,13 @@ void SmtpSession::start_message() {
     if (txn_->recipients.size() == 1) r.for_rcpt = txn_->recipients.front().address;
     r.when = now();
     SmtpEnvelope env{txn_->reverse_path, txn_->params, txn_->recipients};
-    txn_->sink = handler_.begin_message(client_, env, r);
+    handler_.open_message(client_, env, r,
+                          guarded<SmtpOpened>([this, then = std::move(then)](SmtpOpened o) {
+                              if (o.verdict == SmtpVerdict::ok && (!o.sink || !txn_))
+                                  o.verdict = SmtpVerdict::temp_failure;
+                              if (o.verdict == SmtpVerdict::ok) txn_->sink = std::move(o.sink);
+                              then(o.verdict);
+                          }));
 }
 
 void SmtpSession::drain_to_sink(std::string& stored) {
@@ -534,18 +544,16 @@ void SmtpSession::cmd_bdat(const SmtpCommand& cmd) {
         start_chunk(std::move(refusal));
         return;
     }
-    // First chunk of the transaction: is there room?
+    // First chunk of the transaction: is there room, and where does it go?
     wait();
-    SmtpEnvelope env{txn_->reverse_path, txn_->params, txn_->recipients};
-    handler_.check_data(client_, env, guarded<SmtpVerdict>([this, start_chunk](SmtpVerdict v) {
-                            if (v == SmtpVerdict::ok) {
-                                txn_->chunks.emplace(config_.max_message_size);
-                                start_message();
-                                start_chunk(std::nullopt);
-                            } else {
-                                start_chunk(smtp_verdict_reply(v, SmtpStage::data));
-                            }
-                        }));
+    open_message([this, start_chunk](SmtpVerdict v) {
+        if (v == SmtpVerdict::ok) {
+            txn_->chunks.emplace(config_.max_message_size);
+            start_chunk(std::nullopt);
+        } else {
+            start_chunk(smtp_verdict_reply(v, SmtpStage::data));
+        }
+    });
 }
 
 void SmtpSession::bdat_chunk_done() {

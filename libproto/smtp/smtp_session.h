@@ -154,25 +154,33 @@ public:
     virtual void commit(bool eight_bit, std::function<void(SmtpDeliveryResult)> done) = 0;
 };
 
+// What open_message answers: the verdict, and where the message goes when it is ok.
+struct SmtpOpened {
+    SmtpVerdict verdict = SmtpVerdict::temp_failure;
+    std::unique_ptr<SmtpMessageSink> sink;  // set exactly when verdict is ok
+};
+
 class SmtpHandler {
 public:
     using Done = std::function<void(SmtpVerdict)>;
+    using OpenDone = std::function<void(SmtpOpened)>;
     virtual ~SmtpHandler() = default;
     virtual void check_mail(const SmtpClientInfo& c, const ParsedPath& from,
                             const MailParams& params, Done done) = 0;
     virtual void check_rcpt(const SmtpClientInfo& c, const ParsedPath& to, Done done) = 0;
-    // Before 354 / the first BDAT chunk: is there room for the message?
-    virtual void check_data(const SmtpClientInfo& c, const SmtpEnvelope& env, Done done) = 0;
-    // Where a message goes, called after check_data said ok (before 354 / the
-    // first chunk is read). The Received header (format_received(received, id))
-    // goes first; the body is appended after it. The default collects the body
-    // in memory and hands it to deliver() (test doubles); smtpd streams to the
-    // queue file. Never null.
-    virtual std::unique_ptr<SmtpMessageSink> begin_message(const SmtpClientInfo& c,
-                                                           const SmtpEnvelope& env,
-                                                           const ReceivedInfo& received);
+    // Before 354 / the first BDAT chunk, in one call (one round trip for a handler that
+    // works off the loop): is there room for the message, and where does it go? The
+    // Received header (format_received(received, id)) goes first into the sink; the body
+    // is appended after it. The default asks check_data, then collects the body in memory
+    // and hands it to deliver() (test doubles); smtpd creates the queue file on its pool.
+    virtual void open_message(const SmtpClientInfo& c, const SmtpEnvelope& env,
+                              const ReceivedInfo& received, OpenDone done);
+    // The default open_message's room check.
+    virtual void check_data(const SmtpClientInfo&, const SmtpEnvelope&, Done done) {
+        done(SmtpVerdict::ok);
+    }
     // Must call done only once the message is durable (or failed). Only used by
-    // the default begin_message.
+    // the default open_message.
     virtual void deliver(const SmtpClientInfo&, SmtpMessage,
                          std::function<void(SmtpDeliveryResult)> done) {
         done({SmtpVerdict::temp_failure, {}});
@@ -250,7 +258,9 @@ private:
     void auth_step(const SaslStep& step);
     void auth_failed(SmtpReply reply, uint32_t delay_ms);
     void data_line(std::string_view line, LineEnd end);
-    void start_message();
+    // Asks the handler for the message's sink (open_message); `then` runs with the
+    // verdict once it is in txn_->sink (ok) or refused.
+    void open_message(std::function<void(SmtpVerdict)> then);
     // Hands the reader's stored bytes to the sink; pauses reading while it flushes.
     void drain_to_sink(std::string& stored);
     void finish_message(bool eight_bit, bool too_big);

@@ -9,6 +9,9 @@ fails unless every promise is kept in order:
   pop3d   after DELE + QUIT the index is synced, the file is unlinked from the maildir and
           the directory is synced before "+OK" answers QUIT.
 
+It also checks that smtpd's event loop thread (the process's main thread) makes none of the
+queue's disk calls (create, write-out, syncs, renames): they run on the thread pool.
+
 Needs strace (installed by scripts/install-deps.sh) and permission to ptrace the daemons
 (root in CI).
 """
@@ -28,16 +31,17 @@ from postern_instance import Instance, wait_for
 DOMAIN = "example.test"
 ALICE = "alice@" + DOMAIN
 PASSWORD = "pw-durable-1"
-CALLS = ("fsync,fdatasync,sync_file_range,msync,write,writev,sendto,sendmsg,"
+CALLS = ("openat,fsync,fdatasync,sync_file_range,msync,write,writev,sendto,sendmsg,"
          "rename,renameat,renameat2,link,linkat,unlink,unlinkat")
 
 LINE = re.compile(r"^(\d+) +(.*)$")
 CALL = re.compile(r"^(\w+)\((.*)\) += (-?\d+)")
 
 
-def completed_calls(path):
-    """The traced calls in the order they completed: (name, args, result) tuples. A call split
-    by strace -f into '<unfinished ...>' and '<... resumed>' counts where it resumed."""
+def completed_calls(path, with_thread=False):
+    """The traced calls in the order they completed: (name, args, result) tuples, with the
+    thread id as a fourth item when asked. A call split by strace -f into '<unfinished ...>'
+    and '<... resumed>' counts where it resumed."""
     pending = {}
     out = []
     with open(path, errors="replace") as f:
@@ -54,7 +58,8 @@ def completed_calls(path):
                 text = pending.pop(pid, r.group(1) + "(") + r.group(2)
             c = CALL.match(text)
             if c:
-                out.append((c.group(1), c.group(2), int(c.group(3))))
+                call = (c.group(1), c.group(2), int(c.group(3)))
+                out.append(call + (int(pid),) if with_thread else call)
     return out
 
 
@@ -94,6 +99,9 @@ class Tracer:
             self.proc.wait()
         return completed_calls(self.path)
 
+    def calls_of_thread(self, tid):
+        return [c[:3] for c in completed_calls(self.path, with_thread=True) if c[3] == tid]
+
 
 @unittest.skipIf(shutil.which("strace") is None and os.environ.get("CI") != "true",
                  "strace not installed (scripts/install-deps.sh installs it)")
@@ -130,6 +138,8 @@ class DurabilitySyscallOrderTest(unittest.TestCase):
             finally:
                 calls = {svc: t.stop() for svc, t in tracers.items()}
             self.check_smtpd(calls["smtpd"], queue_id)
+            self.check_smtpd_loop(tracers["smtpd"].calls_of_thread(inst.pid("smtpd")), calls["smtpd"],
+                                  queue_id)
             self.check_spoold(calls["spoold"], queue_id)
             self.check_pop3d(calls["pop3d"])
 
@@ -150,6 +160,14 @@ class DurabilitySyscallOrderTest(unittest.TestCase):
                          rename)
         self.assert_before(calls, "fsync of queue/active after the rename", dir_sync, reply,
                            "the 250")
+
+    def check_smtpd_loop(self, loop_calls, calls, qid):
+        create = first(calls, lambda n, a: n == "openat" and "/queue/incoming>" in a
+                       and qid in a and "O_CREAT" in a)
+        self.assertGreaterEqual(create, 0, "smtpd never created the queue file:\n" + dump(calls))
+        disk = [c for c in loop_calls if "/queue/" in c[1] and c[2] >= 0 and (
+            c[0] == "openat" or is_sync(c[0]) or c[0].startswith(("rename", "unlink", "write")))]
+        self.assertEqual(disk, [], "smtpd's loop thread made queue disk calls:\n" + dump(disk))
 
     def check_spoold(self, calls, qid):
         remove = first(calls, lambda n, a: n.startswith("unlink") and qid in a and "active" in a)

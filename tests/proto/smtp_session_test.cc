@@ -635,11 +635,11 @@ struct StreamHandler : FakeHandler {
     std::string received_for;
     std::function<void()> flush_done;
 
-    std::unique_ptr<SmtpMessageSink> begin_message(const SmtpClientInfo&, const SmtpEnvelope&,
-                                                   const ReceivedInfo& r) override {
+    void open_message(const SmtpClientInfo&, const SmtpEnvelope&, const ReceivedInfo& r,
+                      OpenDone done) override {
         ++begun;
         received_for = r.for_rcpt;
-        return std::make_unique<Sink>(*this);
+        done({SmtpVerdict::ok, std::make_unique<Sink>(*this)});
     }
     // Finishes the pending flush; false if there was none.
     bool finish_flush() {

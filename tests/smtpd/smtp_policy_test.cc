@@ -1,8 +1,10 @@
 // Recipient verdicts against a real (temporary) accounts database.
 #include "smtpd/smtp_policy.h"
+#include "tests/support/memory_store.h"
 
 #include <catch2/catch.hpp>
 #include <unistd.h>
+#include <uv.h>
 
 using namespace postern;
 
@@ -79,4 +81,58 @@ TEST_CASE("smtp_policy: recipient verdicts") {
         INFO("got " << int(got) << ", want " << int(tc.want));
         CHECK(got == tc.want);
     }
+}
+
+TEST_CASE("smtp_policy: open_message checks room and creates the queue file in one pool job") {
+    char tmpl[] = "/tmp/postern-smtpd-XXXXXX";
+    std::filesystem::path dir = mkdtemp(tmpl);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    {
+        auto acc = Accounts::open(dir / "data", 1ull << 30, Accounts::Open::create);
+        REQUIRE(acc.has_value());
+        StoreOptions so;
+        so.disk_reserve_bytes = 0;
+        auto mem = std::make_unique<MemoryStore>(so);
+        MemoryStore* store = mem.get();
+        auto q = Queue::open(dir / "queue");
+        REQUIRE(q.has_value());
+        SmtpPolicy policy(&loop, std::move(*acc), std::move(mem), std::move(*q),
+                          SmtpPolicyConfig{"mail.test", {}, dir / "run", false, {}, 1000});
+        auto incoming = [&] {
+            return std::distance(std::filesystem::directory_iterator(dir / "queue" / "incoming"),
+                                 std::filesystem::directory_iterator{});
+        };
+        SmtpEnvelope env{"a@remote.test", {}, {{"alice@example.test", {}}}};
+        env.params.size = 500;
+        ReceivedInfo r;
+        r.hostname = "mail.test";
+        std::optional<SmtpOpened> got;
+        auto open = [&] {
+            got.reset();
+            policy.open_message(SmtpClientInfo{}, env, r,
+                                [&](SmtpOpened o) { got = std::move(o); });
+            CHECK_FALSE(got.has_value());  // answered from the pool, not on the spot
+            uv_run(&loop, UV_RUN_DEFAULT);
+            REQUIRE(got.has_value());
+        };
+
+        store->set_capacity(100);  // less than the declared SIZE
+        open();
+        CHECK(got->verdict == SmtpVerdict::no_room);
+        CHECK(got->sink == nullptr);
+        CHECK(incoming() == 0);
+
+        store->set_capacity(UINT64_MAX);
+        open();
+        CHECK(got->verdict == SmtpVerdict::ok);
+        REQUIRE(got->sink != nullptr);
+        CHECK(incoming() == 1);
+        got.reset();  // a sink dropped before its commit removes the entry
+        CHECK(incoming() == 0);
+        CHECK(store->calls("has_room") == 2);
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    std::filesystem::remove_all(dir);
 }

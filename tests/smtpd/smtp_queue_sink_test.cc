@@ -157,12 +157,3 @@ TEST_CASE(
     CHECK(std::string(buf, n > 0 ? size_t(n) : 0) == "w" + id);
     close(wake);
 }
-
-TEST_CASE("smtp_queue_sink: a failed create answers its verdict at commit") {
-    auto s = make_failed_sink(SmtpVerdict::no_room);
-    s->append("ignored");
-    std::optional<SmtpDeliveryResult> res;
-    s->commit(false, [&](SmtpDeliveryResult r) { res = r; });
-    REQUIRE(res);
-    CHECK(res->verdict == SmtpVerdict::no_room);
-}
