@@ -61,7 +61,13 @@ public:
     bool nz_number(uint32_t& out);    // nz-number
     bool nz_number64(uint64_t& out);  // mod-sequence-value style, nonzero
     bool fail(std::string_view text);
+    // A limit (ranges, keys, depth) rather than the syntax was exceeded.
+    bool fail_limit(std::string_view text) {
+        limit_ = error_.empty() || limit_;
+        return fail(text);
+    }
     std::string_view error() const { return error_; }
+    bool limit_exceeded() const { return limit_; }
 
 private:
     bool quoted(std::string& out);
@@ -70,6 +76,7 @@ private:
     std::string_view buf_;
     size_t pos_ = 0;
     std::string_view error_;
+    bool limit_ = false;
 };
 
 // The tag and command name at the start of a command buffer, when they are there and well
