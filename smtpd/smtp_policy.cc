@@ -48,7 +48,7 @@ SmtpPolicy::SmtpPolicy(uv_loop_t* loop, std::shared_ptr<Accounts> accounts,
     : loop_(loop), accounts_(std::move(accounts)), store_(std::move(store)),
       queue_(std::move(queue)),
       config_(std::make_shared<const SmtpPolicyConfig>(std::move(config))),
-      room_(loop_, *store_, config_->max_message_size) {
+      room_(loop_, *store_, config_->max_message_size), stock_(loop_, queue_) {
     auto acc = accounts_;
     sasl_callbacks_.resolve_login =
         [acc](std::string_view login) -> std::expected<std::string, SaslLookupError> {
@@ -147,6 +147,21 @@ void SmtpPolicy::run_blocking(std::function<void()> work, std::function<void()> 
 
 void SmtpPolicy::open_message(const SmtpClientInfo& c, const SmtpEnvelope& env,
                               const ReceivedInfo& received, OpenDone done) {
+    const uint64_t size = env.params.size.value_or(0);
+    const auto room = room_.room_for(size);
+    if (room == std::optional<bool>(false)) {
+        done({SmtpVerdict::no_room, nullptr});
+        return;
+    }
+    if (room == std::optional<bool>(true)) {
+        if (auto writer = stock_.take()) {
+            std::string header = format_received(received, writer->id());
+            done(
+                {SmtpVerdict::ok, make_queue_sink(loop_, std::move(*writer), queue_envelope(c, env),
+                                                  std::move(header), config_->run_dir)});
+            return;
+        }
+    }
     // Made on the pool, handed to the sink on the loop. If the session is gone by then,
     // the writer dies with this and removes its partial entry.
     struct Opening {

@@ -7,8 +7,9 @@
 // (recipient lookups, has_room, queue-file creation, login resolution, password and SCRAM
 // key checks) runs on the thread pool too (run_on_pool_detached; the session's weak token
 // drops late answers), so the loop never waits for a disk. A message costs one pool round
-// trip per RCPT, one before 354 (room and queue file) and one for the commit: MAIL FROM is
-// answered from a recent has_room reading (room_gauge.h).
+// trip per RCPT and one for the commit: MAIL FROM and DATA are answered from a recent
+// has_room reading (room_gauge.h) and DATA takes a queue entry created ahead
+// (queue_file_stock.h); when either cannot answer, DATA's check is one pool job.
 
 #include <filesystem>
 #include <memory>
@@ -21,6 +22,7 @@
 #include "libmailstore/store.h"
 #include "libproto/smtp/smtp_session.h"
 #include "libproto/config/cidr.h"
+#include "smtpd/queue_file_stock.h"
 #include "smtpd/room_gauge.h"
 
 namespace postern {
@@ -52,8 +54,8 @@ public:
     void check_mail(const SmtpClientInfo& c, const ParsedPath& from, const MailParams& params,
                     Done done) override;
     void check_rcpt(const SmtpClientInfo& c, const ParsedPath& to, Done done) override;
-    // One pool job: room for the declared size, and a new queue entry (incoming/<id>) that
-    // the message streams into (smtp_queue_sink.h).
+    // Room for the declared size, and a new queue entry (incoming/<id>) that the message
+    // streams into (smtp_queue_sink.h): at once from the gauge and the stock, else one pool job.
     void open_message(const SmtpClientInfo& c, const SmtpEnvelope& env,
                       const ReceivedInfo& received, OpenDone done) override;
     std::unique_ptr<SaslServer> sasl(std::string_view mechanism) override;
@@ -69,6 +71,7 @@ private:
     Queue queue_;
     std::shared_ptr<const SmtpPolicyConfig> config_;
     RoomGauge room_;
+    QueueFileStock stock_;
     SaslCallbacks sasl_callbacks_;
 };
 

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -297,7 +298,11 @@ std::expected<QueueWriter, QueueError> Queue::create() {
         std::string id = core_->new_id();
         int fd =
             ::openat(core_->incoming_fd, id.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd >= 0) return QueueWriter(core_, std::move(id), fd);
+        if (fd >= 0) {
+            // Held while the entry is written: clean_incoming() leaves a locked file alone.
+            ::flock(fd, LOCK_EX | LOCK_NB);
+            return QueueWriter(core_, std::move(id), fd);
+        }
         if (errno != EEXIST) return std::unexpected(from_errno(errno));
     }
     return std::unexpected(QueueError::io);
@@ -560,8 +565,17 @@ std::expected<size_t, QueueError> Queue::flush() {
 
 size_t Queue::clean_incoming() {
     size_t n = 0;
-    for (const auto& name : list_dir(core_->incoming_fd))
+    for (const auto& name : list_dir(core_->incoming_fd)) {
+        // A writer of a live smtpd holds its file locked (created ahead, or being received).
+        int fd = ::openat(core_->incoming_fd, name.c_str(),
+                          O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+            ::close(fd);
+            continue;
+        }
         if (::unlinkat(core_->incoming_fd, name.c_str(), 0) == 0) ++n;
+        if (fd >= 0) ::close(fd);
+    }
     for (const auto& name : list_dir(core_->state_fd)) {
         struct stat st {};
         if (::fstatat(core_->active_fd, name.c_str(), &st, 0) != 0 && errno == ENOENT &&

@@ -170,8 +170,9 @@ public:
     std::expected<void, QueueError> append_state(std::string_view id,
                                                  const std::vector<StateRecord>& recs, bool sync);
 
-    // Removes everything in incoming/ (partial entries of crashed sessions) and state logs
-    // without an entry. Only spoold calls this, at start-up. Returns how many it removed.
+    // Removes what is in incoming/ (partial entries of crashed sessions; files a live
+    // writer holds locked stay) and state logs without an entry. Only spoold calls this,
+    // at start-up. Returns how many it removed.
     size_t clean_incoming();
 
     // True if id has the shape of a queue id (guards paths built from user input).

@@ -268,19 +268,29 @@ TEST_CASE("queue: a record appended after a torn one never merges with it") {
     CHECK(got->next_attempt == 456);
 }
 
-TEST_CASE("queue: clean_incoming removes partial entries and orphan state") {
+TEST_CASE("queue: clean_incoming removes partial entries and orphan state, not live writers") {
     TempDir t;
     auto q = Queue::open(t.dir);
     REQUIRE(q);
-    auto w = q->create();
-    REQUIRE(w);
-    REQUIRE(w->append("partial"));
+    // A crashed session's partial entry, and one a live writer (smtpd) still holds.
+    std::ofstream(t.dir / "incoming" / "0000000000000BBBBB") << "partial";
+    auto live = q->create();
+    REQUIRE(live);
+    REQUIRE(live->append("Subject: live\r\n\r\nbody\r\n"));
     std::ofstream(t.dir / "state" / "0000000000000AAAAA") << "A 1 2\n";
     std::string keep = commit_one(*q, "x\r\n");
     REQUIRE(q->append_state(keep, {{StateRecord::Kind::attempt, 0, 1, 2, {}}}, false));
-    CHECK(q->clean_incoming() == 2);
-    CHECK(count_files(t.dir / "incoming") == 0);
+    auto other = Queue::open(t.dir);  // spoold's own handle
+    REQUIRE(other);
+    CHECK(other->clean_incoming() == 2);
+    CHECK(count_files(t.dir / "incoming") == 1);
     CHECK(q->read(keep)->attempts == 1);
+    Envelope env;
+    env.reverse_path = "a@b.example";
+    Recipient rcpt;
+    rcpt.address = "u@d.example";
+    env.recipients.push_back(rcpt);
+    CHECK(live->commit(env).has_value());  // the live entry was left alone
 }
 
 TEST_CASE("queue: SIGKILL while writing leaves no visible entry") {

@@ -83,7 +83,7 @@ TEST_CASE("smtp_policy: recipient verdicts") {
     }
 }
 
-TEST_CASE("smtp_policy: open_message checks room and creates the queue file in one pool job") {
+TEST_CASE("smtp_policy: open_message checks room and creates the queue file off the loop") {
     char tmpl[] = "/tmp/postern-smtpd-XXXXXX";
     std::filesystem::path dir = mkdtemp(tmpl);
     uv_loop_t loop;
@@ -92,7 +92,7 @@ TEST_CASE("smtp_policy: open_message checks room and creates the queue file in o
         auto acc = Accounts::open(dir / "data", 1ull << 30, Accounts::Open::create);
         REQUIRE(acc.has_value());
         StoreOptions so;
-        so.disk_reserve_bytes = 0;
+        so.disk_reserve_bytes = 10;
         auto mem = std::make_unique<MemoryStore>(so);
         MemoryStore* store = mem.get();
         auto q = Queue::open(dir / "queue");
@@ -108,29 +108,50 @@ TEST_CASE("smtp_policy: open_message checks room and creates the queue file in o
         ReceivedInfo r;
         r.hostname = "mail.test";
         std::optional<SmtpOpened> got;
+        // Returns whether the answer came at once (no pool round trip).
         auto open = [&] {
             got.reset();
-            policy.open_message(SmtpClientInfo{}, env, r,
-                                [&](SmtpOpened o) { got = std::move(o); });
-            CHECK_FALSE(got.has_value());  // answered from the pool, not on the spot
-            uv_run(&loop, UV_RUN_DEFAULT);
+            policy.open_message(SmtpClientInfo{}, env, r, [&](SmtpOpened o) { got = std::move(o); });
+            const bool at_once = got.has_value();
+            uv_run(&loop, UV_RUN_DEFAULT);  // and any refill or gauge refresh it started
             REQUIRE(got.has_value());
+            return at_once;
+        };
+        auto later = [&] {
+            uv_sleep(RoomGauge::refresh_after_ms);
+            uv_update_time(&loop);
         };
 
         store->set_capacity(100);  // less than the declared SIZE
-        open();
+        CHECK_FALSE(open());       // no room reading yet: checked on the pool
         CHECK(got->verdict == SmtpVerdict::no_room);
         CHECK(got->sink == nullptr);
         CHECK(incoming() == 0);
 
         store->set_capacity(UINT64_MAX);
-        open();
+        CHECK_FALSE(open());  // the reading says "tight": checked on the pool again
         CHECK(got->verdict == SmtpVerdict::ok);
         REQUIRE(got->sink != nullptr);
         CHECK(incoming() == 1);
         got.reset();  // a sink dropped before its commit removes the entry
         CHECK(incoming() == 0);
-        CHECK(store->calls("has_room") == 2);
+
+        later();
+        open();  // refreshes the reading
+        later();
+        CHECK_FALSE(open());  // "plenty", but no entry made ahead yet: the stock fills
+        CHECK(got->verdict == SmtpVerdict::ok);
+        got.reset();
+        CHECK(incoming() == 8);  // the stock: made ahead, one pool job
+        CHECK(open());           // answered at once from the reading and the stock
+        CHECK(got->verdict == SmtpVerdict::ok);
+        CHECK(got->sink != nullptr);
+
+        store->set_capacity(5);  // below the reserve
+        later();
+        open();
+        CHECK(open());  // "none": refused at once
+        CHECK(got->verdict == SmtpVerdict::no_room);
     }
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
