@@ -85,6 +85,7 @@ void ImapParser::expect_sasl_response() { mode_ = Mode::sasl; }
 void ImapParser::reset_command() {
     wipe(cmd_);
     tail_.clear();
+    line_start_ = 0;
     line_bytes_ = 0;
     literal_left_ = 0;
     in_quote_ = escape_ = false;
@@ -110,21 +111,26 @@ ImapBad ImapParser::make_bad(ImapParseError e) {
     return b;
 }
 
-void ImapParser::start_discard(ImapParseError e) {
+void ImapParser::start_discard(ImapParseError e) { start_discard(e, cmd_); }
+
+void ImapParser::start_discard(ImapParseError e, std::string_view head_for_tag) {
     if (discard_) return;
     if (append_begun_) {
         discard_tag_ = append_tag_;
     } else {
         // Only a tag the line limit leaves whole, followed by its SP, whatever the chunking.
-        std::string_view head = std::string_view(cmd_).substr(0, limits_.line_max + 1);
+        std::string_view head = head_for_tag.substr(
+            0, std::min({limits_.line_max + 1, limits_.command_max + 1, size_t(300)}));
         std::string_view tag = imap_peek_tag(head);
         discard_tag_.assign(tag.size() < head.size() ? tag : std::string_view());
     }
     if (append_begun_) e.id = ImapCommandId::append;
     discard_error_ = e;
     discard_ = true;
+    // The current line's end so far: a literal marker may still end it.
+    size_t from = std::max(line_start_, cmd_.size() > tail_keep ? cmd_.size() - tail_keep : 0);
+    tail_.assign(from < cmd_.size() ? std::string_view(cmd_).substr(from) : std::string_view());
     wipe(cmd_);
-    tail_.clear();
 }
 
 std::optional<ImapEvent> ImapParser::reject(ImapParseError e, bool skip_rest, uint64_t skip_bytes) {
@@ -136,6 +142,7 @@ std::optional<ImapEvent> ImapParser::reject(ImapParseError e, bool skip_rest, ui
         return ImapEvent(std::move(b));
     }
     start_discard(e);
+    tail_.clear();  // the marker's line is over; the literal comes next
     literal_left_ = skip_bytes;
     state_ = State::literal;
     return std::nullopt;
@@ -158,19 +165,25 @@ void ImapParser::add_line_bytes(std::string_view seg) {
         }
     }
     if (!discard_) {
-        line_bytes_ += seg.size();
-        if (line_bytes_ > limits_.line_max) {
-            // Keep the tag: the start of the line is in cmd_, or in seg when cmd_ is empty.
-            if (cmd_.size() < 256) cmd_.append(seg.substr(0, 256));
-            start_discard(error(ImapBadReason::line_too_long, "command line too long",
-                                imap_peek_command(cmd_)));
-        } else if (cmd_.size() + seg.size() > limits_.command_max) {
-            start_discard(
-                error(ImapBadReason::command_too_big, "command too big", imap_peek_command(cmd_)));
-        } else {
+        size_t line_room = limits_.line_max - std::min(line_bytes_, limits_.line_max);
+        size_t cmd_room = limits_.command_max - std::min(cmd_.size(), limits_.command_max);
+        if (seg.size() <= line_room && seg.size() <= cmd_room) {
+            line_bytes_ += seg.size();
             cmd_.append(seg);
             return;
         }
+        // The limit a byte-by-byte feed would hit first, so the answer never depends on how
+        // the input was split. The tag and name are at the start of cmd_, or of seg when
+        // cmd_ is (nearly) empty: look at the same bytes however the input came, no more
+        // than either limit lets in and no more than a tag and a name can take.
+        bool line_first = line_room <= cmd_room;
+        size_t cap = std::min({limits_.line_max + 1, limits_.command_max + 1, size_t(300)});
+        std::string head = cmd_.substr(0, cap);
+        head.append(seg.substr(0, cap - head.size()));
+        ImapCommandId id = imap_peek_command(head);
+        start_discard(line_first ? error(ImapBadReason::line_too_long, "command line too long", id)
+                                 : error(ImapBadReason::command_too_big, "command too big", id),
+                      head);
     }
     // Discarding: keep just enough of the line's end to see a literal marker.
     if (seg.size() >= tail_keep) {
@@ -208,6 +221,7 @@ ImapEvent ImapParser::next() {
             }
             state_ = State::line;
             in_quote_ = escape_ = false;
+            line_start_ = cmd_.size();
             continue;
         }
         case State::append_data: {
@@ -355,6 +369,7 @@ std::optional<ImapEvent> ImapParser::on_append_literal(uint64_t size, bool sync,
     }
     // The message streams; what follows it is a new line of the same command.
     wipe(cmd_);
+    line_start_ = 0;
     line_bytes_ = 0;
     literal_left_ = size;
     state_ = State::append_data;
@@ -407,6 +422,7 @@ void ImapParser::refuse_literal() {
     // Non-synchronizing: the bytes are on their way; skip them and the rest of the command.
     uint64_t left = literal_left_;
     start_discard(e);
+    tail_.clear();
     literal_left_ = left;
     state_ = State::literal;
 }

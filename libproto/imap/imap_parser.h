@@ -139,6 +139,7 @@ private:
     // The command cannot go on: `e` now (sync literal: the client waits) or after skipping.
     std::optional<ImapEvent> reject(ImapParseError e, bool skip_rest, uint64_t skip_bytes);
     void start_discard(ImapParseError e);
+    void start_discard(ImapParseError e, std::string_view head_for_tag);
     ImapBad make_bad(ImapParseError e);
     void reset_command();
 
@@ -148,8 +149,9 @@ private:
 
     State state_ = State::line;
     Mode mode_ = Mode::command;
-    std::string cmd_;   // the framed command so far (or APPEND's line after a message)
-    std::string tail_;  // the end of the current line while discarding
+    std::string cmd_;        // the framed command so far (or APPEND's line after a message)
+    std::string tail_;       // the end of the current line while discarding
+    size_t line_start_ = 0;  // where the current line starts in cmd_
     size_t line_bytes_ = 0;
     uint64_t literal_left_ = 0;
     bool in_quote_ = false;
