@@ -7,7 +7,7 @@
 
 #include <functional>
 
-#include "libproto/config/config.h"
+#include "config/config.h"
 
 namespace postern::ctl {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "libproto/config/config.h"
+#include "config/config.h"
 
 namespace postern::ctl {
 

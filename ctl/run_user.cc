@@ -117,7 +117,7 @@ std::string check_access_as(const RunUser& user, const std::vector<Access>& want
     return msg;
 }
 
-std::vector<std::string> run_user_problems(const Config& c) {
+std::vector<std::string> run_user_problems(const InstanceConfig& c) {
     auto who = run_user_for(c);
     if (!who) return {c.file.string() + ": " + who.error()};
     if (!*who) return {};

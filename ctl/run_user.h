@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "libproto/config/instance_config.h"
 #include "libproto/net/privileges.h"
 
 namespace postern::ctl {
@@ -31,6 +32,6 @@ std::string check_access_as(const RunUser& user, const std::vector<Access>& want
 // For `mailctl check` run as root: the refusal a daemon would give (no unprivileged
 // server.user and no allow_root), or the first instance directory (or the config) the run
 // user cannot use. Empty when all is well, or when not root.
-std::vector<std::string> run_user_problems(const Config& config);
+std::vector<std::string> run_user_problems(const InstanceConfig& config);
 
 }  // namespace postern::ctl

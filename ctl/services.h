@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "libproto/config/config.h"
+#include "config/config.h"
 
 namespace postern::ctl {
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "config/config.h"
 #include "libproto/net/daemon.h"
 #include "libproto/core/log.h"
 #include "libproto/core/ascii.h"
@@ -88,7 +89,7 @@ private:
     SessionLog log_;
 };
 
-std::expected<void, std::string> setup(DaemonContext& ctx) {
+std::expected<void, std::string> setup(DaemonContext<Config>& ctx) {
     const ImapdConfig& ic = ctx.config.imapd;
     ctx.listeners.set_limits({ic.max_connections, ic.max_connections_per_ip,
                               "* BYE Too many connections, try again later\r\n"});
@@ -108,7 +109,7 @@ std::expected<void, std::string> setup(DaemonContext& ctx) {
 }  // namespace postern
 
 int main(int argc, char** argv) {
-    postern::DaemonSpec spec;
+    postern::DaemonSpec<postern::Config> spec;
     spec.service = "imapd";
     spec.setup = postern::setup;
     return postern::run_daemon(argc, argv, spec);

@@ -3,6 +3,7 @@
 
 #include <memory>
 
+#include "config/config.h"
 #include "libmailstore/accounts.h"
 #include "libmailstore/store_factory.h"
 #include "libmailstore/store.h"
@@ -61,7 +62,7 @@ ConnectionOptions connection_options(const Pop3dConfig& p) {
     return o;
 }
 
-std::expected<void, std::string> setup(DaemonContext& ctx) {
+std::expected<void, std::string> setup(DaemonContext<Config>& ctx) {
     Pop3d& s = state();
     const Config& cfg = ctx.config;
     s.policy = cfg.pop3d;
@@ -115,7 +116,7 @@ void reload(const Config& fresh) {
 }  // namespace postern
 
 int main(int argc, char** argv) {
-    postern::DaemonSpec spec;
+    postern::DaemonSpec<postern::Config> spec;
     spec.service = "pop3d";
     spec.tls = true;
     spec.setup = postern::setup;

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <memory>
 
+#include "config/config.h"
 #include "libmailstore/accounts.h"
 #include "libmailstore/store_factory.h"
 #include "libmailstore/queue/queue.h"
@@ -78,7 +79,7 @@ std::expected<SmtpPolicyConfig, std::string> policy_config(const Config& cfg) {
                             false,        std::move(*secret), cfg.smtpd.max_message_size};
 }
 
-std::expected<void, std::string> setup(DaemonContext& ctx) {
+std::expected<void, std::string> setup(DaemonContext<Config>& ctx) {
     Smtpd& s = state();
     const Config& cfg = ctx.config;
     s.settings = cfg.smtpd;
@@ -152,7 +153,7 @@ int main(int argc, char** argv) {
     // sessions commit at once. More concurrent committers let one journal commit (and one
     // shared fsync of queue/active) serve more messages. The environment may override it.
     setenv("UV_THREADPOOL_SIZE", "32", 0);
-    postern::DaemonSpec spec;
+    postern::DaemonSpec<postern::Config> spec;
     spec.service = "smtpd";
     spec.tls = true;
     spec.setup = postern::setup;

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "config/config.h"
 #include "libmailstore/accounts.h"
 #include "libmailstore/store_factory.h"
 #include "libmailstore/queue/queue.h"
@@ -29,7 +30,7 @@ std::unique_ptr<Scheduler> g_scheduler;
 std::unique_ptr<WakeSocket> g_wake;
 std::unique_ptr<QueueWatch> g_watch;
 
-std::expected<void, std::string> setup(DaemonContext& ctx) {
+std::expected<void, std::string> setup(DaemonContext<Config>& ctx) {
     const Config& cfg = ctx.config;
     uint32_t workers = std::max<uint32_t>(1, cfg.spoold.workers);
     // The thread pool is created on first use; size it to the workers (plus headroom for
@@ -83,7 +84,7 @@ std::expected<void, std::string> setup(DaemonContext& ctx) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    DaemonSpec spec;
+    DaemonSpec<Config> spec;
     spec.service = "spoold";
     spec.tls = false;
     spec.setup = setup;

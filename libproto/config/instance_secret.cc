@@ -12,7 +12,7 @@
 
 namespace postern {
 
-std::filesystem::path instance_secret_path(const Config& config) {
+std::filesystem::path instance_secret_path(const InstanceConfig& config) {
     return config.data_dir / instance_secret_name;
 }
 
@@ -29,7 +29,7 @@ std::string make_instance_secret() {
     return out + "\n";
 }
 
-std::expected<std::string, std::string> read_instance_secret(const Config& config) {
+std::expected<std::string, std::string> read_instance_secret(const InstanceConfig& config) {
     const auto path = instance_secret_path(config);
     auto fail = [&](const std::string& why) {
         return std::unexpected(path.string() + ": " + why + " (mailctl init makes it)");

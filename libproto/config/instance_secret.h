@@ -9,14 +9,14 @@
 #include <filesystem>
 #include <string>
 
-#include "libproto/config/config.h"
+#include "libproto/config/instance_config.h"
 
 namespace postern {
 
 inline constexpr const char* instance_secret_name = "instance-secret";
 
 // DATA/instance-secret of this instance.
-std::filesystem::path instance_secret_path(const Config& config);
+std::filesystem::path instance_secret_path(const InstanceConfig& config);
 
 // A fresh secret's file text: 64 hex digits and a newline.
 std::string make_instance_secret();
@@ -24,6 +24,6 @@ std::string make_instance_secret();
 // Reads the secret (run as the run user). Error: one line naming the file, e.g.
 // "/var/lib/postern/instance-secret: cannot read: No such file or directory (mailctl init
 // makes it)".
-std::expected<std::string, std::string> read_instance_secret(const Config& config);
+std::expected<std::string, std::string> read_instance_secret(const InstanceConfig& config);
 
 }  // namespace postern

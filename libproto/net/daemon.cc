@@ -21,7 +21,7 @@ namespace postern {
 
 // --- Registrar ---
 
-Registrar::Registrar(uv_loop_t* loop, const Config& config, const TlsServer* tls)
+Registrar::Registrar(uv_loop_t* loop, const InstanceConfig& config, const TlsServer* tls)
     : loop_(loop), config_(config), tls_(tls) {}
 
 Registrar::~Registrar() { stop_all(); }
@@ -106,8 +106,8 @@ int fail_startup(int& ready_fd, const std::string& service, const std::string& w
 // Graceful stop: listeners closed, sessions told, loop left to drain.
 struct Stopper {
     uv_loop_t* loop;
-    const Config& config;
-    const DaemonSpec& spec;
+    const InstanceConfig& config;
+    const DaemonHooks& spec;
     Registrar& reg;
     std::vector<SignalWatcher*> watchers;
     std::unique_ptr<Timer> grace;
@@ -137,25 +137,25 @@ struct Stopper {
     }
 };
 
-void reload(const std::filesystem::path& file, const DaemonSpec& spec, TlsServer& tls) {
-    auto fresh = load_config(file);
+void reload(const std::filesystem::path& file, const DaemonHooks& spec, TlsServer& tls) {
+    auto fresh = spec.load(file);
     if (!fresh) {
         log_msg(LogLevel::error, "reload: %s (keeping the running configuration)",
                 fresh.error().c_str());
         return;
     }
     if (spec.tls) {
-        if (auto r = tls.load(fresh->tls_cert, fresh->tls_key); !r)
+        if (auto r = tls.load((*fresh)->tls_cert, (*fresh)->tls_key); !r)
             log_msg(LogLevel::error, "reload: %s (keeping the current certificate)",
                     r.error().c_str());
     }
     log_msg(LogLevel::info, "reloaded %s", file.c_str());
-    if (spec.reload) spec.reload(*fresh);
+    if (spec.reload) spec.reload(**fresh);
 }
 
 }  // namespace
 
-int run_daemon(int argc, char** argv, const DaemonSpec& spec) {
+int run_daemon_hooks(int argc, char** argv, const DaemonHooks& spec) {
     auto args = parse_args(argc, argv);
     if (!args) {
         std::fprintf(stderr, "%s: %s\nusage: %s -c CONFIG [--ready-fd N] [--foreground]\n",
@@ -165,13 +165,14 @@ int run_daemon(int argc, char** argv, const DaemonSpec& spec) {
     int ready_fd = args->ready_fd;
     if (ready_fd >= 0) fcntl(ready_fd, F_SETFD, FD_CLOEXEC);
     auto config_path = default_config_path(args->config);
-    auto loaded = load_config(config_path);
+    auto loaded = spec.load(config_path);
     if (!loaded) {
         std::fprintf(stderr, "%s\n", loaded.error().c_str());
         ready_line(ready_fd, "ERROR " + loaded.error());
         return 2;
     }
-    const Config config = std::move(*loaded);
+    const std::shared_ptr<const InstanceConfig> whole = std::move(*loaded);
+    const InstanceConfig& config = *whole;
     log_setup(spec.service, config.log.target, config.log.level);
     for (const auto& w : config.warnings) log_msg(LogLevel::warning, "%s", w.c_str());
     ignore_sigpipe();
@@ -204,10 +205,10 @@ int run_daemon(int argc, char** argv, const DaemonSpec& spec) {
     }
     Registrar reg(loop.get(), config, &tls);
     reg.set_privileges(&privileges);
-    DaemonContext ctx{config, loop.get(), reg, tls};
+    DaemonResources ctx{loop.get(), reg, tls};
     if (auto r = privileges.enter(); !r) return fail(r.error());
     if (spec.setup) {
-        if (auto r = spec.setup(ctx); !r) return fail(r.error());
+        if (auto r = spec.setup(config, ctx); !r) return fail(r.error());
     }
     if (auto r = privileges.finish(); !r) return fail(r.error());
     reg.set_privileges(nullptr);

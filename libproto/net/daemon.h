@@ -24,8 +24,10 @@
 //      SIGHUP: re-read CONFIG and the TLS files, then spec.reload(new config)
 //   SIGPIPE is ignored.
 
+#include <concepts>
 #include <cstdint>
 #include <expected>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -33,7 +35,7 @@
 
 #include <uv.h>
 
-#include "libproto/config/config.h"
+#include "libproto/config/instance_config.h"
 #include "libproto/net/connection.h"
 #include "libproto/net/listener.h"
 #include "libproto/net/tls.h"
@@ -46,7 +48,7 @@ class PrivilegeDrop;
 // ConnectionTracker (limits are per service).
 class Registrar {
 public:
-    Registrar(uv_loop_t* loop, const Config& config, const TlsServer* tls);
+    Registrar(uv_loop_t* loop, const InstanceConfig& config, const TlsServer* tls);
     ~Registrar();
 
     // Binds `port` on every config.listen address. `name` is for logs
@@ -65,15 +67,24 @@ public:
 
 private:
     uv_loop_t* loop_;
-    const Config& config_;
+    const InstanceConfig& config_;
     const TlsServer* tls_;
     const PrivilegeDrop* privileges_ = nullptr;
     ConnectionTracker tracker_;
     std::vector<std::unique_ptr<Listener>> listeners_;
 };
 
-struct DaemonContext {
-    const Config& config;  // as loaded at start-up; stays valid for the process lifetime
+// The config a daemon runs with: the shared part the scaffold reads (InstanceConfig), and a
+// loader for the whole. The daemons use config/config.h's Config; the scaffold never sees
+// more than its InstanceConfig base.
+template <typename C>
+concept DaemonConfig =
+    std::derived_from<C, InstanceConfig> && requires(const std::filesystem::path& f) {
+        { C::load(f) } -> std::same_as<std::expected<C, std::string>>;
+    };
+
+// What the scaffold hands setup(), besides the config.
+struct DaemonResources {
     uv_loop_t* loop;
     Registrar& listeners;
     const TlsServer& tls;  // tls.available() is false unless spec.tls
@@ -82,20 +93,68 @@ struct DaemonContext {
     std::vector<std::shared_ptr<void>> owned{};
 };
 
+template <DaemonConfig C>
+struct DaemonContext {
+    const C& config;  // as loaded at start-up; stays valid for the process lifetime
+    uv_loop_t* loop;
+    Registrar& listeners;
+    const TlsServer& tls;                       // tls.available() is false unless spec.tls
+    std::vector<std::shared_ptr<void>>& owned;  // see DaemonResources::owned
+};
+
+template <DaemonConfig C>
 struct DaemonSpec {
     std::string service;  // "smtpd": log ident and RUN/smtpd.pid
     bool tls = true;      // load config.tls_cert / tls_key at start-up (error: exit 1)
     // Adds listeners, opens stores. Error text -> "ERROR <text>", exit 1.
-    std::function<std::expected<void, std::string>(DaemonContext&)> setup;
+    std::function<std::expected<void, std::string>(DaemonContext<C>&)> setup;
     // SIGHUP after the config was re-read successfully (the TLS context is
-    // already swapped). The start-up Config object is not modified.
-    std::function<void(const Config& fresh)> reload;
+    // already swapped). The start-up config object is not modified.
+    std::function<void(const C& fresh)> reload;
     // SIGTERM/SIGINT, after listeners stopped: stop timers/clients so the loop can end.
     std::function<void()> on_stop;
 };
 
+// The scaffold itself, on the shared part of the config (run_daemon below adapts a spec).
+struct DaemonHooks {
+    std::string service;
+    bool tls = true;
+    // Loads the whole config (kept alive by the pointer; the scaffold reads its base).
+    std::function<std::expected<std::shared_ptr<const InstanceConfig>, std::string>(
+        const std::filesystem::path&)>
+        load;
+    std::function<std::expected<void, std::string>(const InstanceConfig&, DaemonResources&)> setup;
+    std::function<void(const InstanceConfig& fresh)> reload;
+    std::function<void()> on_stop;
+};
+int run_daemon_hooks(int argc, char** argv, const DaemonHooks& hooks);
+
 // The whole life of a daemon. Returns the process exit code (0, 1 or 2).
-int run_daemon(int argc, char** argv, const DaemonSpec& spec);
+template <DaemonConfig C>
+int run_daemon(int argc, char** argv, const DaemonSpec<C>& spec) {
+    DaemonHooks h;
+    h.service = spec.service;
+    h.tls = spec.tls;
+    h.load = [](const std::filesystem::path& file)
+        -> std::expected<std::shared_ptr<const InstanceConfig>, std::string> {
+        auto c = C::load(file);
+        if (!c) return std::unexpected(std::move(c.error()));
+        return std::make_shared<const C>(std::move(*c));
+    };
+    // The config objects were made by h.load, so they are C.
+    if (spec.setup)
+        h.setup = [&spec](const InstanceConfig& config, DaemonResources& r) {
+            DaemonContext<C> ctx{static_cast<const C&>(config), r.loop, r.listeners, r.tls,
+                                 r.owned};
+            return spec.setup(ctx);
+        };
+    if (spec.reload)
+        h.reload = [&spec](const InstanceConfig& fresh) {
+            spec.reload(static_cast<const C&>(fresh));
+        };
+    h.on_stop = spec.on_stop;
+    return run_daemon_hooks(argc, argv, h);
+}
 
 // --- pieces, exposed for tests and mailctl ---
 

@@ -34,7 +34,7 @@ std::expected<RunUser, std::string> find_user(const std::string& name) {
     return RunUser{pw.pw_name, pw.pw_uid, pw.pw_gid};
 }
 
-std::expected<std::optional<RunUser>, std::string> run_user_for(const Config& config) {
+std::expected<std::optional<RunUser>, std::string> run_user_for(const InstanceConfig& config) {
     if (::geteuid() != 0) return std::nullopt;  // a developer: everything runs as the caller
     if (!config.run_user.empty()) {
         auto u = find_user(config.run_user);

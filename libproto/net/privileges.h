@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-#include "libproto/config/config.h"
+#include "libproto/config/instance_config.h"
 
 namespace postern {
 
@@ -27,7 +27,7 @@ std::expected<RunUser, std::string> find_user(const std::string& name);
 // Whom a process started with `config` must become: nullopt to stay as it is (not root;
 // or root with server.allow_root and no unprivileged server.user). Error, one line: root
 // with no unprivileged server.user and no allow_root, or server.user does not exist.
-std::expected<std::optional<RunUser>, std::string> run_user_for(const Config& config);
+std::expected<std::optional<RunUser>, std::string> run_user_for(const InstanceConfig& config);
 
 // Drops to `user` for good at once (groups, gid, uid) and checks root cannot come back.
 std::expected<void, std::string> drop_to(const RunUser& user);

@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "ctl/config_template.h"
-#include "libproto/config/config.h"
+#include "config/config.h"
 
 using namespace postern::ctl;
 

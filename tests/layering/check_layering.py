@@ -25,6 +25,12 @@ PROTO_ALLOWED = {
     "imap": {"core", "auth", "sasl", "mime"},
     "mime": {"core"},
 }
+# config/ (postern_config): the whole postern.toml, one file per daemon's section. It sits
+# on the shared config layer and nothing else: no store, no loop, no engine, no daemon.
+CONFIG_ALLOWED = {"core", "auth", "config"}
+CONFIG_LINKS = {"proto_core", "proto_auth", "proto_config"}
+# toml++ stays behind ConfigTable: only libproto/config's .cc files and its private header.
+TOML_PRIVATE = os.path.join("libproto", "config", "toml_source.h")
 # Pure libraries: parsers, engines and policy. No event loop, so a fuzzer links only them.
 NO_LIBUV = {"core", "auth", "sasl", "config", "smtp", "pop3", "imap", "mime"}
 
@@ -60,11 +66,38 @@ def check():
                 top = name.split("/")[0]
                 if top in ("libmailstore", "ctl", "tests") + DAEMONS:
                     bad(path, "includes %s: libproto never includes %s code" % (name, top))
+                elif top == "config":
+                    bad(path, "includes %s: libproto never sees a daemon's config (the daemon "
+                              "fills the engine's session settings)" % name)
                 elif top == "libproto":
                     sub = name.split("/")[1]
                     if sub != lib and sub not in PROTO_ALLOWED[lib]:
                         bad(path, "includes %s: libproto/%s may use only %s" %
                             (name, lib, ", ".join(sorted(PROTO_ALLOWED[lib])) or "itself"))
+    # config/: only the shared config layers of libproto.
+    for path, text in sources("config"):
+        for system, name in includes(text):
+            if system:
+                if name == "uv.h" or name.startswith("toml++"):
+                    bad(path, "includes <%s>: config/ reads tables through ConfigTable" % name)
+                continue
+            parts = name.split("/")
+            if parts[0] == "libproto" and parts[1] not in CONFIG_ALLOWED:
+                bad(path, "includes %s: config/ may use only libproto/%s" %
+                    (name, ", libproto/".join(sorted(CONFIG_ALLOWED))))
+            elif parts[0] in ("libmailstore", "ctl", "tests") + DAEMONS:
+                bad(path, "includes %s: config/ never includes %s code" % (name, parts[0]))
+            elif name == "libproto/config/toml_source.h":
+                bad(path, "includes %s: private to libproto/config" % name)
+    # toml++ and its wrapper's inside only in libproto/config's .cc files.
+    for top in ("libproto", "libmailstore", "config", "ctl") + DAEMONS:
+        for path, text in sources(top):
+            in_config_cc = path.startswith(os.path.join("libproto", "config", "")) and \
+                path.endswith(".cc")
+            for system, name in includes(text):
+                private = name.startswith("toml++") if system else name == TOML_PRIVATE
+                if private and not in_config_cc and path != TOML_PRIVATE:
+                    bad(path, "includes %s: toml++ stays inside libproto/config's .cc files" % name)
     # libmailstore: only proto_core below it; the queue and the Maildir store share nothing.
     for path, text in sources("libmailstore"):
         in_queue = path.startswith("libmailstore/queue/")
@@ -75,7 +108,7 @@ def check():
                               "event loop (the daemons use run_on_pool)")
                 continue
             parts = name.split("/")
-            if parts[0] in ("ctl", "tests") + DAEMONS:
+            if parts[0] in ("ctl", "tests", "config") + DAEMONS:
                 bad(path, "includes %s: libmailstore never includes %s code" % (name, parts[0]))
             elif parts[0] == "libproto" and parts[1] != "core":
                 bad(path, "includes %s: libmailstore uses only libproto/core" % name)
@@ -112,14 +145,21 @@ def check():
         lib = target.replace("proto_", "")
         if any(d.startswith("mailstore") for d in deps):
             bad("libproto/CMakeLists.txt", "%s links the store" % target)
+        if "postern_config" in deps:
+            bad("libproto/CMakeLists.txt", "%s links postern_config (a daemon's config)" % target)
         if lib in NO_LIBUV and any(d in ("PkgConfig::LIBUV", "proto_net", "proto_dns") for d in deps):
             bad("libproto/CMakeLists.txt", "%s is pure but links libuv" % target)
     for target, deps in links("libmailstore/CMakeLists.txt").items():
         for d in deps:
             if d == "PkgConfig::LIBUV":
                 bad("libmailstore/CMakeLists.txt", "%s links libuv" % target)
-            if d.startswith("proto_") and d != "proto_core":
+            if d.startswith("proto_") and d != "proto_core" or d == "postern_config":
                 bad("libmailstore/CMakeLists.txt", "%s links %s (only proto_core)" % (target, d))
+    for target, deps in links("config/CMakeLists.txt").items():
+        for d in deps:
+            if d not in CONFIG_LINKS and d not in ("PUBLIC", "PRIVATE", "INTERFACE"):
+                bad("config/CMakeLists.txt", "%s links %s (only %s)" %
+                    (target, d, ", ".join(sorted(CONFIG_LINKS))))
     for target, deps in links("ctl/CMakeLists.txt").items():
         for d in deps:
             if d in DAEMONS or d.endswith("_core") and d != "proto_core":

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "config/config.h"
 #include "libproto/net/daemon.h"
 
 namespace {
@@ -24,10 +25,11 @@ public:
 }  // namespace
 
 int main(int argc, char** argv) {
-    postern::DaemonSpec spec;
+    postern::DaemonSpec<postern::Config> spec;
     spec.service = "testd";
     spec.tls = std::getenv("TESTD_TLS") != nullptr;
-    spec.setup = [](postern::DaemonContext& ctx) -> std::expected<void, std::string> {
+    spec.setup =
+        [](postern::DaemonContext<postern::Config>& ctx) -> std::expected<void, std::string> {
         ctx.listeners.set_limits({100, 10, "421 busy\r\n"});
         return ctx.listeners.listen(
             "test", ctx.config.smtpd.mx_port, false,

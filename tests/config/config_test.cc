@@ -1,4 +1,4 @@
-#include "libproto/config/config.h"
+#include "config/config.h"
 #include "tests/proto/temp_config.h"
 
 #include <catch2/catch.hpp>

@@ -1,6 +1,6 @@
 // load_config refuses what is not a complete postern.toml (format line, [server], [paths],
 // [tls]) and checks smtpd.relay_networks itself, warning about an open relay.
-#include "libproto/config/config.h"
+#include "config/config.h"
 #include "tests/proto/temp_config.h"
 
 #include <catch2/catch.hpp>

@@ -1,5 +1,5 @@
 // The [auth] section of postern.toml (failed-login budgets).
-#include "libproto/config/config.h"
+#include "config/config.h"
 
 #include <catch2/catch.hpp>
 #include <fstream>
