@@ -47,15 +47,18 @@ RawParam split_attribute(std::string_view attr, std::string value) {
 }
 
 std::vector<MimeParam> merge_continuations(std::vector<RawParam>& raw) {
+    // Plain parameters first, then the merged RFC 2231 ones, each in first-seen order (the
+    // order Dovecot answers in).
     std::vector<MimeParam> out;
     std::vector<bool> used(raw.size(), false);
     for (size_t i = 0; i < raw.size() && out.size() < kMimeMaxParams; ++i) {
-        if (used[i]) continue;
         if (raw[i].section < 0) {
             used[i] = true;
             out.push_back({raw[i].base, raw[i].value});
-            continue;
         }
+    }
+    for (size_t i = 0; i < raw.size() && out.size() < kMimeMaxParams; ++i) {
+        if (used[i]) continue;
         // Gather sections 0, 1, 2 ... of this name; stop at the first gap.
         std::string value;
         bool extended = false;

@@ -200,6 +200,9 @@ void MimeParser::end_header(uint64_t body_start, uint64_t lines) {
 }
 
 void MimeParser::close_to(size_t keep, uint64_t end, uint64_t lines_at_end) {
+    // A part never ends before its child: a boundary right after another one closes a
+    // child that starts after the line break the boundary takes.
+    uint64_t floor = 0;
     while (stack_.size() > keep) {
         Open& o = stack_.back();
         MimePart& p = msg_.parts[o.part];
@@ -210,7 +213,8 @@ void MimeParser::close_to(size_t keep, uint64_t end, uint64_t lines_at_end) {
             apply_header(p);
             o.lines_at_body = lines_at_end;
         }
-        uint64_t e = std::max(end, p.body_start);
+        uint64_t e = std::max({end, p.body_start, floor});
+        floor = e;
         p.body_size = e - p.body_start;
         p.body_lines = lines_at_end > o.lines_at_body ? lines_at_end - o.lines_at_body : 0;
         if (p.body_size == 0) p.body_lines = 0;
