@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "spoold/dsn.h"
 
@@ -23,6 +24,8 @@ uint32_t retry_delay(const std::vector<uint32_t>& schedule, uint32_t attempts) {
 }
 
 namespace {
+
+using Kind = StateRecord::Kind;
 
 // Store errors sorted into permanent (bounce now) and temporary (retry), with the text
 // that goes into the log, the queue listing and the DSN.
@@ -50,13 +53,17 @@ Verdict store_error(StoreError e) {
     }
 }
 
-struct Work {
-    size_t idx = 0;
-    std::vector<std::string> mailboxes;
-    std::vector<std::string> remote;
-    bool failed = false, deferred = false;
-    std::string error;
-};
+bool is_final(TargetState s) { return s == TargetState::delivered || s == TargetState::failed; }
+
+// True when another recipient of env already has `mailbox` delivered: one copy per mailbox.
+bool delivered_elsewhere(const Envelope& env, const std::string& mailbox, size_t except) {
+    for (size_t i = 0; i < env.recipients.size(); ++i) {
+        if (i == except) continue;
+        for (const auto& t : env.recipients[i].targets)
+            if (!t.remote && t.state == TargetState::delivered && t.address == mailbox) return true;
+    }
+    return false;
+}
 
 }  // namespace
 
@@ -64,9 +71,11 @@ Deliverer::Deliverer(Queue queue, std::shared_ptr<Accounts> accounts, DeliveryPa
     : queue_(std::move(queue)), accounts_(std::move(accounts)), params_(std::move(params)) {}
 
 std::expected<std::string, QueueError> Deliverer::enqueue_bounce(
-    const Envelope& env, const std::vector<const Recipient*>& failed, std::string_view original,
+    const Envelope& env, const std::vector<Recipient>& failed, std::string_view original,
     int64_t now) {
-    std::string msg = build_failure_dsn(params_.hostname, env, failed, original, now);
+    std::vector<const Recipient*> list;
+    for (const auto& r : failed) list.push_back(&r);
+    std::string msg = build_failure_dsn(params_.hostname, env, list, original, now);
     auto w = queue_.create();
     if (!w) return std::unexpected(w.error());
     if (auto r = w->append(msg); !r) return std::unexpected(r.error());
@@ -81,16 +90,42 @@ std::expected<std::string, QueueError> Deliverer::enqueue_bounce(
     return w->commit(std::move(b));
 }
 
-// One entry's attempt between the phases of attempt_batch.
+// One entry's attempt between the steps.
 struct Deliverer::Prepared {
     AttemptReport rep;
     Envelope env;
     std::string msg;  // Return-Path: + the message, as it goes into every mailbox
     size_t hdr_len = 0;
-    std::vector<Work> work;
-    std::vector<std::string> users;  // distinct local mailboxes
+    bool msg_loaded = false;
+    std::vector<StateRecord> recs;  // applied to env, not yet in the log
+    bool sync = false;              // recs hold a delivery or a failure: fdatasync them
+    struct Local {
+        TargetRef ref;
+        std::string mailbox;
+    };
+    std::vector<Local> local;        // due local targets
+    std::vector<std::string> users;  // their distinct mailboxes
     std::map<std::string, StoreResult<Delivered>> results;
-    bool go = false;  // prepared: the attempt goes on to finish()
+    std::map<std::string, std::vector<TargetRef>> remote;  // destination -> due targets
+    bool go = false;                                       // prepared: the attempt goes on
+
+    void add(StateRecord r, bool durable) {
+        apply_state_record(env, r);
+        recs.push_back(std::move(r));
+        sync = sync || durable;
+    }
+    // Writes recs; false (rep set) when that failed.
+    bool write(Queue& q) {
+        if (recs.empty()) return true;
+        auto r = q.append_state(rep.id, recs, sync);
+        recs.clear();
+        sync = false;
+        if (r) return true;
+        rep.outcome = r.error() == QueueError::not_found ? AttemptReport::Outcome::gone
+                                                         : AttemptReport::Outcome::error;
+        rep.error = queue_error_text(r.error());
+        return false;
+    }
 };
 
 AttemptReport Deliverer::attempt(MailStore& store, std::string_view id, int64_t now, bool force) {
@@ -113,8 +148,8 @@ std::vector<AttemptReport> Deliverer::attempt_batch(MailStore& store,
         items.push_back({ps[i].users, MessageSource::from_bytes(ps[i].msg), std::move(opts)});
         owners.push_back(&ps[i]);
     }
-    // 2. One copy per distinct local mailbox of each entry (written once and linked), the
-    // whole batch in one store group commit.
+    // One copy per distinct local mailbox of each entry (written once and linked), the whole
+    // batch in one store group commit.
     if (!items.empty()) {
         auto res = store.deliver_batch(items);
         for (size_t k = 0; k < owners.size() && k < res.size(); ++k)
@@ -124,18 +159,43 @@ std::vector<AttemptReport> Deliverer::attempt_batch(MailStore& store,
     std::vector<AttemptReport> out;
     out.reserve(ps.size());
     for (auto& p : ps) {
-        if (p.go) finish(p, now);
+        if (p.go) {
+            record_local(p, now);
+            if (p.remote.empty()) {
+                finish(p, now);
+            } else if (p.write(queue_)) {
+                // The local results are in the log; the remote batches go to their
+                // destinations' queues.
+                for (auto& [dest, refs] : p.remote) p.rep.remote.push_back({dest, std::move(refs)});
+                p.rep.envelope = std::make_shared<const Envelope>(std::move(p.env));
+                p.rep.outcome = AttemptReport::Outcome::remote;
+            }
+        }
         out.push_back(std::move(p.rep));
     }
     return out;
 }
 
-// Reads the entry and expands its pending recipients. False when the attempt ends here
-// (gone, not due, unreadable): p.rep is then final.
+bool Deliverer::load_message(Prepared& p) {
+    if (p.msg_loaded) return true;
+    // Return-Path first (RFC 5321 4.4).
+    p.msg = "Return-Path: <" + p.env.reverse_path + ">\r\n";
+    p.hdr_len = p.msg.size();
+    auto r = queue_.read_message(p.rep.id, 0, p.env.size, p.msg);
+    if (!r || *r != p.env.size) {
+        p.rep.outcome = AttemptReport::Outcome::error;
+        p.rep.error = r ? "short message" : queue_error_text(r.error());
+        return false;
+    }
+    p.msg_loaded = true;
+    return true;
+}
+
+// Reads the entry, expands, picks the due targets. False when the attempt ends here (gone,
+// held, not due, unreadable): p.rep is then final.
 bool Deliverer::prepare(Prepared& p, int64_t now, bool force) {
     AttemptReport& rep = p.rep;
-    const std::string& id = rep.id;
-    auto env_or = queue_.read(id);
+    auto env_or = queue_.read(rep.id);
     if (!env_or) {
         rep.outcome = env_or.error() == QueueError::not_found ? AttemptReport::Outcome::gone
                                                               : AttemptReport::Outcome::error;
@@ -146,129 +206,263 @@ bool Deliverer::prepare(Prepared& p, int64_t now, bool force) {
     Envelope& env = p.env;
     rep.arrival = env.arrival;
     rep.next_attempt = env.next_attempt;
+    if (env.held) {
+        rep.outcome = AttemptReport::Outcome::held;
+        return false;
+    }
     if (!force && env.next_attempt > now) {
         rep.outcome = AttemptReport::Outcome::not_due;
         return false;
     }
+    if (!expand(p)) return false;
 
-    // The message as it goes into every mailbox: Return-Path first (RFC 5321 4.4).
-    p.msg = "Return-Path: <" + env.reverse_path + ">\r\n";
-    p.hdr_len = p.msg.size();
-    if (auto r = queue_.read_message(id, 0, env.size, p.msg); !r || *r != env.size) {
-        rep.outcome = AttemptReport::Outcome::error;
-        rep.error = r ? "short message" : queue_error_text(r.error());
-        return false;
-    }
-
-    // 1. Expand every pending recipient.
     for (size_t i = 0; i < env.recipients.size(); ++i) {
         const Recipient& r = env.recipients[i];
-        if (r.status != RcptStatus::pending) continue;
-        Work w;
-        w.idx = i;
-        auto ex = accounts_->expand_recipient(r.address);
-        if (!ex) {
-            Verdict v = expand_error(ex.error());
-            (v.permanent ? w.failed : w.deferred) = true;
-            w.error = v.text;
-        } else {
-            if (!r.local_done) w.mailboxes = std::move(ex->local_mailboxes);
-            w.remote = std::move(ex->remote);
+        if (r.status != RcptStatus::pending || !r.expanded) continue;
+        for (size_t j = 0; j < r.targets.size(); ++j) {
+            const Target& t = r.targets[j];
+            if (is_final(t.state)) continue;
+            if (!force && t.state == TargetState::deferred && t.next_attempt > now) continue;
+            TargetRef ref{static_cast<uint32_t>(i), static_cast<uint32_t>(j)};
+            if (t.remote)
+                p.remote[destination_of(t.address)].push_back(ref);
+            else
+                p.local.push_back({ref, t.address});
         }
-        p.work.push_back(std::move(w));
     }
-    for (const auto& w : p.work)
-        for (const auto& m : w.mailboxes) p.users.push_back(m);
+    for (const auto& l : p.local) p.users.push_back(l.mailbox);
     std::sort(p.users.begin(), p.users.end());
     p.users.erase(std::unique(p.users.begin(), p.users.end()), p.users.end());
+    if (!p.users.empty() && !load_message(p)) return false;
     return true;
 }
 
-// Verdicts, bounces, then removal or the progress record.
+// Expands every pending recipient that has no expansion yet. The expansion goes into the
+// log before any of its targets is delivered, so that a retry after a crash tries exactly the
+// targets that have no "delivered" record. One exception saves a state file per message:
+// when every new expansion is a single local mailbox, its record goes in the same append as
+// that delivery's result, ahead of it (a crash before that append repeats the delivery,
+// which is the one repetition allowed: between a delivery and its record).
+bool Deliverer::expand(Prepared& p) {
+    Envelope& env = p.env;
+    bool early = env.attempts > 0;
+    for (size_t i = 0; i < env.recipients.size(); ++i) {
+        const Recipient& r = env.recipients[i];
+        if (r.status != RcptStatus::pending || r.expanded) continue;
+        const auto idx = static_cast<uint32_t>(i);
+        auto ex = accounts_->expand_recipient(r.address);
+        StateRecord x{.kind = Kind::expand, .rcpt = idx};
+        if (ex) {
+            std::set<std::string> seen;
+            for (auto& m : ex->local_mailboxes)
+                if (seen.insert("l" + m).second) x.targets.push_back({.address = m});
+            for (auto& a : ex->remote)
+                if (seen.insert("r" + a).second)
+                    x.targets.push_back({.address = a, .remote = true});
+        }
+        if (!ex || x.targets.empty()) {
+            Verdict v = expand_error(ex ? StoreError::not_found : ex.error());
+            p.rep.rcpts.push_back(
+                {r.address, {}, v.permanent ? RcptResult::failed : RcptResult::deferred, v.text});
+            p.add({.kind = v.permanent ? Kind::expand_fail : Kind::defer,
+                   .rcpt = idx,
+                   .error = v.text},
+                  false);
+            continue;
+        }
+        early = early || x.targets.size() > 1 || x.targets[0].remote;
+        p.add(std::move(x), false);
+        const auto& targets = env.recipients[i].targets;
+        for (size_t j = 0; j < targets.size(); ++j)
+            if (!targets[j].remote && targets[j].state != TargetState::delivered &&
+                delivered_elsewhere(env, targets[j].address, i))
+                p.add({.kind = Kind::target_done, .rcpt = idx, .target = static_cast<uint32_t>(j)},
+                      false);
+    }
+    return !early || p.write(queue_);
+}
+
+// The store's answer for each due local target, as records.
+void Deliverer::record_local(Prepared& p, int64_t now) {
+    for (const auto& l : p.local) {
+        const Recipient& r = p.env.recipients[l.ref.rcpt];
+        const Target& t = r.targets[l.ref.target];
+        auto it = p.results.find(l.mailbox);
+        RcptReport rr{r.address, t.address, RcptResult::delivered, l.mailbox};
+        if (it != p.results.end() && it->second) {
+            p.add({.kind = Kind::target_done, .rcpt = l.ref.rcpt, .target = l.ref.target}, true);
+        } else {
+            Verdict v = it == p.results.end() ? Verdict{false, "4.3.0 no answer from the store"}
+                                              : store_error(it->second.error());
+            rr.detail = v.text;
+            if (v.permanent) {
+                rr.result = RcptResult::failed;
+                p.add({.kind = Kind::target_fail,
+                       .rcpt = l.ref.rcpt,
+                       .error = v.text,
+                       .target = l.ref.target},
+                      true);
+            } else {
+                rr.result = RcptResult::deferred;
+                uint32_t n = t.attempts + 1;
+                p.add({.kind = Kind::target_defer,
+                       .rcpt = l.ref.rcpt,
+                       .attempts = n,
+                       .next_attempt = now + retry_delay(params_.retry_schedule, n),
+                       .error = v.text,
+                       .target = l.ref.target},
+                      false);
+            }
+        }
+        p.rep.rcpts.push_back(std::move(rr));
+    }
+}
+
+AttemptReport Deliverer::record_remote(const RemoteBatch& batch,
+                                       const std::vector<TargetResult>& results, int64_t now) {
+    Prepared p;
+    p.rep.id = batch.id;
+    p.env = *batch.envelope;
+    p.rep.arrival = p.env.arrival;
+    for (size_t k = 0; k < batch.targets.size(); ++k) {
+        const TargetRef& ref = batch.targets[k];
+        if (ref.rcpt >= p.env.recipients.size() ||
+            ref.target >= p.env.recipients[ref.rcpt].targets.size())
+            continue;
+        const Recipient& r = p.env.recipients[ref.rcpt];
+        const Target& t = r.targets[ref.target];
+        TargetResult res = k < results.size()
+                               ? results[k]
+                               : TargetResult{TargetState::deferred, "4.4.0 no answer for it"};
+        RcptReport rr{r.address, t.address, RcptResult::deferred, res.reply};
+        if (res.state == TargetState::delivered) {
+            rr.result = RcptResult::delivered;
+            p.add({.kind = Kind::target_done, .rcpt = ref.rcpt, .target = ref.target}, true);
+        } else if (res.state == TargetState::failed) {
+            rr.result = RcptResult::failed;
+            p.add({.kind = Kind::target_fail,
+                   .rcpt = ref.rcpt,
+                   .error = res.reply,
+                   .target = ref.target},
+                  true);
+        } else {
+            uint32_t n = t.attempts + 1;
+            p.add({.kind = Kind::target_defer,
+                   .rcpt = ref.rcpt,
+                   .attempts = n,
+                   .next_attempt = now + retry_delay(params_.retry_schedule, n),
+                   .error = res.reply,
+                   .target = ref.target},
+                  false);
+        }
+        p.rep.rcpts.push_back(std::move(rr));
+    }
+    if (p.write(queue_)) p.rep.outcome = AttemptReport::Outcome::deferred;
+    return std::move(p.rep);
+}
+
+AttemptReport Deliverer::complete(std::string_view id, int64_t now) {
+    Prepared p;
+    p.rep.id = std::string(id);
+    auto env_or = queue_.read(id);
+    if (!env_or) {
+        p.rep.outcome = env_or.error() == QueueError::not_found ? AttemptReport::Outcome::gone
+                                                                : AttemptReport::Outcome::error;
+        p.rep.error = queue_error_text(env_or.error());
+        return std::move(p.rep);
+    }
+    p.env = std::move(*env_or);
+    p.rep.arrival = p.env.arrival;
+    finish(p, now);
+    return std::move(p.rep);
+}
+
+// Expiry, the bounce, then removal or the next attempt time; every record in one append.
 void Deliverer::finish(Prepared& p, int64_t now) {
     AttemptReport& rep = p.rep;
-    const std::string& id = rep.id;
     Envelope& env = p.env;
-    const std::string& msg = p.msg;
-    const size_t hdr_len = p.hdr_len;
-    auto& work = p.work;
-    auto& results = p.results;
+    derive_status(env);
 
-    // 3. Per recipient verdicts and the progress records.
-    const bool expired = now >= env.arrival + static_cast<int64_t>(params_.max_lifetime);
-    std::vector<StateRecord> recs;
-    bool sync = false, remaining = false;
-    std::vector<size_t> newly_failed;
-    for (auto& w : work) {
-        Recipient& r = env.recipients[w.idx];
-        bool local_ok = !w.failed && !w.deferred;
-        for (const auto& m : w.mailboxes) {
-            auto it = results.find(m);
-            if (it == results.end() || it->second) continue;
-            Verdict v = store_error(it->second.error());
-            local_ok = false;
-            if (v.permanent)
-                w.failed = true, w.error = v.text;
-            else if (!w.failed)
-                w.deferred = true, w.error = v.text;
+    // Expiry (never while held): what is still pending fails with 4.4.7.
+    const bool expired =
+        !env.held && now >= env.arrival + static_cast<int64_t>(params_.max_lifetime);
+    for (size_t i = 0; expired && i < env.recipients.size(); ++i) {
+        const Recipient& r = env.recipients[i];
+        if (r.status != RcptStatus::pending) continue;
+        const auto idx = static_cast<uint32_t>(i);
+        const std::string why = "4.4.7 delivery time expired; last error: ";
+        if (!r.expanded) {
+            rep.rcpts.push_back({r.address, {}, RcptResult::failed, why + r.last_error});
+            p.add({.kind = Kind::expand_fail, .rcpt = idx, .error = why + r.last_error}, true);
+            continue;
         }
-        if (local_ok && !w.remote.empty()) {
-            if (!w.mailboxes.empty()) {
-                recs.push_back(
-                    {StateRecord::Kind::local_done, static_cast<uint32_t>(w.idx), 0, 0, {}});
-                sync = true;
-            }
-            w.deferred = true;
-            w.error = "4.4.0 remote delivery not implemented yet (" + w.remote.front() +
-                      (w.remote.size() > 1 ? ", ..." : "") + ")";
+        for (size_t j = 0; j < r.targets.size(); ++j) {
+            const Target& t = r.targets[j];
+            if (is_final(t.state)) continue;
+            std::string text = why + (t.reply.empty() ? "none" : t.reply);
+            rep.rcpts.push_back({r.address, t.address, RcptResult::failed, text});
+            p.add({.kind = Kind::target_fail,
+                   .rcpt = idx,
+                   .error = text,
+                   .target = static_cast<uint32_t>(j)},
+                  true);
         }
-        if (w.deferred && expired) {
-            w.deferred = false;
-            w.failed = true;
-            w.error = "4.4.7 delivery time expired; last error: " + w.error;
-        }
-        RcptReport rr{r.address, RcptResult::delivered, {}};
-        if (w.failed) {
-            rr.result = RcptResult::failed;
-            rr.detail = w.error;
-            r.status = RcptStatus::failed;
-            r.last_error = w.error;
-            recs.push_back({StateRecord::Kind::fail, static_cast<uint32_t>(w.idx), 0, 0, w.error});
-            newly_failed.push_back(w.idx);
-            sync = true;
-        } else if (w.deferred) {
-            rr.result = RcptResult::deferred;
-            rr.detail = w.error;
-            r.last_error = w.error;
-            recs.push_back({StateRecord::Kind::defer, static_cast<uint32_t>(w.idx), 0, 0, w.error});
-            remaining = true;
-        } else {
-            for (const auto& m : w.mailboxes) rr.detail += (rr.detail.empty() ? "" : ",") + m;
-            r.status = RcptStatus::delivered;
-            recs.push_back({StateRecord::Kind::done, static_cast<uint32_t>(w.idx), 0, 0, {}});
-            sync = true;
-        }
-        rep.rcpts.push_back(std::move(rr));
     }
+    derive_status(env);
 
-    // 4. Bounce what failed for good (never to the null sender, never a bounce of a bounce).
-    std::vector<const Recipient*> dsn_for;
-    for (size_t i : newly_failed)
-        if (wants_failure_dsn(env.recipients[i])) dsn_for.push_back(&env.recipients[i]);
+    // One bounce for every failure not yet reported (never to the null sender, so never a
+    // bounce of a bounce). A remote target is reported under its own address with the
+    // recipient as Original-Recipient; a local mailbox under the recipient's address.
+    std::vector<Recipient> dsn_for;
+    std::vector<StateRecord> notes;
+    for (size_t i = 0; i < env.recipients.size(); ++i) {
+        const Recipient& r = env.recipients[i];
+        const auto idx = static_cast<uint32_t>(i);
+        if (!r.expanded) {
+            if (r.status != RcptStatus::failed || r.notified) continue;
+            if (wants_failure_dsn(r)) dsn_for.push_back(r);
+            notes.push_back({.kind = Kind::notified, .rcpt = idx});
+            continue;
+        }
+        for (size_t j = 0; j < r.targets.size(); ++j) {
+            const Target& t = r.targets[j];
+            if (t.state != TargetState::failed || t.notified) continue;
+            if (wants_failure_dsn(r)) {
+                Recipient x = r;
+                x.targets.clear();
+                x.last_error = t.reply;
+                if (t.remote) {
+                    if (x.orcpt.empty()) x.orcpt = "rfc822;" + r.address;
+                    x.address = t.address;
+                }
+                dsn_for.push_back(std::move(x));
+            }
+            notes.push_back(
+                {.kind = Kind::target_notified, .rcpt = idx, .target = static_cast<uint32_t>(j)});
+        }
+    }
     if (!dsn_for.empty() && !env.reverse_path.empty()) {
-        auto b = enqueue_bounce(env, dsn_for, std::string_view(msg).substr(hdr_len), now);
+        std::expected<std::string, QueueError> b = std::unexpected(QueueError::io);
+        if (load_message(p))
+            b = enqueue_bounce(env, dsn_for, std::string_view(p.msg).substr(p.hdr_len), now);
         if (!b) {
-            // Keep the entry as it was: the failure is recorded next time.
+            // What was delivered stays recorded; the bounce is tried again next time.
+            p.write(queue_);
             rep.outcome = AttemptReport::Outcome::error;
-            rep.error = std::string("cannot enqueue bounce: ") + queue_error_text(b.error());
+            rep.error = "cannot enqueue bounce: " +
+                        (rep.error.empty() ? std::string(queue_error_text(b.error())) : rep.error);
             return;
         }
         rep.bounce_ids.push_back(*b);
     }
+    for (auto& n : notes) p.add(std::move(n), false);
 
-    // 5. Done, or record the progress and when to try again.
+    // Done, or record the progress and when to try again.
+    bool remaining =
+        std::any_of(env.recipients.begin(), env.recipients.end(),
+                    [](const Recipient& r) { return r.status == RcptStatus::pending; });
     if (!remaining) {
-        if (auto r = queue_.remove(id); !r && r.error() != QueueError::not_found) {
+        if (auto r = queue_.remove(rep.id); !r && r.error() != QueueError::not_found) {
             rep.outcome = AttemptReport::Outcome::error;
             rep.error = queue_error_text(r.error());
             return;
@@ -276,15 +470,21 @@ void Deliverer::finish(Prepared& p, int64_t now) {
         rep.outcome = AttemptReport::Outcome::finished;
         return;
     }
-    uint32_t attempts = env.attempts + 1;
-    rep.next_attempt = now + retry_delay(params_.retry_schedule, attempts);
-    recs.push_back({StateRecord::Kind::attempt, 0, attempts, rep.next_attempt, {}});
-    if (auto r = queue_.append_state(id, recs, sync); !r) {
-        rep.outcome = AttemptReport::Outcome::error;
-        rep.error = queue_error_text(r.error());
-        return;
+    const uint32_t attempts = env.attempts + 1;
+    const int64_t retry = now + retry_delay(params_.retry_schedule, attempts);
+    int64_t next = INT64_MAX;
+    for (const auto& r : env.recipients) {
+        if (r.status != RcptStatus::pending) continue;
+        if (!r.expanded) next = std::min(next, retry);
+        for (const auto& t : r.targets)
+            if (!is_final(t.state))
+                next = std::min(next, t.state == TargetState::deferred && t.next_attempt > now
+                                          ? t.next_attempt
+                                          : retry);
     }
-    rep.outcome = AttemptReport::Outcome::deferred;
+    rep.next_attempt = next;
+    p.add({.kind = Kind::attempt, .attempts = attempts, .next_attempt = next}, false);
+    if (p.write(queue_)) rep.outcome = AttemptReport::Outcome::deferred;
 }
 
 }  // namespace postern

@@ -1,8 +1,19 @@
 #pragma once
-// One delivery attempt of one queue entry: expand each pending recipient (aliases,
-// catch-all), write the message once per local mailbox (with Return-Path:), record the
-// progress durably, bounce permanent failures, remove the entry when nothing is left.
-// Blocking (the store fsyncs): spoold runs it on a worker thread. The clock is a parameter.
+// Delivery attempts of queue entries, in three blocking steps spoold runs on worker threads
+// (the store and the state log fsync). The clock is a parameter.
+//
+//  1. attempt_batch: read each entry, expand the recipients not yet expanded into targets
+//     (recorded in the state log before any of them is delivered), deliver the due local
+//     targets (one store group commit for the batch) and record their results. An entry
+//     without due remote targets is finished at once (step 3); otherwise its report says
+//     `remote` and lists one batch per destination.
+//  2. record_remote: the results a RemoteTransport gave for one such batch, recorded.
+//  3. complete: after the last batch of the attempt is recorded: expiry, one bounce for the
+//     failures not yet reported, then the entry's removal or its next attempt time.
+//
+// A target is delivered at most once: a delivered target is recorded (fdatasync'ed) before
+// the entry is tried again, and the log is read before every attempt. A crash between a
+// delivery and its record repeats that delivery once. See docs/queue.md.
 
 #include <cstdint>
 #include <memory>
@@ -14,6 +25,7 @@
 #include "libmailstore/accounts.h"
 #include "libmailstore/queue/queue.h"
 #include "libmailstore/store.h"
+#include "spoold/remote_transport.h"
 
 namespace postern {
 
@@ -26,17 +38,27 @@ struct DeliveryParams {
 enum class RcptResult { delivered, deferred, failed };
 const char* rcpt_result_text(RcptResult r);
 
+// What happened to one target (or to a recipient whose expansion failed: target empty).
 struct RcptReport {
-    std::string address;
+    std::string address;  // the recipient as given in RCPT TO
+    std::string target;   // the final address tried; empty when the expansion failed
     RcptResult result = RcptResult::deferred;
-    std::string detail;  // error text, or the mailboxes it went to
+    std::string detail;  // error text, or the mailbox it went to
+};
+
+// One batch of remote work an attempt left: targets of one entry at one destination.
+struct RemoteWork {
+    std::string destination;
+    std::vector<TargetRef> targets;
 };
 
 struct AttemptReport {
     enum class Outcome {
         finished,  // every recipient delivered or failed; the entry is gone
-        deferred,  // some recipients remain; next_attempt is set
+        deferred,  // some targets remain; next_attempt is set
+        remote,    // remote batches are due (`remote`): record_remote each, then complete
         not_due,   // next_attempt is in the future (and force was false): nothing done
+        held,      // held by mailctl: nothing done
         gone,      // no such entry (deleted meanwhile)
         error,     // the entry could not be read or the state not written: try again later
     };
@@ -44,9 +66,11 @@ struct AttemptReport {
     std::string id;
     int64_t arrival = 0;
     int64_t next_attempt = 0;
-    std::vector<RcptReport> rcpts;        // recipients handled in this attempt
+    std::vector<RcptReport> rcpts;        // targets handled in this step
     std::vector<std::string> bounce_ids;  // DSNs enqueued
     std::string error;
+    std::vector<RemoteWork> remote;            // outcome remote
+    std::shared_ptr<const Envelope> envelope;  // outcome remote: the entry as it stood
 };
 
 // Seconds until the next try after `attempts` attempts (1 = first retry).
@@ -56,25 +80,36 @@ class Deliverer {
 public:
     Deliverer(Queue queue, std::shared_ptr<Accounts> accounts, DeliveryParams params);
 
-    // One attempt at entry `id` at time `now`, writing through `store` (not shared with
-    // other threads during the call). force: ignore next_attempt.
+    // Step 1 for one entry at time `now`, writing through `store` (not shared with other
+    // threads during the call). force: ignore next_attempt (not a hold).
     AttemptReport attempt(MailStore& store, std::string_view id, int64_t now, bool force = false);
 
-    // One attempt at each of several entries with one store group commit
-    // (MailStore::deliver_batch): every entry's copies are on disk before any entry is
-    // removed or its progress recorded. One report per id, in order.
+    // Step 1 for several entries with one store group commit (MailStore::deliver_batch):
+    // every entry's copies are on disk before any entry is removed or its progress recorded.
+    // One report per id, in order.
     std::vector<AttemptReport> attempt_batch(MailStore& store, std::span<const std::string> ids,
                                              int64_t now, bool force = false);
+
+    // Step 2: records `results` (one per batch.targets) of a remote batch. The report lists
+    // the targets (outcome deferred, or gone when the entry was deleted meanwhile).
+    AttemptReport record_remote(const RemoteBatch& batch, const std::vector<TargetResult>& results,
+                                int64_t now);
+
+    // Step 3 (also what step 1 does itself when there is no remote work).
+    AttemptReport complete(std::string_view id, int64_t now);
 
     Queue& queue() { return queue_; }
 
 private:
     struct Prepared;
     bool prepare(Prepared& p, int64_t now, bool force);
+    bool expand(Prepared& p);
+    void record_local(Prepared& p, int64_t now);
     void finish(Prepared& p, int64_t now);
-    std::expected<std::string, QueueError> enqueue_bounce(
-        const Envelope& env, const std::vector<const Recipient*>& failed, std::string_view original,
-        int64_t now);
+    bool load_message(Prepared& p);
+    std::expected<std::string, QueueError> enqueue_bounce(const Envelope& env,
+                                                          const std::vector<Recipient>& failed,
+                                                          std::string_view original, int64_t now);
     Queue queue_;
     std::shared_ptr<Accounts> accounts_;
     DeliveryParams params_;

@@ -67,8 +67,10 @@ std::expected<void, std::string> setup(DaemonContext<Config>& ctx) {
         if (!g_scheduler || m.empty()) return;
         if (m[0] == 'w')
             g_scheduler->wake(m.substr(1));
+        else if (m[0] == 'f' && m.size() == 1)
+            g_scheduler->flush_all();
         else if (m[0] == 'f')
-            g_scheduler->rescan();
+            g_scheduler->reread(m.substr(1));  // mailctl changed one entry
     });
     if (!wake) return std::unexpected(wake.error());
     g_wake = std::move(*wake);

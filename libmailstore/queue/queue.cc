@@ -329,87 +329,15 @@ std::vector<std::string> list_dir(int dirfd) {
     return out;
 }
 
-// State log framing: every record is one line "<payload> #<8 hex digits>\n", the
-// digits an FNV-1a hash of the payload. A record torn by a crash fails the check and
-// is skipped, and append_state() starts a fresh line after a torn tail, so a torn
-// record can never merge with the next one ("D 12" torn to "D 1", then "A 2 ..."
-// must not read as "recipient 1 delivered").
-constexpr size_t kCheckLen = 10;  // " #" + 8 hex digits
-
-uint32_t record_check(std::string_view payload) {
-    uint32_t h = 2166136261u;
-    for (unsigned char c : payload) h = (h ^ c) * 16777619u;
-    return h;
-}
-
-void frame_record(std::string& out, std::string_view payload) {
-    char check[kCheckLen + 1];
-    std::snprintf(check, sizeof check, " #%08x", record_check(payload));
-    out.append(payload);
-    out.append(check, kCheckLen);
-    out += '\n';
-}
-
-// The payload of a framed line, or nullopt when the line is torn or damaged.
-std::optional<std::string_view> unframe_record(std::string_view ln) {
-    if (ln.size() < kCheckLen || ln[ln.size() - kCheckLen] != ' ' ||
-        ln[ln.size() - kCheckLen + 1] != '#')
-        return std::nullopt;
-    std::string_view payload = ln.substr(0, ln.size() - kCheckLen);
-    uint32_t want = 0;
-    std::string_view hex = ln.substr(ln.size() - 8);
-    auto [p, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), want, 16);
-    if (ec != std::errc() || p != hex.data() + hex.size() || want != record_check(payload))
-        return std::nullopt;
-    return payload;
-}
-
-void apply_state(std::string_view log, Envelope& env) {
-    auto decode = [](std::string_view v) {
-        // Reuses the envelope decoder's escaping via a one-field envelope.
-        std::string text = "from ";
-        text.append(v);
-        text += "\nend\n";
-        auto e = decode_envelope(text);
-        return e ? e->reverse_path : std::string(v);
-    };
-    while (!log.empty()) {
-        size_t nl = log.find('\n');
-        if (nl == std::string_view::npos) break;  // torn last record: ignore
-        auto framed = unframe_record(log.substr(0, nl));
-        log.remove_prefix(nl + 1);
-        if (!framed || framed->empty()) continue;  // torn or damaged: skipped
-        std::string_view ln = *framed;
-        char kind = ln[0];
-        std::string_view rest = ln.size() > 2 ? ln.substr(2) : std::string_view{};
-        if (kind == 'N') {
-            env.next_attempt = 0;
-            continue;
-        }
-        size_t sp = rest.find(' ');
-        std::string_view a = rest.substr(0, sp);
-        std::string_view b =
-            sp == std::string_view::npos ? std::string_view{} : rest.substr(sp + 1);
-        if (kind == 'A') {
-            env.attempts = static_cast<uint32_t>(std::strtoul(std::string(a).c_str(), nullptr, 10));
-            env.next_attempt = std::strtoll(std::string(b).c_str(), nullptr, 10);
-            continue;
-        }
-        size_t idx = std::strtoul(std::string(a).c_str(), nullptr, 10);
-        if (idx >= env.recipients.size()) continue;
-        Recipient& r = env.recipients[idx];
-        if (kind == 'D') {
-            r.status = RcptStatus::delivered;
-            r.last_error.clear();
-        } else if (kind == 'F') {
-            r.status = RcptStatus::failed;
-            r.last_error = decode(b);
-        } else if (kind == 'L') {
-            r.local_done = true;
-        } else if (kind == 'T') {
-            r.last_error = decode(b);
-        }
-    }
+// The whole state log of `id` (empty when there is none).
+std::string read_log(int state_fd, const std::string& id) {
+    std::string log;
+    Fd sfd(::openat(state_fd, id.c_str(), O_RDONLY | O_CLOEXEC));
+    if (sfd.get() < 0) return log;
+    char buf[8192];
+    ssize_t r;
+    while ((r = ::read(sfd.get(), buf, sizeof buf)) > 0) log.append(buf, static_cast<size_t>(r));
+    return log;
 }
 
 // An entry of active/, open, with its footer checked against the file (parse_footer).
@@ -467,15 +395,9 @@ std::expected<Envelope, QueueError> Queue::read(std::string_view id_sv) const {
     if (!env) return env;
     env->id = id;
     env->size = msg_size;
-    Fd sfd(::openat(core_->state_fd, id.c_str(), O_RDONLY | O_CLOEXEC));
-    if (sfd.get() >= 0) {
-        std::string log;
-        char buf[8192];
-        ssize_t r;
-        while ((r = ::read(sfd.get(), buf, sizeof buf)) > 0)
-            log.append(buf, static_cast<size_t>(r));
-        apply_state(log, *env);
-    }
+    for (const auto& rec : decode_state_log(read_log(core_->state_fd, id)))
+        apply_state_record(*env, rec);
+    derive_status(*env);
     return env;
 }
 
@@ -511,35 +433,22 @@ std::expected<void, QueueError> Queue::append_state(std::string_view id_sv,
                                                     bool sync) {
     if (!valid_id(id_sv)) return std::unexpected(QueueError::not_found);
     std::string id(id_sv);
-    std::string text, payload;
-    for (const auto& r : recs) {
-        payload.clear();
-        switch (r.kind) {
-        case StateRecord::Kind::attempt:
-            payload = "A " + std::to_string(r.attempts) + ' ' + std::to_string(r.next_attempt);
-            break;
-        case StateRecord::Kind::done: payload = "D " + std::to_string(r.rcpt); break;
-        case StateRecord::Kind::fail:
-        case StateRecord::Kind::defer: {
-            payload = r.kind == StateRecord::Kind::fail ? "F " : "T ";
-            payload += std::to_string(r.rcpt) + ' ';
-            // Same escaping as the envelope: take the encoded "from" value.
-            Envelope tmp;
-            tmp.reverse_path = r.error;
-            std::string enc = encode_envelope(tmp);
-            size_t a = enc.find("\nfrom ") + 6;
-            payload += enc.substr(a, enc.find('\n', a) - a);
-            break;
-        }
-        case StateRecord::Kind::flush: payload = "N"; break;
-        case StateRecord::Kind::local_done: payload = "L " + std::to_string(r.rcpt); break;
-        }
-        frame_record(text, payload);
-    }
+    std::string text;
+    for (const auto& r : recs) text += encode_state_record(r);
     Fd fd(::openat(core_->state_fd, id.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
     if (fd.get() < 0) return std::unexpected(from_errno(errno));
-    // After a torn tail (a crash mid-append) start a fresh line. spoold is the only writer.
+    // One writer at a time: spoold's workers and mailctl (hold, flush) append to the same log,
+    // and the torn-tail check below must see the tail the write goes after.
+    while (::flock(fd.get(), LOCK_EX) != 0)
+        if (errno != EINTR) return std::unexpected(QueueError::io);
+    // Deleted meanwhile (mailctl queue delete): leave no orphan log behind.
     struct stat st {};
+    if (::fstatat(core_->active_fd, id.c_str(), &st, 0) != 0) {
+        int e = errno;
+        ::unlinkat(core_->state_fd, id.c_str(), 0);
+        return std::unexpected(from_errno(e));
+    }
+    // After a torn tail (a crash mid-append) start a fresh line.
     char last = '\n';
     if (::fstat(fd.get(), &st) == 0 && st.st_size > 0 &&
         ::pread(fd.get(), &last, 1, st.st_size - 1) == 1 && last != '\n')
@@ -555,12 +464,29 @@ std::expected<size_t, QueueError> Queue::flush() {
     size_t n = 0;
     for (const auto& id : *ids_or) {
         auto env = read(id);
-        if (!env || env->next_attempt == 0) continue;
-        StateRecord rec;
-        rec.kind = StateRecord::Kind::flush;
-        if (append_state(id, {rec}, false)) ++n;
+        if (!env || env->held || env->next_attempt == 0) continue;
+        if (append_state(id, {{.kind = StateRecord::Kind::flush}}, false)) ++n;
     }
     return n;
+}
+
+std::expected<bool, QueueError> Queue::flush(std::string_view id) {
+    auto env = read(id);
+    if (!env) return std::unexpected(env.error());
+    if (env->held) return false;
+    if (auto r = append_state(id, {{.kind = StateRecord::Kind::flush}}, false); !r)
+        return std::unexpected(r.error());
+    return true;
+}
+
+std::expected<void, QueueError> Queue::hold(std::string_view id) {
+    if (auto env = read(id); !env) return std::unexpected(env.error());
+    return append_state(id, {{.kind = StateRecord::Kind::hold}}, true);
+}
+
+std::expected<void, QueueError> Queue::release(std::string_view id) {
+    if (auto env = read(id); !env) return std::unexpected(env.error());
+    return append_state(id, {{.kind = StateRecord::Kind::release}}, true);
 }
 
 size_t Queue::clean_incoming() {
@@ -614,5 +540,11 @@ bool queue_wake(const std::filesystem::path& run_dir, std::string_view id) {
 }
 
 bool queue_wake_rescan(const std::filesystem::path& run_dir) { return send_wake(run_dir, "f"); }
+
+bool queue_wake_entry(const std::filesystem::path& run_dir, std::string_view id) {
+    std::string msg = "f";
+    msg.append(id);
+    return send_wake(run_dir, msg);
+}
 
 }  // namespace postern

@@ -6,8 +6,8 @@
 // Layout under QUEUE_DIR:
 //   incoming/<id>   being written (never listed; removed by clean_incoming at spoold start)
 //   active/<id>     committed: message bytes, then the envelope as a trailer block
-//   state/<id>      optional append-only log of delivery progress (attempts, per-recipient
-//                   done/failed/deferred); absent until the first attempt leaves work behind
+//   state/<id>      optional append-only log of delivery progress (expansions, per-target
+//                   delivered/deferred/failed, attempts, hold); absent until needed
 //
 // Thread-safety: a Queue may be copied and used from several threads at once (copies share
 // the directory handles and the group-commit state). A QueueWriter belongs to one thread at
@@ -40,9 +40,29 @@ enum class DsnRet : uint8_t { unspecified, full, hdrs };
 enum class BodyType : uint8_t { unspecified, seven_bit, eight_bit_mime, binary_mime };
 
 enum class RcptStatus : uint8_t {
-    pending,    // not yet delivered (maybe deferred: see last_error)
-    delivered,  // written to every mailbox it expands to
-    failed,     // permanently failed; a bounce was (or will be) sent
+    pending,    // not yet done (maybe deferred: see last_error and the targets)
+    delivered,  // every target it expands to was delivered
+    failed,     // failed for good (expansion, or every target done and one failed)
+};
+
+// One final address a recipient expands to (aliases resolved): a local mailbox
+// ("user@domain") or a remote address. Each has its own durable state in state/<id>.
+enum class TargetState : uint8_t {
+    pending,    // not tried yet
+    delivered,  // done; never tried again
+    deferred,   // tried, temporary failure: next_attempt, attempts, reply
+    failed,     // permanent failure (reply); bounced once `notified`
+};
+const char* target_state_text(TargetState s);
+
+struct Target {
+    std::string address{};
+    bool remote = false;
+    TargetState state = TargetState::pending;
+    uint32_t attempts = 0;     // attempts made at this target
+    int64_t next_attempt = 0;  // deferred: not before (unix seconds); 0 = due
+    std::string reply{};       // last reply (deferred) or the final one (failed)
+    bool notified = false;     // failed: the bounce was enqueued (or none was wanted)
 };
 
 struct Recipient {
@@ -50,9 +70,12 @@ struct Recipient {
     uint8_t notify = 0;   // dsn_notify bits
     std::string orcpt;    // ORCPT as given, e.g. "rfc822;bob@example.org" (xtext-decoded)
     // Progress, kept by spoold in state/<id>; smtpd leaves these at their defaults.
-    RcptStatus status = RcptStatus::pending;
-    std::string last_error;   // last temporary or the permanent error text
-    bool local_done = false;  // its local mailboxes got their copy; only remote targets remain
+    RcptStatus status = RcptStatus::pending;  // derived from the targets once expanded
+    std::string last_error;                   // expansion's last temporary or permanent error
+    bool local_done = false;  // legacy "L" record: its local mailboxes got their copy
+    bool expanded = false;    // targets holds the expansion, fixed at its first record
+    bool notified = false;    // failed at expansion: the bounce was enqueued
+    std::vector<Target> targets;
 };
 
 struct Envelope {
@@ -71,6 +94,7 @@ struct Envelope {
     uint64_t size = 0;  // message bytes
     uint32_t attempts = 0;
     int64_t next_attempt = 0;  // unix seconds; 0 = due now
+    bool held = false;         // mailctl queue hold: never attempted nor expired
 };
 
 // Encodes / decodes the envelope trailer text (used by the queue; exposed for tests).
@@ -123,15 +147,44 @@ private:
     bool failed_ = false;
 };
 
-// Delivery progress records (appended to state/<id> by spoold).
+// Delivery progress records (appended to state/<id> by spoold and mailctl). The text
+// form and the replay rules are in queue_state.cc and docs/queue.md.
 struct StateRecord {
-    enum class Kind : uint8_t { attempt, done, fail, defer, flush, local_done };
+    enum class Kind : uint8_t {
+        attempt,          // A attempts next: an attempt of the entry ended
+        done,             // D i: recipient delivered (legacy: before targets)
+        fail,             // F i reply: recipient failed, bounce sent (legacy)
+        defer,            // T i reply: recipient's expansion failed temporarily
+        flush,            // N: everything due now
+        local_done,       // L i: legacy, its local mailboxes had their copy
+        expand,           // X i targets: recipient i expands to `targets` (first one wins)
+        expand_fail,      // E i reply: recipient failed at expansion, not bounced yet
+        notified,         // B i: recipient's failure bounced (or none wanted)
+        target_done,      // d i j: target j of recipient i delivered
+        target_defer,     // t i j attempts next reply
+        target_fail,      // f i j reply
+        target_notified,  // b i j: target's failure bounced (or none wanted)
+        hold,             // H: held by mailctl
+        release,          // U: released
+    };
     Kind kind = Kind::attempt;
-    uint32_t rcpt = 0;         // recipient index (done, fail, defer)
-    uint32_t attempts = 0;     // attempt
-    int64_t next_attempt = 0;  // attempt
-    std::string error;         // fail, defer
+    uint32_t rcpt = 0;              // recipient index
+    uint32_t attempts = 0;          // attempt, target_defer
+    int64_t next_attempt = 0;       // attempt, target_defer
+    std::string error{};            // fail, defer, expand_fail, target_defer, target_fail
+    uint32_t target = 0;            // target index within the recipient (target_*)
+    std::vector<Target> targets{};  // expand (address and remote only)
 };
+
+// The framed text line of a record ("<payload> #<check>\n"), and the records of a log:
+// torn or damaged lines are skipped (docs/queue.md). Exposed for tests and the fuzzer.
+std::string encode_state_record(const StateRecord& rec);
+std::vector<StateRecord> decode_state_log(std::string_view log);
+
+// Applies one record to env (the replay rule of each kind), then, after the last,
+// derive_status() sets each recipient's status from its targets.
+void apply_state_record(Envelope& env, const StateRecord& rec);
+void derive_status(Envelope& env);
 
 class Queue {
 public:
@@ -161,12 +214,21 @@ public:
     // Deletes an entry (and its state). not_found if there is no such entry.
     std::expected<void, QueueError> remove(std::string_view id);
 
-    // Makes every deferred entry due now. Returns how many entries it touched.
-    // Follow with queue_wake() so a running spoold notices.
+    // Makes every deferred entry that is not held due now. Returns how many entries it
+    // touched. Follow with queue_wake_rescan() so a running spoold notices.
     std::expected<size_t, QueueError> flush();
+    // One entry: true when it was made due, false when it is held (nothing written).
+    std::expected<bool, QueueError> flush(std::string_view id);
+
+    // Holds / releases one entry (a durable H / U record). Held entries are never attempted
+    // nor expired. Follow with queue_wake_entry().
+    std::expected<void, QueueError> hold(std::string_view id);
+    std::expected<void, QueueError> release(std::string_view id);
 
     // Appends progress records to state/<id>; with sync the log is fdatasync'ed before
-    // returning (used for done/fail so a crash does not repeat a delivery).
+    // returning (used for done/fail so a crash does not repeat a delivery). Appends are
+    // serialised by an flock on the log (spoold's threads and mailctl); not_found, and
+    // nothing is left behind, when the entry is gone (deleted meanwhile).
     std::expected<void, QueueError> append_state(std::string_view id,
                                                  const std::vector<StateRecord>& recs, bool sync);
 
@@ -188,8 +250,12 @@ private:
 // Best effort and non-blocking: returns false if nobody listens (spoold also scans on a timer).
 bool queue_wake(const std::filesystem::path& run_dir, std::string_view id = {});
 
-// After Queue::flush() or remove(): tells spoold to re-read every entry's schedule.
+// After Queue::flush(): tells spoold that every entry it knows may be due ("f").
 bool queue_wake_rescan(const std::filesystem::path& run_dir);
+
+// After flush(id), hold, release or remove of one entry: spoold re-reads its schedule
+// ("f<id>").
+bool queue_wake_entry(const std::filesystem::path& run_dir, std::string_view id);
 
 // The wake-up socket path spoold binds.
 std::filesystem::path queue_wake_socket(const std::filesystem::path& run_dir);

@@ -6,10 +6,11 @@
 #include <cstring>
 
 #include "libmailstore/queue/queue.h"
+#include "libmailstore/queue/queue_text.h"
 
 namespace postern {
 
-namespace {
+namespace queue_text {
 
 void put_encoded(std::string& out, std::string_view v) {
     static const char hex[] = "0123456789ABCDEF";
@@ -24,12 +25,14 @@ void put_encoded(std::string& out, std::string_view v) {
     }
 }
 
+namespace {
 int hexval(char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     return -1;
 }
+}  // namespace
 
 bool decode_value(std::string_view v, std::string& out) {
     out.clear();
@@ -46,6 +49,13 @@ bool decode_value(std::string_view v, std::string& out) {
     }
     return true;
 }
+
+}  // namespace queue_text
+
+namespace {
+
+using queue_text::decode_value;
+using queue_text::put_encoded;
 
 template <class T>
 bool parse_num(std::string_view v, T& out) {

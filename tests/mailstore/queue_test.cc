@@ -191,13 +191,14 @@ TEST_CASE("queue: list, delete, flush and progress records") {
     CHECK((*list)[0].recipients.size() == 3);
     CHECK((*list)[1].size == 4);
 
-    REQUIRE(q->append_state(a,
-                            {{StateRecord::Kind::done, 0, 0, 0, {}},
-                             {StateRecord::Kind::fail, 1, 0, 0, "5.1.1 no such\nuser %"},
-                             {StateRecord::Kind::local_done, 2, 0, 0, {}},
-                             {StateRecord::Kind::defer, 2, 0, 0, "4.4.0 remote"},
-                             {StateRecord::Kind::attempt, 0, 3, 4000000000, {}}},
-                            true));
+    REQUIRE(q->append_state(
+        a,
+        {{.kind = StateRecord::Kind::done, .rcpt = 0},
+         {.kind = StateRecord::Kind::fail, .rcpt = 1, .error = "5.1.1 no such\nuser %"},
+         {.kind = StateRecord::Kind::local_done, .rcpt = 2},
+         {.kind = StateRecord::Kind::defer, .rcpt = 2, .error = "4.4.0 remote"},
+         {.kind = StateRecord::Kind::attempt, .attempts = 3, .next_attempt = 4000000000}},
+        true));
     auto env = q->read(a);
     REQUIRE(env);
     CHECK(env->recipients[0].status == RcptStatus::delivered);
@@ -230,7 +231,8 @@ TEST_CASE("queue: a torn state record is ignored") {
     auto q = Queue::open(t.dir);
     REQUIRE(q);
     std::string id = commit_one(*q, "x\r\n");
-    REQUIRE(q->append_state(id, {{StateRecord::Kind::attempt, 0, 1, 123, {}}}, false));
+    REQUIRE(q->append_state(
+        id, {{.kind = StateRecord::Kind::attempt, .attempts = 1, .next_attempt = 123}}, false));
     std::ofstream(t.dir / "state" / id, std::ios::app) << "D 0";  // no newline: crash mid-write
     auto env = q->read(id);
     REQUIRE(env);
@@ -252,15 +254,16 @@ TEST_CASE("queue: a record appended after a torn one never merges with it") {
     const auto log = t.dir / "state" / id;
     SECTION("torn inside the payload") {
         // "D 12" torn to "D 1" by a crash, then spoold appends the next attempt.
-        REQUIRE(q->append_state(id, {{StateRecord::Kind::done, 12, 0, 0, {}}}, false));
+        REQUIRE(q->append_state(id, {{.kind = StateRecord::Kind::done, .rcpt = 12}}, false));
         std::filesystem::resize_file(log, 3);
     }
     SECTION("torn inside the check digits") {
-        REQUIRE(q->append_state(id, {{StateRecord::Kind::done, 1, 0, 0, {}}}, false));
+        REQUIRE(q->append_state(id, {{.kind = StateRecord::Kind::done, .rcpt = 1}}, false));
         std::filesystem::resize_file(log, std::filesystem::file_size(log) - 3);
     }
     SECTION("an old unframed record") { std::ofstream(log, std::ios::app) << "D 1\n"; }
-    REQUIRE(q->append_state(id, {{StateRecord::Kind::attempt, 0, 2, 456, {}}}, false));
+    REQUIRE(q->append_state(
+        id, {{.kind = StateRecord::Kind::attempt, .attempts = 2, .next_attempt = 456}}, false));
     auto got = q->read(id);
     REQUIRE(got);
     CHECK(got->recipients[1].status == RcptStatus::pending);  // before: "D 1" + "A 2 ..." merged
@@ -279,7 +282,8 @@ TEST_CASE("queue: clean_incoming removes partial entries and orphan state, not l
     REQUIRE(live->append("Subject: live\r\n\r\nbody\r\n"));
     std::ofstream(t.dir / "state" / "0000000000000AAAAA") << "A 1 2\n";
     std::string keep = commit_one(*q, "x\r\n");
-    REQUIRE(q->append_state(keep, {{StateRecord::Kind::attempt, 0, 1, 2, {}}}, false));
+    REQUIRE(q->append_state(
+        keep, {{.kind = StateRecord::Kind::attempt, .attempts = 1, .next_attempt = 2}}, false));
     auto other = Queue::open(t.dir);  // spoold's own handle
     REQUIRE(other);
     CHECK(other->clean_incoming() == 2);

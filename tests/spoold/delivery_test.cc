@@ -1,4 +1,5 @@
 #include "tests/spoold/spool_fixture.h"
+#include "tests/spoold/attempt_helper.h"
 
 using namespace postern;
 using namespace postern::test;
@@ -81,36 +82,53 @@ TEST_CASE("delivery: null sender failure is dropped without a bounce") {
 
 TEST_CASE("delivery: remote targets are deferred, local part delivered once, then expire") {
     Fixture f;
+    DeferringTransport none;
     std::string id =
         f.enqueue("carol@example.test", {"mixed@example.test", "x@remote.example"}, kBody);
-    auto r = f.deliverer->attempt(*f.store, id, kNow);
+    // Step 1 alone: the local part is delivered, the remote batches are handed out, and the
+    // expansion is already in the log.
+    auto first = f.deliverer->attempt(*f.store, id, kNow);
+    REQUIRE(first.outcome == AttemptReport::Outcome::remote);
+    REQUIRE(first.remote.size() == 1);
+    CHECK(first.remote[0].destination == "remote.example");
+    CHECK(first.remote[0].targets.size() == 2);  // far@ (through mixed@) and x@, one batch
+    CHECK(f.queue->read(id)->recipients[0].expanded);
+
+    f.queue->remove(id);
+    id = f.enqueue("carol@example.test", {"mixed@example.test", "x@remote.example"}, kBody);
+    auto r = full_attempt(*f.deliverer, *f.store, id, kNow, none);
     CHECK(r.outcome == AttemptReport::Outcome::deferred);
     CHECK(r.next_attempt == kNow + 60);
-    REQUIRE(r.rcpts.size() == 2);
-    CHECK(r.rcpts[0].result == RcptResult::deferred);
-    CHECK(r.rcpts[0].detail.find("remote delivery not implemented yet") != std::string::npos);
-    CHECK(f.mails("carol", "example.test").size() == 1);
+    REQUIRE(r.rcpts.size() == 3);  // carol, far@, x@
+    CHECK(r.rcpts[0].result == RcptResult::delivered);
+    CHECK(r.rcpts[1].result == RcptResult::deferred);
+    CHECK(r.rcpts[1].detail.find("remote delivery not implemented yet") != std::string::npos);
+    CHECK(f.mails("carol", "example.test").size() == 2);  // one per entry
 
     auto env = f.queue->read(id);
     REQUIRE(env);
     CHECK(env->attempts == 1);
-    CHECK(env->recipients[0].local_done);
-    CHECK(env->recipients[1].last_error.find("remote delivery") != std::string::npos);
+    REQUIRE(env->recipients[0].targets.size() == 2);
+    CHECK(env->recipients[0].targets[0].state == TargetState::delivered);
+    CHECK(env->recipients[0].targets[1].state == TargetState::deferred);
+    CHECK(env->recipients[0].targets[1].attempts == 1);
+    CHECK(env->recipients[1].targets[0].reply.find("remote delivery") != std::string::npos);
 
     // Not due yet.
     CHECK(f.deliverer->attempt(*f.store, id, kNow + 10).outcome == AttemptReport::Outcome::not_due);
     // Second try: the local copy is not repeated; next delay from the schedule.
-    r = f.deliverer->attempt(*f.store, id, kNow + 60);
+    r = full_attempt(*f.deliverer, *f.store, id, kNow + 60, none);
     CHECK(r.outcome == AttemptReport::Outcome::deferred);
     CHECK(r.next_attempt == kNow + 60 + 600);
-    CHECK(f.mails("carol", "example.test").size() == 1);
+    CHECK(f.mails("carol", "example.test").size() == 2);
 
-    // After max lifetime: both fail with 4.4.7 and one bounce goes to carol.
-    r = f.deliverer->attempt(*f.store, id, kNow + 3600);
+    // After max lifetime: both remote targets fail with 4.4.7 and one bounce goes to carol.
+    r = full_attempt(*f.deliverer, *f.store, id, kNow + 3600, none);
     CHECK(r.outcome == AttemptReport::Outcome::finished);
-    REQUIRE(r.rcpts.size() == 2);
-    CHECK(r.rcpts[1].result == RcptResult::failed);
-    CHECK(r.rcpts[1].detail.starts_with("4.4.7"));
+    int expired = 0;
+    for (const auto& rc : r.rcpts)
+        if (rc.result == RcptResult::failed && rc.detail.starts_with("4.4.7")) ++expired;
+    CHECK(expired == 2);
     REQUIRE(r.bounce_ids.size() == 1);
     CHECK(f.queue->ids()->size() == 1);  // only the bounce is left
 }
