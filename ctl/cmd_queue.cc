@@ -1,35 +1,21 @@
-// queue list|flush|delete: the mail waiting for spoold.
+// queue list|show|flush|delete|hold|release: the mail waiting for spoold. Safe while spoold
+// runs: every change is a record appended to the entry's state log under its lock (or the
+// entry's removal), followed by a wake-up ("f" / "f<id>") so spoold re-reads its schedule.
 
 #include <cstdio>
-#include <ctime>
 
 #include "ctl/accounts_cli.h"
 #include "ctl/ctl.h"
+#include "ctl/queue_output.h"
 #include "libmailstore/queue/queue.h"
+#include "libproto/core/log_escape.h"
 
 namespace postern::ctl {
 namespace {
 
 std::string queue_id;
-
-std::string time_text(int64_t t) {
-    if (t <= 0) return "now";
-    time_t tt = static_cast<time_t>(t);
-    struct tm tm {};
-    ::localtime_r(&tt, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-    return buf;
-}
-
-const char* status_text(RcptStatus s) {
-    switch (s) {
-    case RcptStatus::pending: return "pending";
-    case RcptStatus::delivered: return "delivered";
-    case RcptStatus::failed: return "failed";
-    }
-    return "?";
-}
+bool as_json = false;
+constexpr size_t kMaxHeaderBytes = 256 * 1024;  // queue show reads at most this much
 
 std::expected<Queue, int> open_queue(const Config& c) {
     auto q = Queue::open(c.queue_dir);
@@ -40,8 +26,21 @@ std::expected<Queue, int> open_queue(const Config& c) {
     return std::move(*q);
 }
 
-// One block per message: "ID SIZE bytes from <SENDER> arrived T, N attempts, next T"
-// then one indented line per recipient.
+// The one-line error for an operation on queue_id.
+int entry_error(const char* what, QueueError e) {
+    if (e == QueueError::not_found) return fail(exit_failed, "no such queue entry: " + queue_id);
+    return fail(exit_failed, std::string(what) + " " + queue_id + ": " + queue_error_text(e));
+}
+
+// Checks queue_id before anything is opened.
+bool bad_id(int& rc) {
+    if (Queue::valid_id(queue_id)) return false;
+    rc = fail(exit_failed, "invalid queue id: " + queue_id);
+    return true;
+}
+
+const char* spoold_note(bool woke) { return woke ? "" : " (spoold is not running)"; }
+
 int queue_list(const Config& c) {
     auto q = open_queue(c);
     if (!q) return q.error();
@@ -49,39 +48,88 @@ int queue_list(const Config& c) {
     if (!list)
         return fail(exit_failed,
                     std::string("listing the queue: ") + queue_error_text(list.error()));
-    for (const auto& e : *list) {
-        std::printf("%s %llu bytes from <%s> arrived %s, %u attempts, next %s\n", e.id.c_str(),
-                    static_cast<unsigned long long>(e.size), e.reverse_path.c_str(),
-                    time_text(e.arrival).c_str(), e.attempts, time_text(e.next_attempt).c_str());
-        for (const auto& r : e.recipients)
-            std::printf("    <%s> %s%s%s\n", r.address.c_str(), status_text(r.status),
-                        r.last_error.empty() ? "" : ": ", r.last_error.c_str());
+    for (const auto& e : *list)
+        std::fputs((as_json ? entry_json(e) : entry_text(e)).c_str(), stdout);
+    if (list->empty() && !as_json) std::printf("queue is empty\n");
+    return exit_ok;
+}
+
+int queue_show(const Config& c) {
+    if (int rc; bad_id(rc)) return rc;
+    auto q = open_queue(c);
+    if (!q) return q.error();
+    auto env = q->read(queue_id);
+    if (!env) return entry_error("reading", env.error());
+    std::string bytes;
+    if (auto r = q->read_message(queue_id, 0, kMaxHeaderBytes, bytes); !r)
+        return entry_error("reading", r.error());
+    std::string headers = header_part(bytes);
+    if (as_json) {
+        std::fputs(entry_json(*env, &headers).c_str(), stdout);
+        return exit_ok;
     }
-    if (list->empty()) std::printf("queue is empty\n");
+    std::fputs(entry_text(*env).c_str(), stdout);
+    std::printf(
+        "envid: %s\nclient: %s (helo %s)%s%s\nsmtputf8: %s\n\n", log_escape(env->envid).c_str(),
+        env->client_ip.empty() ? "local" : log_escape(env->client_ip).c_str(),
+        log_escape(env->client_helo).c_str(), env->auth_user.empty() ? "" : ", authenticated as ",
+        log_escape(env->auth_user).c_str(), env->smtputf8 ? "yes" : "no");
+    std::fputs(headers.c_str(), stdout);
     return exit_ok;
 }
 
 int queue_flush(const Config& c) {
+    if (queue_id.empty()) {
+        auto q = open_queue(c);
+        if (!q) return q.error();
+        auto n = q->flush();
+        if (!n)
+            return fail(exit_failed,
+                        std::string("flushing the queue: ") + queue_error_text(n.error()));
+        std::printf("%zu messages due now%s\n", *n, spoold_note(queue_wake_rescan(c.run_dir)));
+        return exit_ok;
+    }
+    if (int rc; bad_id(rc)) return rc;
     auto q = open_queue(c);
     if (!q) return q.error();
-    auto n = q->flush();
-    if (!n)
-        return fail(exit_failed, std::string("flushing the queue: ") + queue_error_text(n.error()));
-    bool woke = queue_wake(c.run_dir);
-    std::printf("%zu messages due now%s\n", *n, woke ? "" : " (spoold is not running)");
+    auto due = q->flush(queue_id);
+    if (!due) return entry_error("flushing", due.error());
+    if (!*due) {
+        std::printf("%s is held: release it first\n", queue_id.c_str());
+        return exit_ok;
+    }
+    std::printf("%s due now%s\n", queue_id.c_str(),
+                spoold_note(queue_wake_entry(c.run_dir, queue_id)));
     return exit_ok;
 }
 
 int queue_delete(const Config& c) {
-    if (!Queue::valid_id(queue_id)) return fail(exit_usage, "invalid queue id: " + queue_id);
+    if (int rc; bad_id(rc)) return rc;
     auto q = open_queue(c);
     if (!q) return q.error();
-    if (auto r = q->remove(queue_id); !r) {
-        if (r.error() == QueueError::not_found)
-            return fail(exit_failed, "no such queue entry: " + queue_id);
-        return fail(exit_failed, "deleting " + queue_id + ": " + queue_error_text(r.error()));
-    }
+    if (auto r = q->remove(queue_id); !r) return entry_error("deleting", r.error());
+    queue_wake_entry(c.run_dir, queue_id);
     std::printf("deleted %s\n", queue_id.c_str());
+    return exit_ok;
+}
+
+int queue_hold(const Config& c) {
+    if (int rc; bad_id(rc)) return rc;
+    auto q = open_queue(c);
+    if (!q) return q.error();
+    if (auto r = q->hold(queue_id); !r) return entry_error("holding", r.error());
+    queue_wake_entry(c.run_dir, queue_id);
+    std::printf("held %s\n", queue_id.c_str());
+    return exit_ok;
+}
+
+int queue_release(const Config& c) {
+    if (int rc; bad_id(rc)) return rc;
+    auto q = open_queue(c);
+    if (!q) return q.error();
+    if (auto r = q->release(queue_id); !r) return entry_error("releasing", r.error());
+    queue_wake_entry(c.run_dir, queue_id);
+    std::printf("released %s\n", queue_id.c_str());
     return exit_ok;
 }
 
@@ -90,12 +138,26 @@ int queue_delete(const Config& c) {
 void add_queue_commands(CLI::App& app, const WithConfig& with_config) {
     auto* queue = app.add_subcommand("queue", "inspect and manage the mail queue");
     queue->require_subcommand(1);
-    with_config(queue->add_subcommand("list", "list queued messages and their recipients"),
-                queue_list);
-    with_config(queue->add_subcommand("flush", "retry every deferred message now"), queue_flush);
+    auto* list = queue->add_subcommand(
+        "list", "list queued messages with their recipients, targets, attempts and errors");
+    list->add_flag("--json", as_json, "one JSON object per message and line (docs/queue.md)");
+    with_config(list, queue_list);
+    auto* show = queue->add_subcommand("show", "one message: envelope, targets and header");
+    show->add_option("ID", queue_id)->required();
+    show->add_flag("--json", as_json, "as one JSON object (docs/queue.md)");
+    with_config(show, queue_show);
+    auto* flush = queue->add_subcommand("flush", "retry now: every deferred message, or ID");
+    flush->add_option("ID", queue_id);
+    with_config(flush, queue_flush);
     auto* del = queue->add_subcommand("delete", "delete a queued message (no bounce is sent)");
     del->add_option("ID", queue_id)->required();
     with_config(del, queue_delete);
+    auto* hold = queue->add_subcommand("hold", "keep a message from delivery and expiry");
+    hold->add_option("ID", queue_id)->required();
+    with_config(hold, queue_hold);
+    auto* release = queue->add_subcommand("release", "let a held message go on");
+    release->add_option("ID", queue_id)->required();
+    with_config(release, queue_release);
 }
 
 }  // namespace postern::ctl
