@@ -17,8 +17,7 @@ std::vector<MimeAddress> addresses(const std::optional<std::string>& field) {
 
 }  // namespace
 
-void imap_write_address_list(std::string& out, const std::vector<MimeAddress>& list,
-                             bool utf8) {
+void imap_write_address_list(std::string& out, const std::vector<MimeAddress>& list, bool utf8) {
     if (list.empty()) {
         out += "NIL";
         return;

@@ -17,8 +17,19 @@ struct Token {
 
 bool is_special(char c) {
     switch (c) {
-    case '(': case ')': case '<': case '>': case '[': case ']': case ':': case ';':
-    case '@': case '\\': case ',': case '.': case '"': return true;
+    case '(':
+    case ')':
+    case '<':
+    case '>':
+    case '[':
+    case ']':
+    case ':':
+    case ';':
+    case '@':
+    case '\\':
+    case ',':
+    case '.':
+    case '"': return true;
     default: return false;
     }
 }
@@ -147,8 +158,8 @@ private:
         return std::nullopt;
     }
 
-    void push(std::optional<std::string> name, std::optional<std::string> adl,
-              std::string local, std::optional<std::string> host) {
+    void push(std::optional<std::string> name, std::optional<std::string> adl, std::string local,
+              std::optional<std::string> host) {
         MimeAddress a;
         if (name && !name->empty()) a.name = std::move(name);
         if (adl && !adl->empty()) a.adl = std::move(adl);

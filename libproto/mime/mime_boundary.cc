@@ -2,8 +2,8 @@
 
 namespace postern::mime_detail {
 
-BoundaryMatch match_boundary(std::string_view line, bool dropped_nonws,
-                             std::string_view boundary, bool strict) {
+BoundaryMatch match_boundary(std::string_view line, bool dropped_nonws, std::string_view boundary,
+                             bool strict) {
     if (line.size() < 2 + boundary.size() || line[0] != '-' || line[1] != '-' ||
         line.substr(2, boundary.size()) != boundary)
         return BoundaryMatch::kNone;

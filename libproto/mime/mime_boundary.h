@@ -10,7 +10,7 @@ enum class BoundaryMatch { kNone, kDelimiter, kClose };
 // `line` (without its line break) against "--" boundary. Strict: only white space may
 // follow (dropped_nonws says whether bytes past what was kept of the line were not white
 // space). Lenient, as Dovecot and most readers do: anything may follow.
-BoundaryMatch match_boundary(std::string_view line, bool dropped_nonws,
-                             std::string_view boundary, bool strict);
+BoundaryMatch match_boundary(std::string_view line, bool dropped_nonws, std::string_view boundary,
+                             bool strict);
 
 }  // namespace postern::mime_detail

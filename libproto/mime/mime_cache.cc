@@ -112,10 +112,10 @@ private:
 };
 
 std::array<std::optional<std::string> MimeEnvelopeFields::*, 10> envelope_members() {
-    return {&MimeEnvelopeFields::date,      &MimeEnvelopeFields::subject,
-            &MimeEnvelopeFields::from,      &MimeEnvelopeFields::sender,
-            &MimeEnvelopeFields::reply_to,  &MimeEnvelopeFields::to,
-            &MimeEnvelopeFields::cc,        &MimeEnvelopeFields::bcc,
+    return {&MimeEnvelopeFields::date,        &MimeEnvelopeFields::subject,
+            &MimeEnvelopeFields::from,        &MimeEnvelopeFields::sender,
+            &MimeEnvelopeFields::reply_to,    &MimeEnvelopeFields::to,
+            &MimeEnvelopeFields::cc,          &MimeEnvelopeFields::bcc,
             &MimeEnvelopeFields::in_reply_to, &MimeEnvelopeFields::message_id};
 }
 
@@ -172,8 +172,8 @@ std::string mime_cache_encode(const MimeMessage& msg) {
         w.s(f.type);
         w.s(f.subtype);
         w.params(f.params);
-        for (const auto* o : {&f.encoding, &f.id, &f.description, &f.md5, &f.location,
-                              &f.disposition}) {
+        for (const auto* o :
+             {&f.encoding, &f.id, &f.description, &f.md5, &f.location, &f.disposition}) {
             if (*o) w.s(**o);
         }
         w.params(f.disposition_params);
@@ -211,8 +211,9 @@ std::expected<MimeMessage, MimeCacheError> mime_cache_decode(std::string_view by
         f.params = r.params();
         f.has_content_type = fl & kHasContentType;
         std::pair<uint32_t, std::optional<std::string>*> opts[] = {
-            {kHasEncoding, &f.encoding}, {kHasId, &f.id},         {kHasDescription, &f.description},
-            {kHasMd5, &f.md5},           {kHasLocation, &f.location}, {kHasDisposition, &f.disposition}};
+            {kHasEncoding, &f.encoding},       {kHasId, &f.id},
+            {kHasDescription, &f.description}, {kHasMd5, &f.md5},
+            {kHasLocation, &f.location},       {kHasDisposition, &f.disposition}};
         for (auto& [bit, dst] : opts) {
             if (fl & bit) *dst = r.s();
         }

@@ -28,8 +28,7 @@ std::string q_decode(std::string_view t) {
     for (size_t i = 0; i < t.size(); ++i) {
         if (t[i] == '_') {
             out += ' ';
-        } else if (t[i] == '=' && i + 2 < t.size() && hex(t[i + 1]) >= 0 &&
-                   hex(t[i + 2]) >= 0) {
+        } else if (t[i] == '=' && i + 2 < t.size() && hex(t[i + 1]) >= 0 && hex(t[i + 2]) >= 0) {
             out += static_cast<char>(hex(t[i + 1]) * 16 + hex(t[i + 2]));
             i += 2;
         } else {
@@ -47,8 +46,7 @@ std::optional<Word> word_at(std::string_view s, size_t at) {
     char enc = ascii_upper(s[q1 + 1]);
     size_t text_begin = q1 + 3;
     size_t close = s.find("?=", text_begin);
-    if (charset.empty() || (enc != 'B' && enc != 'Q') || close == std::string_view::npos)
-        return {};
+    if (charset.empty() || (enc != 'B' && enc != 'Q') || close == std::string_view::npos) return {};
     std::string_view text = s.substr(text_begin, close - text_begin);
     for (char c : text) {
         if (c == ' ' || c == '\t' || c == '\r' || c == '\n') return {};

@@ -24,9 +24,26 @@ public:
 
 private:
     enum Field : uint8_t {
-        kContentType, kEncoding, kId, kDescription, kDisposition, kLanguage, kLocation, kMd5,
-        kDate, kSubject, kFrom, kSender, kReplyTo, kTo, kCc, kBcc, kInReplyTo, kMessageId,
-        kFieldCount, kNone = kFieldCount
+        kContentType,
+        kEncoding,
+        kId,
+        kDescription,
+        kDisposition,
+        kLanguage,
+        kLocation,
+        kMd5,
+        kDate,
+        kSubject,
+        kFrom,
+        kSender,
+        kReplyTo,
+        kTo,
+        kCc,
+        kBcc,
+        kInReplyTo,
+        kMessageId,
+        kFieldCount,
+        kNone = kFieldCount
     };
     static Field field_of(std::string_view name);
     void append(std::string_view text);

@@ -6,8 +6,21 @@ bool is_tspecial(char c) {
     auto u = static_cast<unsigned char>(c);
     if (u <= 32 || u == 127) return true;
     switch (c) {
-    case '(': case ')': case '<': case '>': case '@': case ',': case ';': case ':':
-    case '\\': case '"': case '/': case '[': case ']': case '?': case '=': return true;
+    case '(':
+    case ')':
+    case '<':
+    case '>':
+    case '@':
+    case ',':
+    case ';':
+    case ':':
+    case '\\':
+    case '"':
+    case '/':
+    case '[':
+    case ']':
+    case '?':
+    case '=': return true;
     default: return false;
     }
 }
@@ -72,8 +85,7 @@ std::string HeaderLexer::value() {
         // unquoted in boundaries and file names).
         while (!at_end()) {
             char c = s_[pos_];
-            if (c == ';' || c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '(' ||
-                c == '"')
+            if (c == ';' || c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '(' || c == '"')
                 break;
             out += c;
             ++pos_;

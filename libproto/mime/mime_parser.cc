@@ -43,8 +43,8 @@ void MimeParser::feed(std::string_view bytes) {
             return;
         }
         const void* lf = std::memchr(bytes.data(), '\n', bytes.size());
-        size_t seg = lf ? static_cast<size_t>(static_cast<const char*>(lf) - bytes.data())
-                        : bytes.size();
+        size_t seg =
+            lf ? static_cast<size_t>(static_cast<const char*>(lf) - bytes.data()) : bytes.size();
         if (seg > 0) {
             std::string_view piece = bytes.substr(0, seg);
             size_t room = keep_limit_ - std::min(keep_limit_, line_.size());

@@ -17,12 +17,12 @@
 namespace postern {
 
 // Limits that keep a parse bounded whatever the input.
-inline constexpr size_t kMimeMaxFieldBytes = 64 * 1024;      // one kept field value
+inline constexpr size_t kMimeMaxFieldBytes = 64 * 1024;       // one kept field value
 inline constexpr size_t kMimeMaxPartHeaderKept = 256 * 1024;  // all kept fields of a part
-inline constexpr size_t kMimeMaxParams = 64;                 // parameters of one field
-inline constexpr uint32_t kMimeMaxDepth = 32;                // deeper parts are opaque leaves
-inline constexpr uint32_t kMimeMaxParts = 10000;             // further parts are not split
-inline constexpr size_t kMimeMaxBoundary = 200;              // RFC 2046 says 70
+inline constexpr size_t kMimeMaxParams = 64;                  // parameters of one field
+inline constexpr uint32_t kMimeMaxDepth = 32;                 // deeper parts are opaque leaves
+inline constexpr uint32_t kMimeMaxParts = 10000;              // further parts are not split
+inline constexpr size_t kMimeMaxBoundary = 200;               // RFC 2046 says 70
 
 struct MimeParam {
     std::string name;   // as written, continuations merged ("title*" for an extended value)
@@ -32,15 +32,15 @@ struct MimeParam {
 
 // The raw (unfolded, trimmed) envelope header fields of a message; nullopt when absent.
 struct MimeEnvelopeFields {
-    std::optional<std::string> date, subject, from, sender, reply_to, to, cc, bcc,
-        in_reply_to, message_id;
+    std::optional<std::string> date, subject, from, sender, reply_to, to, cc, bcc, in_reply_to,
+        message_id;
     bool operator==(const MimeEnvelopeFields&) const = default;
 };
 
 // The MIME header fields of one part, parsed. Strings are as written in the header
 // (unfolded, comments removed where the grammar allows them).
 struct MimeFields {
-    std::string type = "text";     // empty type/subtype never occur: defaults apply
+    std::string type = "text";  // empty type/subtype never occur: defaults apply
     std::string subtype = "plain";
     std::vector<MimeParam> params;  // Content-Type parameters
     bool has_content_type = false;  // false: the defaults above (or message/rfc822 in a digest)
@@ -55,9 +55,9 @@ struct MimeFields {
 struct MimePart {
     uint64_t header_start = 0, header_size = 0;
     uint64_t body_start = 0, body_size = 0;
-    uint64_t body_lines = 0;  // line feeds in the body
-    uint32_t parent = 0;      // index in MimeMessage::parts; the root is its own parent
-    uint32_t depth = 0;       // the root is 0
+    uint64_t body_lines = 0;         // line feeds in the body
+    uint32_t parent = 0;             // index in MimeMessage::parts; the root is its own parent
+    uint32_t depth = 0;              // the root is 0
     std::vector<uint32_t> children;  // multipart parts, or the one message of message/rfc822
     MimeFields fields;
     // Set on the root and on the message inside a message/rfc822 part.

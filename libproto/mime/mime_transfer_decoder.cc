@@ -103,7 +103,8 @@ void MimeQuotedPrintableDecoder::feed(std::string_view in, std::string& out) {
         }
         std::string_view piece = in.substr(0, lf);
         in.remove_prefix(lf + 1);
-        bool cr = !piece.empty() ? piece.back() == '\r' : (!carry_.empty() && carry_.back() == '\r');
+        bool cr =
+            !piece.empty() ? piece.back() == '\r' : (!carry_.empty() && carry_.back() == '\r');
         std::string_view eol = cr ? "\r\n" : "\n";
         if (carry_.empty()) {
             line(piece, eol, out);

@@ -90,9 +90,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     paths(whole, 0, cur, all);
     std::vector<std::string> fields{"subject", "content-type"};
     for (const auto& path : all) {
-        for (SectionText t : {SectionText::none, SectionText::header, SectionText::header_fields,
-                              SectionText::header_fields_not, SectionText::text,
-                              SectionText::mime}) {
+        for (SectionText t :
+             {SectionText::none, SectionText::header, SectionText::header_fields,
+              SectionText::header_fields_not, SectionText::text, SectionText::mime}) {
             BodySection s{path, t, fields};
             auto r = imap_resolve_section(whole, s);
             if (!r) continue;

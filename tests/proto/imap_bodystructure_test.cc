@@ -10,10 +10,10 @@ using namespace postern;
 using namespace postern::mime_test;
 
 TEST_CASE("corpus: ENVELOPE and BODYSTRUCTURE as Dovecot answers them", "[mime][imap]") {
-    auto name = GENERATE(as<std::string>{}, "nested_multipart", "rfc822_in_multipart",
-                         "rfc2231_params", "rfc2047_words", "unclosed_boundary",
-                         "missing_headers", "header_only", "bare_lf", "nul_8bit",
-                         "missing_boundary", "digest", "boundary_whitespace", "cr_cr_lf");
+    auto name =
+        GENERATE(as<std::string>{}, "nested_multipart", "rfc822_in_multipart", "rfc2231_params",
+                 "rfc2047_words", "unclosed_boundary", "missing_headers", "header_only", "bare_lf",
+                 "nul_8bit", "missing_boundary", "digest", "boundary_whitespace", "cr_cr_lf");
     std::string msg = read_file(corpus_path(name + ".eml"));
     std::string want = read_file(corpus_path(name + ".expected"));
     REQUIRE(!msg.empty());
@@ -49,14 +49,16 @@ TEST_CASE("BODYSTRUCTURE of parts: text lines, message lines, extension data", "
         {"text/plain without charset gets us-ascii last",
          "Content-Type: text/plain; format=flowed\r\n\r\nx\r\n",
          R"(("text" "plain" ("format" "flowed" "charset" "us-ascii") NIL NIL "7bit" 3 1 NIL NIL NIL NIL))"},
-        {"non-text has no lines", "Content-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\nAAAA\r\n",
+        {"non-text has no lines",
+         "Content-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\nAAAA\r\n",
          R"(("image" "png" NIL NIL NIL "base64" 6 NIL NIL NIL NIL))"},
         {"invalid content type keeps the defaults", "Content-Type: garbage\r\n\r\nx",
          R"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 1 0 NIL NIL NIL NIL))"},
         {"comments in content type",
          "Content-Type: (c) text (d) / (e) html (f) ; (g) charset (h) = (i) \"utf-8\" (j)\r\n\r\n",
          R"(("text" "html" ("charset" "utf-8") NIL NIL "7bit" 0 0 NIL NIL NIL NIL))"},
-        {"folded parameters", "Content-Type: text/plain;\r\n\tcharset=utf-8;\r\n name=a.txt\r\n\r\n",
+        {"folded parameters",
+         "Content-Type: text/plain;\r\n\tcharset=utf-8;\r\n name=a.txt\r\n\r\n",
          R"(("text" "plain" ("charset" "utf-8" "name" "a.txt") NIL NIL "7bit" 0 0 NIL NIL NIL NIL))"},
         {"multipart: the boundary before the last CRLF",
          "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nab\r\n\r\n--b--\r\n",
@@ -64,8 +66,7 @@ TEST_CASE("BODYSTRUCTURE of parts: text lines, message lines, extension data", "
         {"empty part between boundaries",
          "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n--b\r\n\r\nx\r\n--b--\r\n",
          R"((("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0 NIL NIL NIL NIL)("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 1 0 NIL NIL NIL NIL) "mixed" ("boundary" "b") NIL NIL NIL))"},
-        {"message/rfc822 without a body",
-         "Content-Type: message/rfc822\r\n\r\nSubject: s\r\n",
+        {"message/rfc822 without a body", "Content-Type: message/rfc822\r\n\r\nSubject: s\r\n",
          R"(("message" "rfc822" NIL NIL NIL "7bit" 12 (NIL "s" NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0 NIL NIL NIL NIL) 1 NIL NIL NIL NIL))"},
     };
     for (const Case& c : cases) {
@@ -80,11 +81,14 @@ TEST_CASE("BODYSTRUCTURE of parts: text lines, message lines, extension data", "
 }
 
 TEST_CASE("8-bit strings become literals unless UTF8=ACCEPT", "[mime][imap]") {
-    MimeMessage m = MimeParser::parse(
-        "Content-Type: text/plain; name=\"caf\xc3\xa9\"\r\n\r\n");
+    MimeMessage m = MimeParser::parse("Content-Type: text/plain; name=\"caf\xc3\xa9\"\r\n\r\n");
     std::string plain, utf8;
     imap_write_bodystructure(plain, m, 0, false);
     imap_write_bodystructure(utf8, m, 0, false, true);
-    CHECK(plain == "(\"text\" \"plain\" (\"name\" {5}\r\ncaf\xc3\xa9 \"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0)");
-    CHECK(utf8 == "(\"text\" \"plain\" (\"name\" \"caf\xc3\xa9\" \"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0)");
+    CHECK(plain ==
+          "(\"text\" \"plain\" (\"name\" {5}\r\ncaf\xc3\xa9 \"charset\" \"us-ascii\") NIL NIL "
+          "\"7bit\" 0 0)");
+    CHECK(utf8 ==
+          "(\"text\" \"plain\" (\"name\" \"caf\xc3\xa9\" \"charset\" \"us-ascii\") NIL NIL "
+          "\"7bit\" 0 0)");
 }

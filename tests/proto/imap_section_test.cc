@@ -14,7 +14,8 @@ std::string resolve(const MimeMessage& m, std::string_view msg, std::vector<uint
                     SectionText text, std::vector<std::string> fields = {}) {
     BodySection s{std::move(part), text, std::move(fields)};
     auto r = imap_resolve_section(m, s);
-    if (!r) return r.error() == ImapSectionError::no_such_part ? "<no such part>" : "<not a message>";
+    if (!r)
+        return r.error() == ImapSectionError::no_such_part ? "<no such part>" : "<not a message>";
     std::string_view bytes = msg.substr(r->offset, r->size);
     if (!r->filter) return std::string(bytes);
     ImapHeaderFilter f(s.fields, r->filter_exclude);
@@ -60,7 +61,8 @@ TEST_CASE("sections of a single-part message: part 1 is the body", "[mime][imap]
     MimeMessage m = MimeParser::parse(msg);
     using T = SectionText;
     CHECK(resolve(m, msg, {1}, T::none) == "body\r\n");
-    CHECK(resolve(m, msg, {1}, T::mime) == "Subject: s\r\nX-Long: a\r\n b\r\n\tc\r\nTo: t@x\r\n\r\n");
+    CHECK(resolve(m, msg, {1}, T::mime) ==
+          "Subject: s\r\nX-Long: a\r\n b\r\n\tc\r\nTo: t@x\r\n\r\n");
     CHECK(resolve(m, msg, {2}, T::none) == "<no such part>");
     CHECK(resolve(m, msg, {}, T::text) == "body\r\n");
     CHECK(resolve(m, msg, {}, T::header_fields, {"x-long"}) == "X-Long: a\r\n b\r\n\tc\r\n\r\n");

@@ -90,8 +90,8 @@ TEST_CASE("parser: 100-deep nesting stops splitting at the depth limit", "[mime]
 }
 
 TEST_CASE("parser: a 1 MB header keeps at most the field cap", "[mime]") {
-    std::string msg = "Subject: " + std::string(1 << 20, 'x') + "\r\nX-Other: " +
-                      std::string(1 << 20, 'y') + "\r\n";
+    std::string msg = "Subject: " + std::string(1 << 20, 'x') +
+                      "\r\nX-Other: " + std::string(1 << 20, 'y') + "\r\n";
     for (int i = 0; i < 20000; ++i) msg += "Subject: again\r\n To: folded\r\n";
     msg += "\r\nbody\r\n";
     for (size_t chunk : {size_t{0}, size_t{4096}}) {
@@ -121,8 +121,16 @@ TEST_CASE("parser: binary garbage, every chunking gives the same tree", "[mime]"
     std::mt19937 rng(42);
     for (int round = 0; round < 200; ++round) {
         std::string msg;
-        const char* pieces[] = {"--b\r\n", "\r\n", "\n", "Content-Type: multipart/mixed; boundary=b\r\n",
-                                "Content-Type: message/rfc822\r\n", "--b--", ":", " ", "\0", "\xff"};
+        const char* pieces[] = {"--b\r\n",
+                                "\r\n",
+                                "\n",
+                                "Content-Type: multipart/mixed; boundary=b\r\n",
+                                "Content-Type: message/rfc822\r\n",
+                                "--b--",
+                                ":",
+                                " ",
+                                "\0",
+                                "\xff"};
         size_t n = rng() % 60;
         for (size_t i = 0; i < n; ++i) {
             if (rng() % 3 == 0) {
