@@ -1,4 +1,5 @@
-// domain, user and alias commands, through libmailstore's Accounts.
+// domain, user and alias commands, through libmailstore's Accounts; users' mail storage
+// through the MailStore (account_storage.h says in which order).
 
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "ctl/account_storage.h"
 #include "ctl/accounts_cli.h"
 #include "ctl/ctl.h"
 #include "ctl/password_input.h"
@@ -16,6 +18,7 @@
 #include "ctl/validate.h"
 #include "libmailstore/accounts.h"
 #include "libmailstore/address.h"
+#include "libmailstore/store_factory.h"
 
 namespace postern::ctl {
 namespace {
@@ -44,6 +47,22 @@ std::shared_ptr<Accounts> open_accounts(const Config& c, int& code,
         return nullptr;
     }
     return *acc;
+}
+
+// Opens the mail store (store.backend) for the commands that make or retire a user's storage.
+std::unique_ptr<MailStore> open_mail_store(const Config& c, int& code) {
+    if (auto bad = backend_problem(c.store.backend); !bad.empty()) {
+        code = fail(exit_failed, bad);
+        return nullptr;
+    }
+    StoreOptions opts;
+    opts.disk_reserve_bytes = c.store.disk_reserve_bytes;
+    auto store = open_store(c.store.backend, c.data_dir, opts);
+    if (!store) {
+        code = store_fail(store.error(), "cannot open the store in " + c.data_dir.string());
+        return nullptr;
+    }
+    return std::move(*store);
 }
 
 // Validated forms of what was typed, so errors name the input and nothing is opened for it.
@@ -122,25 +141,63 @@ int domain_add(const Config& c) {
     return exit_ok;
 }
 
+// --force: every user's storage is retired first (all or none), then the domain and its
+// accounts go in one transaction; when that fails the storage is put back.
 int domain_del(const Config& c) {
     auto d = checked_domain(args.name);
     if (!d) return d.error();
     int code = exit_ok;
     auto acc = open_accounts(c, code);
     if (!acc) return code;
+    if (!acc->has_domain(*d)) return fail(exit_failed, "no such domain: " + *d);
+    std::vector<RetiredStorage> retired;
+    std::unique_ptr<MailStore> store;
+    auto not_deleted = [&](StoreError e) {
+        return "domain " + *d + " not deleted: " + describe(e) + "; its users' mail stays in " +
+               (c.data_dir / *d).string();
+    };
+    if (args.force) {
+        auto users = acc->list_users(*d);
+        if (!users) {
+            if (users.error() == StoreError::not_found)
+                return fail(exit_failed, "no such domain: " + *d);
+            return store_fail(users.error(), "domain " + *d);
+        }
+        if (!users->empty()) {
+            store = open_mail_store(c, code);
+            if (!store) return code;
+            auto r = retire_all(*store, *users, nullptr);
+            if (!r)
+                return fail(exit_failed, not_deleted(r.error()) + not_writable(c.data_dir / *d));
+            retired = std::move(*r);
+        }
+    }
     auto r = acc->del_domain(*d, args.force);
     if (!r) {
+        std::string stuck = store ? restore_all(*store, retired) : std::string();
+        if (!stuck.empty())
+            return fail(exit_failed, "domain " + *d + " not deleted: " + describe(r.error()) +
+                                         "; " + stuck + " (move it back by hand)");
         if (r.error() == StoreError::not_found) return fail(exit_failed, "no such domain: " + *d);
         if (r.error() == StoreError::not_empty)
             return fail(exit_failed, "domain " + *d + " still has users or aliases (use --force)");
-        return fail(exit_failed, "domain " + *d + " not deleted: " + describe(r.error()) +
-                                     "; its users' mail stays in " + (c.data_dir / *d).string() +
-                                     not_writable(c.data_dir / *d));
+        return fail(exit_failed, not_deleted(r.error()));
     }
     std::printf("deleted domain %s\n", d->c_str());
-    for (const auto& m : *r)
-        if (!m.moved_to.empty())
-            std::printf("mail of %s kept in %s\n", m.address.c_str(), m.moved_to.c_str());
+    // A user added after the list was read went with the domain: retire its storage now (if
+    // that fails it stays under the domain, where a new account will not take it over).
+    for (const auto& u : *r)
+        if (std::none_of(retired.begin(), retired.end(), [&](auto& x) { return x.user == u; })) {
+            if (!store) store = open_mail_store(c, code);
+            if (!store) return code;
+            auto late = retire_all(*store, {u}, nullptr);
+            if (late)
+                retired.insert(retired.end(), late->begin(), late->end());
+            else
+                std::printf("mail of %s stays in %s\n", u.c_str(), user_dir(c, u).c_str());
+        }
+    for (const auto& m : retired)
+        if (!m.kept.empty()) std::printf("mail of %s kept in %s\n", m.user.c_str(), m.kept.c_str());
     return exit_ok;
 }
 
@@ -174,12 +231,28 @@ int user_add(const Config& c) {
                                      " (add it with: mailctl domain add " + domain_of(*a) + ")");
     if (acc->get_user(*a)) return fail(exit_failed, "user " + *a + " already exists");
     if (leftover_dir(c, *a)) return leftover_fail(c, *a);
+    auto store = open_mail_store(c, code);
+    if (!store) return code;
     auto pw = new_password();
     if (!pw) return pw.error();
+    // The storage first (the store refuses a leftover), then the account; when the account
+    // fails, the new storage goes again so nothing is left for the next add.
+    if (auto s = store->create_user(*a); !s) {
+        wipe(*pw);
+        if (s.error() == StoreError::exists && leftover_dir(c, *a)) return leftover_fail(c, *a);
+        if (s.error() == StoreError::exists)
+            return fail(exit_failed, "the store still holds mail of an earlier " + *a +
+                                         ": remove it, then add the user");
+        return store_fail(s.error(), "mail storage of user " + *a);
+    }
     auto r = acc->add_user(*a, *pw);
     wipe(*pw);
     if (!r) {
-        if (r.error() == StoreError::exists && leftover_dir(c, *a)) return leftover_fail(c, *a);
+        if (auto d = store->discard_user(*a); !d && d.error() != StoreError::not_found)
+            return fail(exit_failed, "user " + *a + " not added: " + describe(r.error()) +
+                                         "; its new mail storage could not be removed (" +
+                                         describe(d.error()) + "): remove " +
+                                         user_dir(c, *a).string() + " by hand");
         if (r.error() == StoreError::exists)
             return fail(exit_failed, *a + " already exists (as a user or an alias)");
         if (r.error() == StoreError::not_found)
@@ -191,23 +264,38 @@ int user_add(const Config& c) {
     return exit_ok;
 }
 
+// The storage is retired first (a failed move keeps the account), then the account goes;
+// when that fails the storage is put back.
 int user_del(const Config& c) {
     auto a = checked_address(args.name);
     if (!a) return a.error();
     int code = exit_ok;
     auto acc = open_accounts(c, code);
     if (!acc) return code;
-    auto r = acc->del_user(*a);
-    if (!r) {
-        if (r.error() == StoreError::not_found) return fail(exit_failed, "no such user: " + *a);
-        return fail(exit_failed, "user " + *a + " not deleted: " + describe(r.error()) +
+    // An unknown user touches no storage (an unreadable record may still be deleted).
+    if (auto u = acc->get_user(*a); !u && u.error() == StoreError::not_found)
+        return fail(exit_failed, "no such user: " + *a);
+    auto store = open_mail_store(c, code);
+    if (!store) return code;
+    auto retired = retire_all(*store, {*a}, nullptr);
+    if (!retired)
+        return fail(exit_failed, "user " + *a + " not deleted: " + describe(retired.error()) +
                                      "; its mail stays in " + user_dir(c, *a).string() +
                                      not_writable(c.data_dir / domain_of(*a)));
+    const std::string kept = retired->front().kept;
+    if (auto r = acc->del_user(*a); !r) {
+        std::string stuck = restore_all(*store, *retired);
+        if (!stuck.empty())
+            return fail(exit_failed, "user " + *a + " not deleted: " + describe(r.error()) + "; " +
+                                         stuck + " (move it back by hand)");
+        if (r.error() == StoreError::not_found) return fail(exit_failed, "no such user: " + *a);
+        return fail(exit_failed, "user " + *a + " not deleted: " + describe(r.error()) +
+                                     "; its mail stays in " + user_dir(c, *a).string());
     }
-    if (r->moved_to.empty())
+    if (kept.empty())
         std::printf("deleted user %s (it had no mail directory)\n", a->c_str());
     else
-        std::printf("deleted user %s (mail kept in %s)\n", a->c_str(), r->moved_to.c_str());
+        std::printf("deleted user %s (mail kept in %s)\n", a->c_str(), kept.c_str());
     return exit_ok;
 }
 

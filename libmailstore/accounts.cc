@@ -1,11 +1,10 @@
-// Accounts: domains, users and aliases in DATA/accounts/ (see accounts_impl.h). A user's
-// storage is made and retired by maildir_user.h, the code MaildirStore uses too.
+// Accounts: domains, users and aliases in DATA/accounts/ (see accounts_impl.h). Records
+// only: a user's storage is the MailStore's (mailctl makes and retires it around these).
 #include <algorithm>
 
 #include "libmailstore/accounts_impl.h"
 #include "libmailstore/bytes.h"
 #include "libmailstore/maildir_layout.h"
-#include "libmailstore/maildir_user.h"
 #include "libmailstore/password.h"
 #include "libproto/core/log.h"
 
@@ -17,11 +16,6 @@ constexpr uint8_t user_version = 1;
 template <class T>
 std::unexpected<StoreError> fail(const StoreResult<T>& r) {
     return std::unexpected(r.error());
-}
-
-// Undoes retire_user_storage after the transaction that deletes the account failed.
-void unretire_maildir(const fs::path& data_dir, const RetiredMaildir& r) {
-    if (auto a = parse_address(r.address)) restore_user_storage(data_dir, *a, r.moved_to);
 }
 
 // What problem Accounts::open would meet, and the error it returns for it.
@@ -190,8 +184,8 @@ StoreResult<void> LmdbAccounts::add_domain(std::string_view domain) {
     return c;
 }
 
-StoreResult<std::vector<RetiredMaildir>> LmdbAccounts::del_domain(std::string_view domain,
-                                                                  bool force) {
+StoreResult<std::vector<std::string>> LmdbAccounts::del_domain(std::string_view domain,
+                                                               bool force) {
     auto d = normalize_domain(domain);
     if (!d) return fail(d);
     auto txn = lmdb::Txn::begin(*impl_->env, true);
@@ -200,38 +194,21 @@ StoreResult<std::vector<RetiredMaildir>> LmdbAccounts::del_domain(std::string_vi
     if (!exists) return fail(exists);
     if (!*exists) return std::unexpected(StoreError::not_found);
     std::string prefix = *d + "/";
-    std::vector<Address> retired;
+    std::vector<std::string> deleted;
     for (MDB_dbi dbi : {impl_->users(), impl_->aliases()}) {
         auto cur = lmdb::Cursor::open(*txn, dbi);
         if (!cur) return fail(cur);
         for (cur->seek(prefix); cur->valid() && cur->key().starts_with(prefix);) {
             if (!force) return std::unexpected(StoreError::not_empty);
             if (dbi == impl_->users())
-                retired.push_back({std::string(cur->key().substr(prefix.size())), *d});
+                deleted.push_back(std::string(cur->key().substr(prefix.size())) + "@" + *d);
             if (auto r = cur->del(); !r) return fail(r);
             cur->next();
         }
     }
     if (auto r = txn->del(impl_->domains(), *d); !r) return fail(r);
-    // Every maildir moves aside before the commit; one failure puts the others back.
-    std::vector<RetiredMaildir> moved;
-    auto undo = [&] {
-        for (auto it = moved.rbegin(); it != moved.rend(); ++it)
-            unretire_maildir(impl_->data_dir, *it);
-    };
-    for (const auto& a : retired) {
-        auto to = retire_user_storage(impl_->data_dir, a);
-        if (!to) {
-            undo();
-            return fail(to);
-        }
-        moved.push_back({a.str(), std::move(*to)});
-    }
-    if (auto r = txn->commit(); !r) {
-        undo();
-        return fail(r);
-    }
-    return moved;
+    if (auto r = txn->commit(); !r) return fail(r);
+    return deleted;
 }
 
 StoreResult<std::vector<std::string>> LmdbAccounts::list_domains() {
@@ -268,12 +245,7 @@ StoreResult<void> insert_user(LmdbAccounts::Impl& impl, const Address& a, const 
             txn->put(impl.users(), LmdbAccounts::Impl::key(a), encode_user(info), MDB_NOOVERWRITE);
         !r)
         return r;
-    // The storage before the commit (refused when an earlier owner's is still there), and
-    // removed again if the commit fails, so a failed add leaves nothing for the next one.
-    if (auto r = make_user_storage(impl.data_dir, a); !r) return r;
-    auto c = txn->commit();
-    if (!c) discard_user_storage(impl.data_dir, a);
-    return c;
+    return txn->commit();
 }
 
 }  // namespace
@@ -299,7 +271,7 @@ StoreResult<void> LmdbAccounts::add_user_with_hash(std::string_view address, std
     return insert_user(*impl_, *a, info);
 }
 
-StoreResult<RetiredMaildir> LmdbAccounts::del_user(std::string_view address) {
+StoreResult<void> LmdbAccounts::del_user(std::string_view address) {
     auto a = parse_address(address);
     if (!a) return fail(a);
     auto txn = lmdb::Txn::begin(*impl_->env, true);
@@ -307,16 +279,7 @@ StoreResult<RetiredMaildir> LmdbAccounts::del_user(std::string_view address) {
     auto r = txn->del(impl_->users(), Impl::key(*a));
     if (!r) return fail(r);
     if (!*r) return std::unexpected(StoreError::not_found);
-    // Move first, commit second: if the move fails the account stays (the transaction is
-    // aborted), and if the commit fails the directory moves back.
-    auto to = retire_user_storage(impl_->data_dir, *a);
-    if (!to) return fail(to);
-    RetiredMaildir done{a->str(), std::move(*to)};
-    if (auto c = txn->commit(); !c) {
-        unretire_maildir(impl_->data_dir, done);
-        return fail(c);
-    }
-    return done;
+    return txn->commit();
 }
 
 StoreResult<std::vector<std::string>> LmdbAccounts::list_users(std::string_view domain) {

@@ -4,13 +4,10 @@
 // callers may pass any case. Safe to use from several processes at once (LMDB);
 // one Accounts object per process per data dir is enough (it may be shared by threads).
 //
-// Users' mail lives in DATA/<domain>/<local>/ (Maildir/ and index/, see store.h).
-// add_user creates that directory with INBOX, Drafts, Sent, Trash and Junk, and refuses one
-// that is already there and not empty (an earlier account's mail must never reach a new
-// owner). del_user MOVES the user's directory to DATA/<domain>/.deleted-<local>-<unixtime>-
-// <random> (mail is kept for the admin to remove) in the same transaction that removes the
-// account: when the move fails, the account stays.
-// A user named `nobody@D` is domain D's catch-all.
+// Accounts are records only: a user's mail storage is the MailStore's (create_user,
+// remove_user in store.h), and mailctl orders the two so that a failure leaves nothing
+// half-done (docs/store.md, "Users' storage"). A user named `nobody@D` is domain D's
+// catch-all.
 
 #include <cstdint>
 #include <filesystem>
@@ -46,12 +43,6 @@ enum class RecipientKind {
     not_local,      // domain is not ours: relay decision belongs to the caller
 };
 
-// Where a deleted user's directory went.
-struct RetiredMaildir {
-    std::string address;             // canonical "local@domain"
-    std::filesystem::path moved_to;  // DATA/<domain>/.deleted-...; empty: there was none
-};
-
 struct RecipientExpansion {
     std::vector<std::string> local_mailboxes;  // users to deliver to, "user@domain", deduplicated
     std::vector<std::string> remote;           // non-local addresses to relay to, deduplicated
@@ -84,26 +75,24 @@ public:
 
     // Domains. add_domain refuses (invalid) what cannot be a mail domain of ours: see
     // mail_domain_problem in address.h. del_domain refuses with not_empty while users or
-    // aliases remain, unless force (then they are deleted too, their mail moved aside as for
-    // del_user; if one move fails, the others are moved back and nothing is deleted).
+    // aliases remain, unless force (then they are deleted too, in the same transaction) and
+    // returns the users it deleted, sorted (their storage is the caller's to retire).
     virtual StoreResult<void> add_domain(std::string_view domain) = 0;
-    virtual StoreResult<std::vector<RetiredMaildir>> del_domain(std::string_view domain,
-                                                                bool force = false) = 0;
+    virtual StoreResult<std::vector<std::string>> del_domain(std::string_view domain,
+                                                             bool force = false) = 0;
     virtual StoreResult<std::vector<std::string>> list_domains() = 0;
     virtual bool has_domain(std::string_view domain) = 0;
 
-    // Users. add_user fails with exists (user or alias of that name, or a non-empty
-    // DATA/<domain>/<local> left from an earlier account), not_found (domain unknown),
-    // invalid (bad name, empty password). Nothing is left behind when it fails.
+    // Users. add_user fails with exists (user or alias of that name), not_found (domain
+    // unknown), invalid (bad name, empty password). Nothing is left behind when it fails.
     virtual StoreResult<void> add_user(std::string_view address, std::string_view password,
                                        uint64_t quota_bytes = 0) = 0;
     // Imports an existing hash (any form password.h verifies); SCRAM is then unavailable
     // for the user until set_password.
     virtual StoreResult<void> add_user_with_hash(std::string_view address, std::string_view hash,
                                                  uint64_t quota_bytes = 0) = 0;
-    // not_found for an unknown user; the error of the move when the directory could not be
-    // moved aside (the account is then kept).
-    virtual StoreResult<RetiredMaildir> del_user(std::string_view address) = 0;
+    // Removes the account record (not_found for an unknown user).
+    virtual StoreResult<void> del_user(std::string_view address) = 0;
     // Sorted "user@domain" list; domain empty: all domains (not_found if domain unknown).
     virtual StoreResult<std::vector<std::string>> list_users(std::string_view domain = {}) = 0;
     virtual StoreResult<void> set_password(std::string_view address, std::string_view password) = 0;

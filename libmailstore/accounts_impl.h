@@ -22,15 +22,14 @@ public:
     LmdbAccounts& operator=(const LmdbAccounts&) = delete;
 
     StoreResult<void> add_domain(std::string_view domain) override;
-    StoreResult<std::vector<RetiredMaildir>> del_domain(std::string_view domain,
-                                                        bool force) override;
+    StoreResult<std::vector<std::string>> del_domain(std::string_view domain, bool force) override;
     StoreResult<std::vector<std::string>> list_domains() override;
     bool has_domain(std::string_view domain) override;
     StoreResult<void> add_user(std::string_view address, std::string_view password,
                                uint64_t quota_bytes) override;
     StoreResult<void> add_user_with_hash(std::string_view address, std::string_view hash,
                                          uint64_t quota_bytes) override;
-    StoreResult<RetiredMaildir> del_user(std::string_view address) override;
+    StoreResult<void> del_user(std::string_view address) override;
     StoreResult<std::vector<std::string>> list_users(std::string_view domain) override;
     StoreResult<void> set_password(std::string_view address, std::string_view password) override;
     StoreResult<void> set_quota(std::string_view address, uint64_t quota_bytes) override;

@@ -28,7 +28,9 @@ public:
     bool has_room(uint64_t bytes) override;
     StoreResult<uint64_t> usage(std::string_view user) override;
     StoreResult<void> create_user(std::string_view user) override;  // maildir_user.cc
-    StoreResult<void> remove_user(std::string_view user) override;
+    StoreResult<void> discard_user(std::string_view user) override;
+    StoreResult<std::string> remove_user(std::string_view user) override;
+    StoreResult<void> restore_user(std::string_view user, std::string_view kept) override;
     StoreResult<std::unique_ptr<Mailbox>> open_mailbox(std::string_view user,
                                                        std::string_view folder) override;
     // maildir_folder_attrs.cc
@@ -64,6 +66,8 @@ private:
         return opts_.quota_of ? opts_.quota_of(user) : 0;
     }
     void link_batch(std::string_view user, UserIndex& idx, std::span<LinkRequest> reqs);
+    // Drops the user's kept index: its directory was made, retired or brought back.
+    void forget_index(const std::string& user);
     void link_batch_once(std::string_view user, UserIndex& idx, std::span<LinkRequest> reqs);
 
     fs::path data_;

@@ -1,5 +1,5 @@
-// A user's storage: made with the default folders, retired under a unique name
-// (maildir_user.h), and MaildirStore::create_user/remove_user over them.
+// A user's storage: made with the default folders, discarded while empty, retired under a
+// unique name and brought back (maildir_user.h), and the MaildirStore calls over them.
 #include "libmailstore/maildir_user.h"
 
 #include <fcntl.h>
@@ -72,9 +72,24 @@ StoreResult<void> make_user_storage(const fs::path& data_dir, const Address& a) 
     return r;
 }
 
-void discard_user_storage(const fs::path& data_dir, const Address& a) {
+StoreResult<void> discard_user_storage(const fs::path& data_dir, const Address& a) {
+    const fs::path root = user_root(data_dir, a);
     std::error_code ec;
-    fs::remove_all(user_root(data_dir, a), ec);
+    auto st = fs::symlink_status(root, ec);
+    if (st.type() == fs::file_type::not_found) return std::unexpected(StoreError::not_found);
+    if (st.type() != fs::file_type::directory) return std::unexpected(StoreError::not_empty);
+    // Only a maildir without messages goes: a file in any cur/new/tmp is somebody's mail.
+    for (auto it = fs::recursive_directory_iterator(root, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        auto parent = it->path().parent_path().filename();
+        if ((parent == "cur" || parent == "new" || parent == "tmp") && !it->is_directory(ec))
+            return std::unexpected(StoreError::not_empty);
+    }
+    if (ec) return std::unexpected(errno_to_store_error(ec.value()));
+    fs::remove_all(root, ec);
+    if (ec) return std::unexpected(errno_to_store_error(ec.value()));
+    (void)fsync_path(root.parent_path());
+    return {};
 }
 
 StoreResult<fs::path> retire_user_storage(const fs::path& data_dir, const Address& a) {
@@ -102,36 +117,63 @@ StoreResult<fs::path> retire_user_storage(const fs::path& data_dir, const Addres
     return std::unexpected(StoreError::exists);
 }
 
-void restore_user_storage(const fs::path& data_dir, const Address& a, const fs::path& retired) {
-    if (retired.empty()) return;
+StoreResult<void> restore_user_storage(const fs::path& data_dir, const Address& a,
+                                       const fs::path& retired) {
+    // Only one of this user's retired directories may come back (kept is text from outside).
+    const std::string prefix = ".deleted-" + a.local + "-";
+    if (retired.parent_path() != data_dir / a.domain ||
+        !retired.filename().string().starts_with(prefix))
+        return std::unexpected(StoreError::invalid);
     const fs::path back = user_root(data_dir, a);
-    if (rename_noreplace(retired, back) != 0)
+    if (rename_noreplace(retired, back) != 0) {
+        int err = errno;
+        if (err == ENOENT) return std::unexpected(StoreError::not_found);
+        if (err == EEXIST || err == ENOTEMPTY) return std::unexpected(StoreError::exists);
         log_msg(LogLevel::error, "store: cannot move %s back to %s: %s", retired.c_str(),
-                back.c_str(), std::strerror(errno));
+                back.c_str(), std::strerror(err));
+        return std::unexpected(errno_to_store_error(err));
+    }
+    (void)fsync_path(data_dir / a.domain);
+    log_msg(LogLevel::info, "store: mail of %s moved back from %s", a.str().c_str(),
+            retired.c_str());
+    return {};
 }
 
 StoreResult<void> MaildirStore::create_user(std::string_view user) {
     auto a = parse_address(user);
     if (!a) return std::unexpected(a.error());
-    {
-        // An index kept open for an earlier owner of the name must not serve this one.
-        std::lock_guard lock(mu_);
-        indexes_.erase(a->str());
-    }
+    forget_index(a->str());  // one kept open for an earlier owner must not serve this one
     return make_user_storage(data_, *a);
 }
 
-StoreResult<void> MaildirStore::remove_user(std::string_view user) {
+StoreResult<void> MaildirStore::discard_user(std::string_view user) {
+    auto a = parse_address(user);
+    if (!a) return std::unexpected(a.error());
+    auto r = discard_user_storage(data_, *a);
+    if (r) forget_index(a->str());
+    return r;
+}
+
+StoreResult<std::string> MaildirStore::remove_user(std::string_view user) {
     auto a = parse_address(user);
     if (!a) return std::unexpected(a.error());
     auto to = retire_user_storage(data_, *a);
     if (!to) return std::unexpected(to.error());
-    {
-        std::lock_guard lock(mu_);
-        indexes_.erase(a->str());
-    }
+    forget_index(a->str());
     if (to->empty()) return std::unexpected(StoreError::not_found);
-    return {};
+    return to->string();
+}
+
+StoreResult<void> MaildirStore::restore_user(std::string_view user, std::string_view kept) {
+    auto a = parse_address(user);
+    if (!a) return std::unexpected(a.error());
+    forget_index(a->str());
+    return restore_user_storage(data_, *a, fs::path(kept));
+}
+
+void MaildirStore::forget_index(const std::string& user) {
+    std::lock_guard lock(mu_);
+    indexes_.erase(user);
 }
 
 }  // namespace postern

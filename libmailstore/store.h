@@ -309,11 +309,22 @@ public:
     // Total octets of all the user's messages in all folders (quota use).
     virtual StoreResult<uint64_t> usage(std::string_view user) = 0;
 
-    // A user's storage: made empty with an INBOX (exists when there already is some), and
-    // retired (its mail kept aside under a unique name, never reused by a later user of the
-    // same name; not_found when there is none).
+    // A user's storage. Accounts never touch it: mailctl calls these around the account
+    // change and undoes them when that fails (docs/store.md, "Users' storage").
+    // create_user makes it empty with an INBOX: exists when there already is some (an
+    // earlier owner's mail must never reach a new one); a failure leaves nothing behind.
     virtual StoreResult<void> create_user(std::string_view user) = 0;
-    virtual StoreResult<void> remove_user(std::string_view user) = 0;
+    // Undoes create_user: removes the user's storage while it holds no message (not_empty
+    // otherwise, and nothing is removed); not_found when there is none.
+    virtual StoreResult<void> discard_user(std::string_view user) = 0;
+    // Retires the storage: its mail is kept aside under a unique name, never reused by a later
+    // user of the same name. Returns where it was kept, an opaque text for the operator
+    // ("mail kept in ...") that restore_user takes back; not_found when there is none.
+    virtual StoreResult<std::string> remove_user(std::string_view user) = 0;
+    // Undoes remove_user: puts the storage kept in `kept` back as the user's. invalid when
+    // `kept` is not where this user's storage was kept, not_found when nothing is kept there
+    // (any more), exists when the user has storage again.
+    virtual StoreResult<void> restore_user(std::string_view user, std::string_view kept) = 0;
 
     virtual StoreResult<std::unique_ptr<Mailbox>> open_mailbox(
         std::string_view user, std::string_view folder = "INBOX") = 0;

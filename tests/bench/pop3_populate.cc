@@ -62,6 +62,11 @@ int main(int argc, char** argv) {
                          std::string(describe(r.error())).c_str());
             return 1;
         }
+        if (auto r = (*store)->create_user(addr); !r) {
+            std::fprintf(stderr, "create_user %s: %s\n", addr.c_str(),
+                         std::string(describe(r.error())).c_str());
+            return 1;
+        }
         std::vector<fs::path> files;
         for (const auto& e : fs::directory_iterator(src / local / "cur")) files.push_back(e.path());
         std::sort(files.begin(), files.end());

@@ -1,5 +1,7 @@
 // Issue 7 (hardening): retired maildirs never reach a new owner, failed adds leave nothing
 // behind, mail domains must be real domains, alias loops are refused when they are made.
+// Storage is the MailStore's (Accounts holds records only): these drive both as mailctl
+// does, storage first (tests/e2e/test_accounts_hardening.py runs mailctl itself).
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,6 +12,7 @@
 
 #include "libmailstore/accounts.h"
 #include "libmailstore/address.h"
+#include "libmailstore/store.h"
 #include "tests/mailstore/raw_alias.h"
 #include "tests/mailstore/test_util.h"
 
@@ -18,14 +21,42 @@ namespace fs = std::filesystem;
 
 namespace {
 
+std::unique_ptr<MailStore> maildir_store(const fs::path& dir) {
+    StoreOptions o;
+    o.disk_reserve_bytes = 0;
+    o.index_map_size = 32ull << 20;
+    auto s = open_maildir_store(dir, o);
+    REQUIRE(s);
+    return std::move(*s);
+}
+
 struct Fixture {
     test::TempDir dir;
     std::shared_ptr<Accounts> acc;
+    std::unique_ptr<MailStore> store;
     Fixture() {
         auto a = Accounts::open(dir.path(), 64ull << 20, Accounts::Open::create);
         REQUIRE(a);
         acc = *a;
         REQUIRE(acc->add_domain("example.com"));
+        store = maildir_store(dir.path());
+    }
+    // mailctl user add: the storage, then the account (the storage goes if that fails).
+    StoreResult<void> add_user(const std::string& addr) const {
+        if (auto s = store->create_user(addr); !s) return s;
+        auto r = acc->add_user(addr, "pw");
+        if (!r) REQUIRE(store->discard_user(addr));
+        return r;
+    }
+    // mailctl user del: the storage retired, then the account (the storage back if that fails).
+    StoreResult<std::string> del_user(const std::string& addr) const {
+        auto kept = store->remove_user(addr);
+        if (!kept) return kept;
+        if (auto r = acc->del_user(addr); !r) {
+            REQUIRE(store->restore_user(addr, *kept));
+            return std::unexpected(r.error());
+        }
+        return kept;
     }
     fs::path user_dir(const std::string& local) const { return dir.path() / "example.com" / local; }
     void plant_mail(const std::string& local, const std::string& name) const {
@@ -48,26 +79,27 @@ TEST_CASE("delete twice in a second, add again: the new owner gets an empty mail
     Fixture f;
     std::vector<fs::path> kept;
     for (const char* mail : {"first-owner-mail", "second-owner-mail"}) {
-        REQUIRE(f.acc->add_user("bob@example.com", "pw"));
+        REQUIRE(f.add_user("bob@example.com"));
         f.plant_mail("bob", mail);
-        auto r = f.acc->del_user("bob@example.com");
+        auto r = f.del_user("bob@example.com");
         REQUIRE(r);
-        CHECK(r->address == "bob@example.com");
-        REQUIRE_FALSE(r->moved_to.empty());
-        CHECK(fs::exists(r->moved_to / "Maildir" / "new" / mail));
-        kept.push_back(r->moved_to);
+        fs::path moved_to(*r);
+        CHECK(moved_to.parent_path() == f.dir.path() / "example.com");
+        CHECK(moved_to.filename().string().starts_with(".deleted-bob-"));
+        CHECK(fs::exists(moved_to / "Maildir" / "new" / mail));
+        kept.push_back(moved_to);
     }
     INFO("got " << kept[0] << " and " << kept[1] << ", want two names");
     CHECK(kept[0] != kept[1]);
     CHECK(retired_names(f.dir.path() / "example.com").size() == 2);
 
-    REQUIRE(f.acc->add_user("bob@example.com", "pw"));
+    REQUIRE(f.add_user("bob@example.com"));
     CHECK(test::count_files(f.user_dir("bob") / "Maildir" / "new") == 0);
     CHECK(test::count_files(f.user_dir("bob") / "Maildir" / "cur") == 0);
 }
 
 // Runs fn in a child process, as an unprivileged user when we are root (root ignores
-// directory modes): the child opens its own Accounts (an LMDB environment is not shared
+// directory modes): the child opens its own store (an LMDB environment is not shared
 // across fork). Returns fn's result, or -1 when the child did not exit normally.
 template <class F>
 int in_child_without_root(const fs::path& dir, F fn) {
@@ -90,21 +122,24 @@ int in_child_without_root(const fs::path& dir, F fn) {
 
 TEST_CASE("a failed move keeps the account and the maildir", "[accounts][hardening]") {
     Fixture f;
-    REQUIRE(f.acc->add_user("bob@example.com", "pw"));
-    REQUIRE(f.acc->add_user("carol@example.com", "pw"));
+    REQUIRE(f.add_user("bob@example.com"));
+    REQUIRE(f.add_user("carol@example.com"));
     f.plant_mail("bob", "keep-me");
+    f.store.reset();
     const fs::path domain_dir = f.dir.path() / "example.com";
     REQUIRE(::chmod(domain_dir.c_str(), 0555) == 0);
+    // The storage is retired first, so a move that fails stops user del before the account.
     int got = in_child_without_root(f.dir.path(), [&] {
-        auto acc = Accounts::open(f.dir.path(), 64ull << 20);
-        if (!acc) return 10;
-        auto r = (*acc)->del_user("bob@example.com");
+        StoreOptions o;
+        o.disk_reserve_bytes = 0;
+        auto store = open_maildir_store(f.dir.path(), o);
+        if (!store) return 10;
+        auto r = (*store)->remove_user("bob@example.com");
         if (r || r.error() != StoreError::temporary) return 11;
-        if ((*acc)->del_domain("example.com", true)) return 12;
         return 0;
     });
     REQUIRE(::chmod(domain_dir.c_str(), 0755) == 0);
-    INFO("child exit " << got << " (10: open failed, 11/12: a delete did not fail)");
+    INFO("child exit " << got << " (10: open failed, 11: the move did not fail)");
     REQUIRE(got == 0);
     CHECK(f.acc->get_user("bob@example.com"));
     CHECK(f.acc->get_user("carol@example.com"));
@@ -116,20 +151,27 @@ TEST_CASE("a failed move keeps the account and the maildir", "[accounts][hardeni
 TEST_CASE("domain del --force moves every maildir aside under its own name",
           "[accounts][hardening]") {
     Fixture f;
-    REQUIRE(f.acc->add_user("bob@example.com", "pw"));
-    REQUIRE(f.acc->add_user("carol@example.com", "pw"));
+    REQUIRE(f.add_user("bob@example.com"));
+    REQUIRE(f.add_user("carol@example.com"));
     REQUIRE(f.acc->add_alias("team@example.com", {"bob@example.com"}));
+    auto users = f.acc->list_users("example.com");
+    REQUIRE(users);
+    std::vector<std::string> kept;
+    for (const auto& u : *users) {
+        auto k = f.store->remove_user(u);
+        REQUIRE(k);
+        kept.push_back(*k);
+    }
     auto r = f.acc->del_domain("example.com", true);
     REQUIRE(r);
-    REQUIRE(r->size() == 2);
-    CHECK((*r)[0].address == "bob@example.com");
-    CHECK((*r)[1].address == "carol@example.com");
-    for (const auto& m : *r) CHECK(fs::is_directory(m.moved_to / "Maildir"));
+    CHECK(*r == *users);  // what it deleted is what was retired
+    CHECK(kept[0] != kept[1]);
+    for (const auto& k : kept) CHECK(fs::is_directory(fs::path(k) / "Maildir"));
     CHECK_FALSE(fs::exists(f.user_dir("bob")));
     CHECK_FALSE(fs::exists(f.user_dir("carol")));
     // The domain comes back empty: nobody inherits the old users' mail.
     REQUIRE(f.acc->add_domain("example.com"));
-    REQUIRE(f.acc->add_user("bob@example.com", "pw"));
+    REQUIRE(f.add_user("bob@example.com"));
     CHECK(test::count_files(f.user_dir("bob") / "Maildir" / "new") == 0);
 }
 
@@ -139,19 +181,19 @@ TEST_CASE("add_user refuses a directory left behind, accepts an empty one",
     SECTION("left-over mail") {
         fs::create_directories(f.user_dir("bob") / "Maildir" / "new");
         std::ofstream(f.user_dir("bob") / "Maildir" / "new" / "old") << "old mail";
-        CHECK(f.acc->add_user("bob@example.com", "pw").error() == StoreError::exists);
+        CHECK(f.add_user("bob@example.com").error() == StoreError::exists);
         CHECK(f.acc->get_user("bob@example.com").error() == StoreError::not_found);
         CHECK(fs::exists(f.user_dir("bob") / "Maildir" / "new" / "old"));  // untouched
     }
     SECTION("a symlink in its place") {
         fs::create_directories(f.dir.path() / "elsewhere");
         fs::create_directory_symlink(f.dir.path() / "elsewhere", f.user_dir("bob"));
-        CHECK(f.acc->add_user("bob@example.com", "pw").error() == StoreError::exists);
+        CHECK(f.add_user("bob@example.com").error() == StoreError::exists);
         CHECK(test::count_files(f.dir.path() / "elsewhere") == 0);
     }
     SECTION("an empty directory") {
         fs::create_directories(f.user_dir("bob"));
-        REQUIRE(f.acc->add_user("bob@example.com", "pw"));
+        REQUIRE(f.add_user("bob@example.com"));
         CHECK(fs::is_directory(f.user_dir("bob") / "Maildir" / "cur"));
     }
 }
@@ -160,15 +202,16 @@ TEST_CASE("a failed add_user leaves no maildir behind", "[accounts][hardening]")
     Fixture f;
     // An alias of that name makes the add fail after the directory checks.
     REQUIRE(f.acc->add_alias("info@example.com", {"x@remote.test"}));
-    CHECK(f.acc->add_user("info@example.com", "pw").error() == StoreError::exists);
+    CHECK(f.add_user("info@example.com").error() == StoreError::exists);
     CHECK_FALSE(fs::exists(f.user_dir("info")));
-    // A maildir that cannot be made (a file where the domain directory should be) is
-    // removed again and the account is not committed.
+    // A maildir that cannot be made (a file where the domain directory should be): the
+    // store leaves nothing and the account is never tried.
     REQUIRE(f.acc->add_domain("example.org"));
     fs::remove(f.dir.path() / "example.org");
     std::ofstream(f.dir.path() / "example.org") << "not a directory";
-    CHECK_FALSE(f.acc->add_user("bob@example.org", "pw"));
+    CHECK_FALSE(f.add_user("bob@example.org"));
     CHECK(f.acc->get_user("bob@example.org").error() == StoreError::not_found);
+    CHECK(fs::is_regular_file(f.dir.path() / "example.org"));
 }
 
 TEST_CASE("mail domains: IP literals, single labels and localhost are refused",
@@ -214,7 +257,7 @@ TEST_CASE("mail_domain_problem says why", "[address][hardening]") {
 
 TEST_CASE("alias loops are refused when made, naming the loop", "[accounts][hardening]") {
     Fixture f;
-    REQUIRE(f.acc->add_user("bob@example.com", "pw"));
+    REQUIRE(f.add_user("bob@example.com"));
     REQUIRE(f.acc->add_alias("a@example.com", {"b@example.com"}));  // b unknown yet: fine
     std::vector<std::string> loop;
 

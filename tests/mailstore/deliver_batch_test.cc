@@ -22,6 +22,7 @@ struct BatchFixture {
         REQUIRE(acc->add_domain("example.com"));
         REQUIRE(acc->add_user("bob@example.com", "pw"));
         REQUIRE(acc->add_user("alice@example.com", "pw"));
+        test::make_mailboxes(dir.path(), {"bob@example.com", "alice@example.com"});
         StoreOptions opts;
         opts.disk_reserve_bytes = 0;
         opts.index_map_size = 32ull << 20;

@@ -1,5 +1,6 @@
-// A user's Maildir storage through MailStore::create_user/remove_user (the helper Accounts
-// uses too), and a running store meeting a user that mailctl removed and made again.
+// A user's Maildir storage through MailStore::create_user/remove_user (what mailctl calls
+// beside the account change), and a running store meeting a user that mailctl removed and
+// made again.
 #include <catch2/catch.hpp>
 #include <fstream>
 
@@ -68,12 +69,18 @@ TEST_CASE("a running store meets a user removed and made again by mailctl as a n
     REQUIRE(acc);
     REQUIRE((*acc)->add_domain("example.com"));
     REQUIRE((*acc)->add_user(bob, "pw"));
+    test::make_mailboxes(dir.path(), {bob});
     auto store = open_store(dir.path());  // a daemon's: it keeps bob's index open
     for (int n = 1; n <= 3; ++n)
         REQUIRE(store->deliver(bob, MessageSource::from_bytes(test::make_message("old", n))));
     // mailctl user del / user add, in another process: this store is not told.
-    REQUIRE((*acc)->del_user(bob));
-    REQUIRE((*acc)->add_user(bob, "pw"));
+    {
+        auto ctl = open_store(dir.path());
+        REQUIRE(ctl->remove_user(bob));
+        REQUIRE((*acc)->del_user(bob));
+        REQUIRE(ctl->create_user(bob));
+        REQUIRE((*acc)->add_user(bob, "pw"));
+    }
 
     auto d = store->deliver(bob, MessageSource::from_bytes(test::make_message("new", 1)));
     REQUIRE(d);

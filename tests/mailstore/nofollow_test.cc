@@ -28,6 +28,7 @@ struct Fixture {
         acc = *a;
         REQUIRE(acc->add_domain("example.com"));
         REQUIRE(acc->add_user("bob@example.com", "pw"));
+        test::make_mailboxes(dir.path(), {"bob@example.com"});
         StoreOptions opts;
         opts.disk_reserve_bytes = 0;
         opts.index_map_size = 32ull << 20;

@@ -28,7 +28,7 @@ StoreOptions options(std::atomic<uint64_t>& quota) {
     return o;
 }
 
-// The Maildir store over a fresh data dir with bob and alice (Accounts makes their maildirs).
+// The Maildir store over a fresh data dir with accounts bob and alice and their storage.
 struct Maildir {
     test::TempDir dir;
     std::atomic<uint64_t> quota{0};  // every user's quota (0: none)
@@ -1031,4 +1031,75 @@ TEMPLATE_TEST_CASE("rebuild_index keeps what a snapshot sees; has_room", "[contr
 
     CHECK(f.store->has_room(1));
     CHECK_FALSE(f.store->has_room(1ull << 62));
+}
+
+// mailctl's user add / user del / domain del --force run these around the account change
+// and undo them when it fails (ctl/account_storage.h).
+TEMPLATE_TEST_CASE("create_user refuses storage that is there; discard_user undoes an empty one",
+                   "[contract][user]", Maildir, Memory) {
+    TestType f;
+    const std::string carol = "carol@example.com";
+    REQUIRE(f.store->create_user(carol));
+    deliver(f, 1, "INBOX", carol);
+    // A leftover with mail is neither taken over nor thrown away.
+    CHECK(f.store->create_user(carol).error() == StoreError::exists);
+    CHECK(f.store->discard_user(carol).error() == StoreError::not_empty);
+    CHECK(open(f, "INBOX", carol)->messages().size() == 1);
+    CHECK(f.store->discard_user("ghost@example.com").error() == StoreError::not_found);
+    CHECK(f.store->discard_user("not an address").error() == StoreError::invalid);
+    // Just made (a user add whose account then failed): it goes, and may be made again.
+    const std::string dave = "dave@example.com";
+    REQUIRE(f.store->create_user(dave));
+    REQUIRE(f.store->discard_user(dave));
+    CHECK(f.store->open_mailbox(dave).error() == StoreError::not_found);
+    CHECK(f.store->discard_user(dave).error() == StoreError::not_found);
+    REQUIRE(f.store->create_user(dave));
+    CHECK(open(f, "INBOX", dave)->messages().empty());
+}
+
+TEMPLATE_TEST_CASE("remove_user then create_user of the same name: a new, empty user",
+                   "[contract][user]", Maildir, Memory) {
+    TestType f;
+    deliver(f, 1);
+    deliver(f, 2);
+    auto first = f.store->remove_user(bob);
+    REQUIRE(first);
+    CHECK_FALSE(first->empty());
+    REQUIRE(f.store->create_user(bob));
+    CHECK(open(f)->messages().empty());
+    CHECK(*f.store->usage(bob) == 0);
+    CHECK(deliver(f, 3).uid == 1);
+    auto second = f.store->remove_user(bob);
+    REQUIRE(second);
+    INFO("kept in " << *first << " and " << *second);
+    CHECK(*first != *second);                            // each owner's mail kept apart
+    CHECK(open(f, "INBOX", alice)->messages().empty());  // alice untouched
+}
+
+TEMPLATE_TEST_CASE("restore_user undoes remove_user", "[contract][user]", Maildir, Memory) {
+    TestType f;
+    deliver(f, 1);
+    REQUIRE(f.store->create_folder(bob, "Archive"));
+    deliver(f, 2, "Archive");
+    const uint64_t used = *f.store->usage(bob);
+    auto kept = f.store->remove_user(bob);
+    REQUIRE(kept);
+    CHECK(f.store->open_mailbox(bob).error() == StoreError::not_found);
+    // Only the user it was kept for, and only while the name has no storage again.
+    CHECK(f.store->restore_user(alice, *kept).error() == StoreError::invalid);
+    CHECK(f.store->restore_user(bob, "elsewhere").error() == StoreError::invalid);
+    REQUIRE(f.store->create_user(bob));
+    CHECK(f.store->restore_user(bob, *kept).error() == StoreError::exists);
+    REQUIRE(f.store->discard_user(bob));
+    REQUIRE(f.store->restore_user(bob, *kept));
+    auto mb = open(f);
+    REQUIRE(mb->messages().size() == 1);
+    CHECK(open(f, "Archive")->messages().size() == 1);
+    CHECK(*f.store->usage(bob) == used);
+    CHECK(deliver(f, 3).uid == 2);  // the UIDs go on
+    // Nothing is kept there any more.
+    auto again = f.store->remove_user(bob);
+    REQUIRE(again);
+    CHECK(f.store->restore_user(bob, *kept).error() == StoreError::not_found);
+    REQUIRE(f.store->restore_user(bob, *again));
 }

@@ -29,6 +29,7 @@ struct Instance {
         REQUIRE(a);
         REQUIRE((*a)->add_domain("example.com"));
         REQUIRE((*a)->add_user("bob@example.com", "pw"));
+        test::make_mailboxes(dir.path(), {"bob@example.com"});
         opts.disk_reserve_bytes = 0;
         opts.index_map_size = 64ull << 20;
     }

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "libmailstore/accounts.h"
+#include "libmailstore/store.h"
 
 namespace postern::test {
 
@@ -36,14 +37,25 @@ private:
     std::filesystem::path path_;
 };
 
+// The users' Maildir storage in data_dir (what mailctl user add makes beside the account).
+inline void make_mailboxes(const std::filesystem::path& data_dir,
+                           std::initializer_list<std::string_view> users) {
+    StoreOptions opts;
+    opts.disk_reserve_bytes = 0;
+    auto s = open_maildir_store(data_dir, opts);
+    REQUIRE(s);
+    for (auto u : users) REQUIRE((*s)->create_user(u));
+}
+
 // A new accounts database in data_dir with domain example.com and the given users (password
-// "pw"); Accounts makes their maildirs.
+// "pw"), each with its Maildir storage.
 inline std::shared_ptr<Accounts> accounts_with_users(
     const std::filesystem::path& data_dir, std::initializer_list<std::string_view> users) {
     auto a = Accounts::open(data_dir, 64ull << 20, Accounts::Open::create);
     REQUIRE(a);
     REQUIRE((*a)->add_domain("example.com"));
     for (auto u : users) REQUIRE((*a)->add_user(u, "pw"));
+    make_mailboxes(data_dir, users);
     return *a;
 }
 

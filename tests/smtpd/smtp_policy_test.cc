@@ -27,6 +27,8 @@ struct TempStore {
         so.disk_reserve_bytes = 0;
         auto store = open_maildir_store(dir / "data", so);
         REQUIRE(store.has_value());
+        for (const char* u : {"alice@example.test", "nobody@catchall.test"})
+            REQUIRE((*store)->create_user(u));
         auto q = Queue::open(dir / "queue");
         REQUIRE(q.has_value());
         auto nets = CidrList::parse({"192.0.2.0/24", "2001:db8::/32"});

@@ -47,6 +47,10 @@ struct Fixture {
         auto s = open_maildir_store(dir / "data", so);
         REQUIRE(s);
         store = std::move(*s);
+        // What mailctl user add makes beside each account.
+        for (const char* u :
+             {"alice@example.test", "bob@example.test", "carol@example.test", "nobody@catch.test"})
+            REQUIRE(store->create_user(u));
         auto q = Queue::open(dir / "queue");
         REQUIRE(q);
         queue = *q;

@@ -106,7 +106,8 @@ struct MemoryCore {
     uint64_t capacity = UINT64_MAX;
     uint64_t stored = 0;  // octets of every user's messages
     std::map<std::string, User> users;
-    std::vector<User> retired;  // removed users' mail, kept aside
+    std::map<std::string, User> retired;  // removed users' mail by where it was "kept"
+    uint64_t next_retired = 1;
     std::set<std::string> locked;
     std::vector<std::shared_ptr<memstore::WatchState>> watches;
     uint32_t next_folder_id = 1;

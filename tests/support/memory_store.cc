@@ -166,18 +166,49 @@ StoreResult<void> MemoryStore::create_user(std::string_view user) {
     return {};
 }
 
-StoreResult<void> MemoryStore::remove_user(std::string_view user) {
-    if (auto e = core_->enter("remove_user")) return std::unexpected(*e);
+StoreResult<void> MemoryStore::discard_user(std::string_view user) {
+    if (auto e = core_->enter("discard_user")) return std::unexpected(*e);
     return locked(*core_, [&](Fired& fired) -> StoreResult<void> {
         std::string canon;
         auto u = core_->user(user, &canon);
         if (!u) return std::unexpected(u.error());
-        for (const auto& [name, f] : (*u)->folders) core_->stored -= f.bytes();
-        core_->retired.push_back(std::move(**u));
+        for (const auto& [name, f] : (*u)->folders)
+            if (!f.msgs.empty()) return std::unexpected(StoreError::not_empty);
         core_->users.erase(canon);
         core_->touched(canon, "", fired);
         return {};
     });
+}
+
+StoreResult<std::string> MemoryStore::remove_user(std::string_view user) {
+    if (auto e = core_->enter("remove_user")) return std::unexpected(*e);
+    return locked(*core_, [&](Fired& fired) -> StoreResult<std::string> {
+        std::string canon;
+        auto u = core_->user(user, &canon);
+        if (!u) return std::unexpected(u.error());
+        for (const auto& [name, f] : (*u)->folders) core_->stored -= f.bytes();
+        std::string kept = "memory:retired/" + canon + "/" + std::to_string(core_->next_retired++);
+        core_->retired.emplace(kept, std::move(**u));
+        core_->users.erase(canon);
+        core_->touched(canon, "", fired);
+        return kept;
+    });
+}
+
+StoreResult<void> MemoryStore::restore_user(std::string_view user, std::string_view kept) {
+    if (auto e = core_->enter("restore_user")) return std::unexpected(*e);
+    auto canon = normalize_address(user);
+    if (!canon) return std::unexpected(canon.error());
+    std::lock_guard lock(core_->mu);
+    if (!kept.starts_with("memory:retired/" + *canon + "/"))
+        return std::unexpected(StoreError::invalid);
+    auto it = core_->retired.find(std::string(kept));
+    if (it == core_->retired.end()) return std::unexpected(StoreError::not_found);
+    if (core_->users.count(*canon)) return std::unexpected(StoreError::exists);
+    for (const auto& [name, f] : it->second.folders) core_->stored += f.bytes();
+    core_->users.emplace(*canon, std::move(it->second));
+    core_->retired.erase(it);
+    return {};
 }
 
 StoreResult<std::unique_ptr<Mailbox>> MemoryStore::open_mailbox(std::string_view user,

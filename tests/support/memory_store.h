@@ -7,7 +7,8 @@
 // a Mailbox handle keeps its own snapshot, changed only by refresh() or by its own flag
 // changes and expunges; every change gets a MODSEQ and an entry in the folder's change log
 // (one per message's current modseq, tombstones for expunges); keywords compare
-// case-insensitively and keep the case first given; create_user makes only INBOX;
+// case-insensitively and keep the case first given; create_user makes only INBOX; remove_user
+// keeps the mail as "memory:retired/<user>/<n>" for restore_user;
 // special-use goes with a folder when it is renamed, subscriptions are names and stay.
 // Watch callbacks run on the changing thread after the mutex is released; destroying a
 // FolderWatch waits for a callback in progress (so never destroy one inside its callback).
@@ -54,7 +55,9 @@ public:
     bool has_room(uint64_t bytes) override;
     StoreResult<uint64_t> usage(std::string_view user) override;
     StoreResult<void> create_user(std::string_view user) override;
-    StoreResult<void> remove_user(std::string_view user) override;
+    StoreResult<void> discard_user(std::string_view user) override;
+    StoreResult<std::string> remove_user(std::string_view user) override;
+    StoreResult<void> restore_user(std::string_view user, std::string_view kept) override;
     StoreResult<std::unique_ptr<Mailbox>> open_mailbox(std::string_view user,
                                                        std::string_view folder = "INBOX") override;
     StoreResult<FolderStatus> status(std::string_view user, std::string_view folder) override;
