@@ -13,6 +13,7 @@ struct Writer {
     const MimeMessage& msg;
     bool extended;
     bool utf8;
+    bool crlf_sizes;
 
     void str(std::string_view s) { imap_write_string(out, s, utf8); }
     void nstr(const std::optional<std::string>& s) {
@@ -112,7 +113,7 @@ struct Writer {
         out += ' ';
         str(f.encoding ? std::string_view(*f.encoding) : "7bit");
         out += ' ';
-        number(p.body_size);
+        number(p.body_size + (crlf_sizes ? p.body_bare_lf : 0));
         if (p.is_message()) {
             out += ' ';
             const MimePart* inner = p.children.empty() ? nullptr : &msg.parts[p.children[0]];
@@ -160,9 +161,9 @@ struct Writer {
 }  // namespace
 
 void imap_write_bodystructure(std::string& out, const MimeMessage& msg, uint32_t part,
-                              bool extended, bool utf8) {
+                              bool extended, bool utf8, bool crlf_sizes) {
     if (part >= msg.parts.size()) return;
-    Writer{out, msg, extended, utf8}.part(part);
+    Writer{out, msg, extended, utf8, crlf_sizes}.part(part);
 }
 
 }  // namespace postern

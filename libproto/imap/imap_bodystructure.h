@@ -17,8 +17,9 @@
 namespace postern {
 
 // Appends the structure of parts[part] (0: the whole message). `extended`: BODYSTRUCTURE,
-// else BODY.
+// else BODY. `crlf_sizes`: sizes as if every bare LF were CRLF (for a server that sends
+// stored bare-LF messages with CRLF line ends, as Dovecot does); else the stored octets.
 void imap_write_bodystructure(std::string& out, const MimeMessage& msg, uint32_t part,
-                              bool extended, bool utf8 = false);
+                              bool extended, bool utf8 = false, bool crlf_sizes = false);
 
 }  // namespace postern

@@ -139,6 +139,7 @@ bool shape_ok(const MimeMessage& m, uint32_t i) {
     const MimePart& p = m.parts[i];
     if (p.body_start != p.header_start + p.header_size) return false;
     if (p.end() > m.size || p.body_lines > p.body_size) return false;
+    if (p.header_bare_lf > p.header_size || p.body_bare_lf > p.body_lines) return false;
     if (i == 0) return p.header_start == 0 && p.depth == 0 && p.parent == 0;
     const MimePart& parent = m.parts[p.parent];
     if (p.depth != parent.depth + 1 || p.depth > kMimeMaxDepth) return false;
@@ -169,6 +170,8 @@ std::string mime_cache_encode(const MimeMessage& msg) {
         w.u(p.header_size);
         w.u(p.body_size);
         w.u(p.body_lines);
+        w.u(p.header_bare_lf);
+        w.u(p.body_bare_lf);
         w.s(f.type);
         w.s(f.subtype);
         w.params(f.params);
@@ -205,6 +208,8 @@ std::expected<MimeMessage, MimeCacheError> mime_cache_decode(std::string_view by
         p.body_start = p.header_start + p.header_size;
         p.body_size = r.bounded(kMaxOffset);
         p.body_lines = r.bounded(kMaxOffset);
+        p.header_bare_lf = r.bounded(kMaxOffset);
+        p.body_bare_lf = r.bounded(kMaxOffset);
         MimeFields& f = p.fields;
         f.type = r.s();
         f.subtype = r.s();

@@ -4,7 +4,8 @@
 // BODYSTRUCTURE / BODY[section] and SEARCH on headers never parse a message file twice.
 //
 // Layout (all integers LEB128 varints): "PM" kMimeCacheVersion size part_count, then each
-// part in pre-order: flags, parent, header_start, header_size, body_size, body_lines, the
+// part in pre-order: flags, parent, header_start, header_size, body_size, body_lines, the bare-LF
+// counts of header and body, the
 // MIME fields (strings as length + bytes, optional ones flagged) and, when flagged, the
 // ten envelope fields. body_start and the children lists are implied.
 //

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <iconv.h>
+#include <vector>
 
 #include "libproto/core/ascii.h"
 
@@ -85,25 +86,54 @@ int utf8_sequence_length(std::string_view s) {
 }  // namespace mime_detail
 
 struct MimeCharsetDecoder::Iconv {
+    std::string name;  // lowercased charset
     iconv_t cd;
-    explicit Iconv(iconv_t c) : cd(c) {}
+    Iconv(std::string n, iconv_t c) : name(std::move(n)), cd(c) {}
     ~Iconv() { iconv_close(cd); }
     Iconv(const Iconv&) = delete;
     Iconv& operator=(const Iconv&) = delete;
 };
 
+namespace {
+
+// iconv_open is costly next to decoding one header word, and SEARCH opens the same few
+// charsets for every message: each thread keeps the last few descriptors.
+constexpr size_t kIconvPoolSize = 8;
+thread_local std::vector<std::unique_ptr<MimeCharsetDecoder::Iconv>> iconv_pool;
+
+}  // namespace
+
+std::unique_ptr<MimeCharsetDecoder::Iconv> MimeCharsetDecoder::take_iconv(std::string_view cs) {
+    std::string name = ascii_lowered(cs);
+    for (size_t i = 0; i < iconv_pool.size(); ++i) {
+        if (iconv_pool[i]->name == name) {
+            std::unique_ptr<Iconv> c = std::move(iconv_pool[i]);
+            iconv_pool.erase(iconv_pool.begin() + static_cast<std::ptrdiff_t>(i));
+            iconv(c->cd, nullptr, nullptr, nullptr, nullptr);  // back to the initial state
+            return c;
+        }
+    }
+    iconv_t cd = iconv_open("UTF-8", name.c_str());
+    if (cd == reinterpret_cast<iconv_t>(-1)) return nullptr;
+    return std::make_unique<Iconv>(std::move(name), cd);
+}
+
+void MimeCharsetDecoder::give_back() {
+    if (!iconv_) return;
+    if (iconv_pool.size() >= kIconvPoolSize) iconv_pool.erase(iconv_pool.begin());
+    iconv_pool.push_back(std::move(iconv_));
+}
+
 MimeCharsetDecoder::MimeCharsetDecoder() = default;
-MimeCharsetDecoder::~MimeCharsetDecoder() = default;
+MimeCharsetDecoder::~MimeCharsetDecoder() { give_back(); }
 
 bool MimeCharsetDecoder::open(std::string_view charset) {
-    iconv_.reset();
+    give_back();
     carry_.clear();
     if (is_utf8_name(charset)) return true;
     if (!plausible_name(charset)) return false;
-    iconv_t cd = iconv_open("UTF-8", std::string(charset).c_str());
-    if (cd == reinterpret_cast<iconv_t>(-1)) return false;
-    iconv_ = std::make_unique<Iconv>(cd);
-    return true;
+    iconv_ = take_iconv(charset);
+    return iconv_ != nullptr;
 }
 
 void MimeCharsetDecoder::feed(std::string_view in, std::string& out) {

@@ -24,8 +24,12 @@ public:
     void feed(std::string_view in, std::string& out);
     void finish(std::string& out);
 
+    struct Iconv;  // one iconv descriptor, pooled per thread (mime_charset.cc)
+
 private:
-    struct Iconv;
+    static std::unique_ptr<Iconv> take_iconv(std::string_view charset);
+    void give_back();
+
     std::unique_ptr<Iconv> iconv_;  // null: UTF-8 (or unknown) pass-through
     std::string carry_;             // an incomplete sequence at the end of the last chunk
 };

@@ -38,8 +38,7 @@ void MimeParser::feed(std::string_view bytes) {
     if (finished_) return;
     while (!bytes.empty()) {
         if (fast_) {
-            lines_ += static_cast<uint64_t>(std::count(bytes.begin(), bytes.end(), '\n'));
-            pos_ += bytes.size();
+            count_fast(bytes);
             return;
         }
         const void* lf = std::memchr(bytes.data(), '\n', bytes.size());
@@ -71,6 +70,8 @@ void MimeParser::feed(std::string_view bytes) {
         if (kept.size() > len) kept = kept.substr(0, len);
         on_line(kept, len, eol, line_dropped_nonws_);
         ++lines_;
+        if (eol == 1) ++bare_lf_;
+        last_byte_ = '\n';
         line_.clear();
         line_len_ = 0;
         line_dropped_nonws_ = false;
@@ -84,10 +85,21 @@ void MimeParser::feed(std::string_view bytes) {
 MimeMessage MimeParser::finish() {
     if (finished_) return {};
     if (!fast_ && line_len_ > 0) on_line(line_, line_len_, 0, line_dropped_nonws_);
-    close_to(0, pos_, lines_);
+    close_to(0, pos_, lines_, bare_lf_);
     msg_.size = pos_;
     finished_ = true;
     return std::move(msg_);
+}
+
+void MimeParser::count_fast(std::string_view bytes) {
+    for (size_t i = 0; i < bytes.size(); ++i) {
+        if (bytes[i] != '\n') continue;
+        ++lines_;
+        char before = i > 0 ? bytes[i - 1] : last_byte_;
+        if (before != '\r') ++bare_lf_;
+    }
+    last_byte_ = bytes.back();
+    pos_ += bytes.size();
 }
 
 void MimeParser::update_fast() {
@@ -111,7 +123,7 @@ void MimeParser::on_line(std::string_view kept, uint64_t len, uint32_t eol, bool
     }
     if (stack_.back().in_header) {
         if (len == 0) {
-            end_header(line_start_ + eol, lines_ + 1);
+            end_header(line_start_ + eol, lines_ + 1, bare_lf_ + (eol == 1 ? 1 : 0));
         } else {
             header_.line(kept);
         }
@@ -143,16 +155,19 @@ bool MimeParser::boundary_line(std::string_view kept, bool dropped_nonws, uint32
     // The line break before the boundary belongs to the boundary.
     uint64_t end = line_start_ - prev_eol_;
     uint64_t lines_at_end = lines_ - (prev_eol_ > 0 ? 1 : 0);
-    close_to(found + 1, end, lines_at_end);
+    uint64_t bare_at_end = bare_lf_ - (prev_eol_ == 1 ? 1 : 0);
+    close_to(found + 1, end, lines_at_end, bare_at_end);
     if (how == BoundaryMatch::kClose) {
         stack_[found].epilogue = true;
     } else if (msg_.parts.size() < kMimeMaxParts) {
-        start_part(stack_[found].part, line_start_ + len + eol, false);
+        start_part(stack_[found].part, line_start_ + len + eol, bare_lf_ + (eol == 1 ? 1 : 0),
+                   false);
     }
     return true;
 }
 
-void MimeParser::start_part(uint32_t parent, uint64_t header_start, bool message_header) {
+void MimeParser::start_part(uint32_t parent, uint64_t header_start, uint64_t bare,
+                            bool message_header) {
     auto idx = static_cast<uint32_t>(msg_.parts.size());
     MimePart& p = msg_.parts.emplace_back();
     p.header_start = header_start;
@@ -163,6 +178,7 @@ void MimeParser::start_part(uint32_t parent, uint64_t header_start, bool message
     msg_.parts[parent].children.push_back(idx);
     Open o;
     o.part = idx;
+    o.bare_at_header = bare;
     stack_.push_back(std::move(o));
     header_.reset(message_header);
 }
@@ -178,10 +194,12 @@ void MimeParser::apply_header(MimePart& p) {
     }
 }
 
-void MimeParser::end_header(uint64_t body_start, uint64_t lines) {
+void MimeParser::end_header(uint64_t body_start, uint64_t lines, uint64_t bare) {
     uint32_t idx = stack_.back().part;
     MimePart& p = msg_.parts[idx];
     p.header_size = body_start - p.header_start;
+    p.header_bare_lf = bare - stack_.back().bare_at_header;
+    stack_.back().bare_at_body = bare;
     p.body_start = body_start;
     apply_header(p);
     stack_.back().in_header = false;
@@ -192,14 +210,14 @@ void MimeParser::end_header(uint64_t body_start, uint64_t lines) {
         if (b && !b->empty() && b->size() <= kMimeMaxBoundary) stack_.back().boundary = *b;
     } else if (p.is_message()) {
         if (msg_.parts.size() < kMimeMaxParts) {
-            start_part(idx, body_start, true);
+            start_part(idx, body_start, bare, true);
         } else {
             p.opaque = true;
         }
     }
 }
 
-void MimeParser::close_to(size_t keep, uint64_t end, uint64_t lines_at_end) {
+void MimeParser::close_to(size_t keep, uint64_t end, uint64_t lines_at_end, uint64_t bare_at_end) {
     // A part never ends before its child: a boundary right after another one closes a
     // child that starts after the line break the boundary takes.
     uint64_t floor = 0;
@@ -212,12 +230,15 @@ void MimeParser::close_to(size_t keep, uint64_t end, uint64_t lines_at_end) {
             p.body_start = p.header_start + p.header_size;
             apply_header(p);
             o.lines_at_body = lines_at_end;
+            p.header_bare_lf = bare_at_end > o.bare_at_header ? bare_at_end - o.bare_at_header : 0;
+            o.bare_at_body = bare_at_end;
         }
         uint64_t e = std::max({end, p.body_start, floor});
         floor = e;
         p.body_size = e - p.body_start;
         p.body_lines = lines_at_end > o.lines_at_body ? lines_at_end - o.lines_at_body : 0;
-        if (p.body_size == 0) p.body_lines = 0;
+        p.body_bare_lf = bare_at_end > o.bare_at_body ? bare_at_end - o.bare_at_body : 0;
+        if (p.body_size == 0) p.body_lines = p.body_bare_lf = 0;
         stack_.pop_back();
     }
 }

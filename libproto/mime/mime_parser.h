@@ -48,16 +48,19 @@ private:
         bool epilogue = false;  // after the close delimiter
         std::string boundary;   // multipart only; empty when none (no splitting)
         uint64_t lines_at_body = 0;
+        uint64_t bare_at_header = 0;  // bare_lf_ where the header starts
+        uint64_t bare_at_body = 0;
     };
 
     void on_line(std::string_view kept, uint64_t len, uint32_t eol, bool dropped_nonws);
     bool boundary_line(std::string_view kept, bool dropped_nonws, uint32_t eol, uint64_t len);
-    void start_part(uint32_t parent, uint64_t header_start, bool message_header);
-    void end_header(uint64_t body_start, uint64_t lines);
+    void start_part(uint32_t parent, uint64_t header_start, uint64_t bare, bool message_header);
+    void end_header(uint64_t body_start, uint64_t lines, uint64_t bare);
     void apply_header(MimePart& p);
     // Closes every open part above the first `keep` at offset `end`.
-    void close_to(size_t keep, uint64_t end, uint64_t lines_at_end);
+    void close_to(size_t keep, uint64_t end, uint64_t lines_at_end, uint64_t bare_at_end);
     void update_fast();
+    void count_fast(std::string_view bytes);
 
     MimeMessage msg_;
     std::vector<Open> stack_;
@@ -68,8 +71,10 @@ private:
     size_t keep_limit_ = 0;
     bool line_dropped_nonws_ = false;
     bool line_last_cr_ = false;
-    uint64_t pos_ = 0;    // bytes fed
-    uint64_t lines_ = 0;  // line feeds before the current line
+    uint64_t pos_ = 0;      // bytes fed
+    uint64_t lines_ = 0;    // line feeds before the current line
+    uint64_t bare_lf_ = 0;  // of them, line ends without a CR
+    char last_byte_ = 0;    // the byte before the next one fed
     uint32_t prev_eol_ = 0;
     bool fast_ = false;  // nothing left to find: just count line feeds
     bool finished_ = false;

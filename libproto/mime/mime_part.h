@@ -55,7 +55,10 @@ struct MimeFields {
 struct MimePart {
     uint64_t header_start = 0, header_size = 0;
     uint64_t body_start = 0, body_size = 0;
-    uint64_t body_lines = 0;         // line feeds in the body
+    uint64_t body_lines = 0;  // line feeds in the body
+    // Line ends that are a bare LF: the sizes as IMAP sends the part with CRLF line ends
+    // (as Dovecot reports them) are header_size + header_bare_lf, body_size + body_bare_lf.
+    uint64_t header_bare_lf = 0, body_bare_lf = 0;
     uint32_t parent = 0;             // index in MimeMessage::parts; the root is its own parent
     uint32_t depth = 0;              // the root is 0
     std::vector<uint32_t> children;  // multipart parts, or the one message of message/rfc822

@@ -3,7 +3,8 @@
 // same tree as parsing whole; every part lies inside the message and its parent's body;
 // ENVELOPE / BODYSTRUCTURE of every message part format; every section of every part
 // resolves inside the message; the HEADER.FIELDS filter output is no longer than its input
-// plus the added line break; the cache form round-trips exactly.
+// plus the added line break; bare-LF counts fit their ranges; the cache form
+// round-trips exactly.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -68,6 +69,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         check(part.end() <= msg.size());
         check(part.body_start == part.header_start + part.header_size);
         check(part.depth <= kMimeMaxDepth);
+        check(part.body_lines <= part.body_size && part.body_bare_lf <= part.body_lines);
+        check(part.header_bare_lf <= part.header_size);
         if (i > 0) {
             const MimePart& parent = whole.parts[part.parent];
             check(part.header_start >= parent.body_start && part.end() <= parent.end());

@@ -37,6 +37,28 @@ TEST_CASE("corpus: ENVELOPE and BODYSTRUCTURE as Dovecot answers them", "[mime][
     }
 }
 
+TEST_CASE("bare LF: stored sizes or CRLF sizes", "[mime][imap]") {
+    std::string msg =
+        "Content-Type: multipart/mixed; boundary=b\n\n--b\n\none\ntwo\n--b\r\n\r\nx\r\ny\n--b--\n";
+    MimeMessage m = MimeParser::parse(msg);
+    REQUIRE(m.parts.size() == 3);
+    CHECK(m.parts[0].header_bare_lf == 2);
+    CHECK(m.parts[1].header_bare_lf == 1);
+    CHECK(m.parts[1].body_bare_lf == 1);  // "one\ntwo": the LF before --b is the boundary's
+    CHECK(m.parts[2].header_bare_lf == 0);
+    CHECK(m.parts[2].body_bare_lf == 0);  // "x\r\ny"
+    std::string raw, crlf;
+    imap_write_bodystructure(raw, m, 1, false);
+    imap_write_bodystructure(crlf, m, 1, false, false, true);
+    CHECK(raw == R"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 7 1))");
+    CHECK(crlf == R"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 8 1))");
+    CHECK(parse_chunked(msg, 1) == m);
+    // The fast path (no boundary left to find) counts them too.
+    MimeMessage plain = parse_chunked("Subject: s\n\na\nb\r\nc\n", 1);
+    CHECK(plain.root().header_bare_lf == 2);
+    CHECK(plain.root().body_bare_lf == 2);
+}
+
 TEST_CASE("BODYSTRUCTURE of parts: text lines, message lines, extension data", "[mime][imap]") {
     struct Case {
         const char* label;

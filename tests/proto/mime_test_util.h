@@ -89,7 +89,8 @@ inline std::string normalize_literals(std::string_view s) {
 }
 
 // "ENVELOPE (...) BODYSTRUCTURE (...) BODY (...)" as the corpus .expected files hold it.
-inline std::string fetch_items(const MimeMessage& m) {
+// Sizes as Dovecot gives them: CRLF for every bare LF.
+inline std::string fetch_items(const MimeMessage& m, bool crlf_sizes = true) {
     std::string out = "ENVELOPE ";
     if (m.root().envelope) {
         imap_write_envelope(out, *m.root().envelope);
@@ -97,9 +98,9 @@ inline std::string fetch_items(const MimeMessage& m) {
         imap_write_empty_envelope(out);
     }
     out += " BODYSTRUCTURE ";
-    imap_write_bodystructure(out, m, 0, true);
+    imap_write_bodystructure(out, m, 0, true, false, crlf_sizes);
     out += " BODY ";
-    imap_write_bodystructure(out, m, 0, false);
+    imap_write_bodystructure(out, m, 0, false, false, crlf_sizes);
     return out;
 }
 
