@@ -1,108 +1,111 @@
-// imapd: a minimal IMAP front on the daemon scaffold. It greets, answers
-// CAPABILITY, NOOP, LOGOUT and STARTTLS; every other command is "BAD not
-// implemented yet" until IMAP proper lands.
+// imapd: the IMAP daemon (RFC 3501 / 9051, docs/imap.md) on the shared daemon scaffold.
+// Listens on imapd.port (STARTTLS) and imapd.tls_port (implicit TLS). Every store call of a
+// session runs on the thread pool (DaemonBackend::run_blocking).
+
 #include <algorithm>
-#include <cctype>
-#include <string>
-#include <string_view>
+#include <memory>
 
 #include "config/config.h"
-#include "libproto/net/daemon.h"
+#include "imapd/daemon_backend.h"
+#include "imapd/imap_connection.h"
+#include "libmailstore/accounts.h"
+#include "libmailstore/store_factory.h"
+#include "libproto/auth/auth_budget.h"
+#include "libproto/config/instance_secret.h"
 #include "libproto/core/log.h"
-#include "libproto/core/ascii.h"
+#include "libproto/net/daemon.h"
+#include "libproto/net/loop.h"
 
 namespace postern {
 namespace {
 
-class ImapStubSession final : public ConnectionHandler {
-public:
-    // `tls` is the daemon's holder, asked at STARTTLS time (a SIGHUP may have
-    // swapped the context since this session was accepted).
-    ImapStubSession(const Config& config, const TlsServer& tls) : config_(config), tls_(tls) {}
-
-    void on_open(Connection& c) override {
-        log_.info("connect from %s%s", c.peer().ip.c_str(), c.is_tls() ? " (TLS)" : "");
-        c.write("* OK [CAPABILITY " + capabilities(c) + "] " + config_.hostname +
-                " Postern IMAP ready\r\n");
-    }
-
-    void on_line(Connection& c, std::string_view line, LineEnd) override {
-        size_t sp = line.find(' ');
-        std::string_view tag = line.substr(0, sp);
-        std::string_view cmd =
-            sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1);
-        cmd = cmd.substr(0, cmd.find(' '));
-        if (tag.empty() || cmd.empty()) {
-            c.write("* BAD missing tag or command\r\n");
-            return;
-        }
-        std::string t(tag);
-        if (iequals(cmd, "CAPABILITY")) {
-            c.write("* CAPABILITY " + capabilities(c) + "\r\n" + t +
-                    " OK CAPABILITY completed\r\n");
-        } else if (iequals(cmd, "NOOP")) {
-            c.write(t + " OK NOOP completed\r\n");
-        } else if (iequals(cmd, "LOGOUT")) {
-            c.write("* BYE Postern IMAP server logging out\r\n" + t + " OK LOGOUT completed\r\n");
-            c.close();
-        } else if (iequals(cmd, "STARTTLS")) {
-            SslCtxPtr ctx = c.is_tls() ? nullptr : tls_.current();
-            if (!ctx) {
-                c.write(t + " BAD STARTTLS not available\r\n");
-                return;
-            }
-            c.write(t + " OK Begin TLS negotiation now\r\n");
-            c.start_tls(ctx.get());
-        } else {
-            c.write(t + " BAD command not implemented yet\r\n");
-        }
-    }
-
-    void on_line_too_long(Connection& c) override { c.write("* BAD line too long\r\n"); }
-
-    void on_tls_ready(Connection& c) override {
-        log_.info("TLS started: %s %s", c.tls_version().c_str(), c.tls_cipher().c_str());
-    }
-
-    void on_timeout(Connection& c) override {
-        c.write("* BYE Autologout; idle for too long\r\n");
-        c.close(CloseReason::timeout);
-    }
-
-    void on_shutdown(Connection& c) override {
-        c.write("* BYE Server shutting down\r\n");
-        c.close();
-    }
-
-    void on_close(Connection&, CloseReason why) override {
-        log_.info("disconnected: %s", close_reason_text(why));
-    }
-
-private:
-    std::string capabilities(const Connection& c) const {
-        return c.is_tls() || !tls_.available() ? "IMAP4rev1 LOGINDISABLED"
-                                               : "IMAP4rev1 STARTTLS LOGINDISABLED";
-    }
-
-    const Config& config_;
-    const TlsServer& tls_;
-    SessionLog log_;
+struct Imapd {
+    std::shared_ptr<DaemonBackend> backend;
+    std::shared_ptr<AuthBudget> auth_budget;  // failed logins across sessions ([auth])
+    ImapdConfig policy;                       // current imapd settings (SIGHUP replaces)
+    std::string hostname;
+    const TlsServer* tls = nullptr;
 };
 
+Imapd& state() {
+    static Imapd s;
+    return s;
+}
+
+ImapSessionOptions session_options() {
+    const Imapd& s = state();
+    ImapSessionOptions o;
+    o.hostname = s.hostname;
+    o.plaintext_auth = s.policy.allow_plaintext_auth;
+    o.auth_budget = s.auth_budget.get();
+    return o;
+}
+
+HandlerFactory factory() {
+    return [](Connection& c) -> std::unique_ptr<ConnectionHandler> {
+        Imapd& s = state();
+        std::function<SslCtxPtr()> tls_ctx;
+        if (s.tls != nullptr && s.tls->available())
+            tls_ctx = [] { return state().tls ? state().tls->current() : nullptr; };
+        return std::make_unique<ImapConnection>(c, *s.backend, session_options(),
+                                                std::move(tls_ctx));
+    };
+}
+
+ConnectionOptions connection_options(const ImapdConfig& ic) {
+    ConnectionOptions o;
+    // RFC 9051 5.4: the autologout timer is at least 30 minutes (IDLE included).
+    o.idle_timeout_ms = uint64_t(ic.idle_timeout_seconds) * 1000;
+    o.lines.max_line = 64 * 1024;  // only before raw mode takes over
+    return o;
+}
+
 std::expected<void, std::string> setup(DaemonContext<Config>& ctx) {
-    const ImapdConfig& ic = ctx.config.imapd;
+    Imapd& s = state();
+    const Config& cfg = ctx.config;
+    const ImapdConfig& ic = cfg.imapd;
+    s.policy = ic;
+    s.hostname = cfg.hostname;
+    s.tls = &ctx.tls;
+
+    auto accounts = Accounts::open(cfg.data_dir, cfg.store.lmdb_map_size);
+    if (!accounts)
+        return std::unexpected("cannot open accounts in " + cfg.data_dir.string() + ": " +
+                               describe(accounts.error()));
+    if (auto bad = backend_problem(cfg.store.backend); !bad.empty()) return std::unexpected(bad);
+    StoreOptions so;
+    so.disk_reserve_bytes = cfg.store.disk_reserve_bytes;
+    so.quota_of = quota_lookup(*accounts);
+    auto store = open_store(cfg.store.backend, cfg.data_dir, so);
+    if (!store)
+        return std::unexpected("cannot open the mail store in " + cfg.data_dir.string() + ": " +
+                               describe(store.error()));
+    auto secret = read_instance_secret(cfg);
+    if (!secret) return std::unexpected(secret.error());
+    s.auth_budget = std::make_shared<AuthBudget>(cfg.auth, loop_clock(ctx.loop));
+    s.backend = std::make_shared<DaemonBackend>(ctx.loop, std::move(*accounts), std::move(*store),
+                                                cfg.hostname, std::move(*secret));
+    // Destroyed before the loop (the backend holds a uv handle).
+    ctx.owned.push_back(s.backend);
+
     ctx.listeners.set_limits({ic.max_connections, ic.max_connections_per_ip,
                               "* BYE Too many connections, try again later\r\n"});
-    ConnectionOptions opts;
-    opts.idle_timeout_ms = uint64_t(ic.idle_timeout_seconds) * 1000;
-    opts.lines.max_line = 64 * 1024;
-    const TlsServer* tls = &ctx.tls;
-    const Config* config = &ctx.config;
-    auto factory = [config, tls](Connection&) {
-        return std::make_unique<ImapStubSession>(*config, *tls);
-    };
-    if (auto r = ctx.listeners.listen("imap", ic.port, false, factory, opts); !r) return r;
-    return ctx.listeners.listen("imaps", ic.tls_port, true, factory, opts);
+    auto opts = connection_options(ic);
+    if (auto r = ctx.listeners.listen("imap", ic.port, false, factory(), opts); !r) return r;
+    if (ctx.tls.available()) {
+        if (auto r = ctx.listeners.listen("imaps", ic.tls_port, true, factory(), opts); !r)
+            return r;
+    }
+    log_msg(LogLevel::info, "imapd ready: imap port %u, imaps port %u", ic.port, ic.tls_port);
+    return {};
+}
+
+void reload(const Config& fresh) {
+    Imapd& s = state();
+    // Policy applies to new connections; ports need a restart.
+    s.policy = fresh.imapd;
+    if (s.auth_budget) s.auth_budget->set_config(fresh.auth);
+    log_msg(LogLevel::info, "configuration reloaded");
 }
 
 }  // namespace
@@ -111,6 +114,9 @@ std::expected<void, std::string> setup(DaemonContext<Config>& ctx) {
 int main(int argc, char** argv) {
     postern::DaemonSpec<postern::Config> spec;
     spec.service = "imapd";
+    spec.tls = true;
     spec.setup = postern::setup;
+    spec.reload = postern::reload;
+    spec.on_stop = [] {};
     return postern::run_daemon(argc, argv, spec);
 }
