@@ -74,6 +74,7 @@ std::expected<std::string, QueueError> Deliverer::enqueue_bounce(
     const Envelope& env, const std::vector<Recipient>& failed, std::string_view original,
     int64_t now) {
     std::vector<const Recipient*> list;
+    list.reserve(failed.size());
     for (const auto& r : failed) list.push_back(&r);
     std::string msg = build_failure_dsn(params_.hostname, env, list, original, now);
     auto w = queue_.create();

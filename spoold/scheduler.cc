@@ -274,7 +274,8 @@ void Scheduler::pump_remote() {
     pumping_ = false;
 }
 
-void Scheduler::remote_done(std::shared_ptr<RemoteBatch> batch, std::vector<TargetResult> results) {
+void Scheduler::remote_done(const std::shared_ptr<RemoteBatch>& batch,
+                            std::vector<TargetResult> results) {
     destinations_.finished(batch->destination);
     struct Rec {
         std::vector<TargetResult> results;

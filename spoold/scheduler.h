@@ -67,7 +67,7 @@ private:
     void handle(AttemptReport r, int64_t now);
     void settle(const AttemptReport& r, int64_t now);
     void pump_remote();
-    void remote_done(std::shared_ptr<RemoteBatch> batch, std::vector<TargetResult> results);
+    void remote_done(const std::shared_ptr<RemoteBatch>& batch, std::vector<TargetResult> results);
     void remote_recorded(const std::string& id, const AttemptReport& r);
     void log_report(const AttemptReport& r, int64_t now);
 
