@@ -60,6 +60,7 @@ std::map<std::string, Node> build_tree(const std::vector<FolderEntry>& folders,
     for (const std::string& s : subs) t[s].subscribed = true;
     // Parents of every name: present (implied when missing), with children.
     std::vector<std::string> names;
+    names.reserve(t.size());
     for (const auto& [name, node] : t) names.push_back(name);
     for (const std::string& name : names) {
         bool sub = t[name].subscribed;
