@@ -18,6 +18,8 @@
 
 #include <uv.h>
 
+#include "libproto/dns_parse/dns_message.h"
+
 namespace postern {
 
 // The closed set of lookup outcomes besides success.
@@ -43,6 +45,10 @@ using MxCallback = std::function<void(DnsResult<std::vector<MxRecord>>)>;  // so
 using NamesCallback = std::function<void(DnsResult<std::vector<std::string>>)>;  // PTR names
 using TextCallback = std::function<void(
     DnsResult<std::vector<std::string>>)>;  // one string per TXT record, its parts joined
+// The whole parsed answer. NXDOMAIN and NODATA arrive as messages (rcode 3, or
+// no matching record) so the caller sees their SOA; the error side is only
+// `temporary` (timeout, SERVFAIL, REFUSED, an unparsable answer) or `bad_name`.
+using MessageCallback = std::function<void(DnsResult<DnsMessage>)>;
 
 // Owning handle to a pending lookup: destroying it cancels the callback.
 class DnsQuery {
@@ -75,6 +81,11 @@ public:
     // `ip` is an address literal; the reverse name is built here.
     [[nodiscard]] virtual DnsQuery ptr(std::string_view ip, NamesCallback cb) = 0;
     [[nodiscard]] virtual DnsQuery txt(std::string_view name, TextCallback cb) = 0;
+    // Any type (dns_type::*), with TTLs, the AD bit and CNAME chains: what the
+    // MX resolver, DANE (TLSA) and MTA-STS (TXT) need. The query asks for the
+    // AD bit (RFC 6840 5.7), so a validating resolver reports DNSSEC status.
+    [[nodiscard]] virtual DnsQuery lookup(std::string_view name, uint16_t type,
+                                          MessageCallback cb) = 0;
 };
 
 struct ResolverOptions {
@@ -96,6 +107,7 @@ public:
     DnsQuery mx(std::string_view name, MxCallback cb) override;
     DnsQuery ptr(std::string_view ip, NamesCallback cb) override;
     DnsQuery txt(std::string_view name, TextCallback cb) override;
+    DnsQuery lookup(std::string_view name, uint16_t type, MessageCallback cb) override;
 
     struct Impl;
 

@@ -123,6 +123,29 @@ struct AresResolver::Impl {
     }
 
     DnsQuery query(std::string_view name, int type, AnswerFn answer) {
+        return start(std::move(answer), [&](Request* req) {
+            std::string n(name);
+            ares_query(channel, n.c_str(), ns_c_in, type, &Impl::on_answer, req);
+        });
+    }
+    // ares_send of a query we build, so its header can carry the AD bit.
+    DnsQuery send_with_ad(std::string_view name, int type, AnswerFn answer) {
+        return start(std::move(answer), [&](Request* req) {
+            std::string n(name);
+            unsigned char* buf = nullptr;
+            int len = 0;
+            if (int r = ares_create_query(n.c_str(), ns_c_in, type, 0, 1, &buf, &len, 0);
+                r != ARES_SUCCESS) {
+                on_answer(req, r, 0, nullptr, 0);
+                return;
+            }
+            buf[3] |= 0x20;  // AD: "tell me whether you validated" (RFC 6840 5.7)
+            ares_send(channel, buf, len, &Impl::on_answer, req);
+            ares_free_string(buf);
+        });
+    }
+    template <class Issue>
+    DnsQuery start(AnswerFn answer, Issue&& issue) {
         auto alive = std::make_shared<bool>(true);
         auto* req =
             new Request{this, alive,
@@ -131,9 +154,8 @@ struct AresResolver::Impl {
                             *alive = false;
                             answer(st, b, l);
                         }};
-        std::string n(name);
         in_query = true;
-        ares_query(channel, n.c_str(), ns_c_in, type, &Impl::on_answer, req);
+        issue(req);
         in_query = false;
         rearm();
         return DnsQuery(alive);
@@ -281,6 +303,21 @@ DnsQuery AresResolver::txt(std::string_view name, TextCallback cb) {
                             if (out.empty()) return cb(std::unexpected(DnsError::no_data));
                             cb(std::move(out));
                         });
+}
+
+DnsQuery AresResolver::lookup(std::string_view name, uint16_t type, MessageCallback cb) {
+    return impl_->send_with_ad(
+        name, type, [cb = std::move(cb)](int st, const unsigned char* b, int l) {
+            if (st == ARES_EBADNAME || st == ARES_EBADQUERY)
+                return cb(std::unexpected(DnsError::bad_name));
+            if (st != ARES_SUCCESS || !b) return cb(std::unexpected(DnsError::temporary));
+            auto m =
+                parse_dns_message(std::string_view(reinterpret_cast<const char*>(b), size_t(l)));
+            // c-ares already retried SERVFAIL/REFUSED; what else is not an answer is temporary.
+            if (!m || (m->rcode != dns_rcode::noerror && m->rcode != dns_rcode::nxdomain))
+                return cb(std::unexpected(DnsError::temporary));
+            cb(std::move(*m));
+        });
 }
 
 }  // namespace postern

@@ -19,7 +19,8 @@ PROTO_ALLOWED = {
     "sasl": {"core"},
     "config": {"core", "auth"},
     "net": {"core", "config"},
-    "dns": {"core", "net"},
+    "dns": {"core", "net", "dns_parse"},
+    "dns_parse": set(),
     "smtp": {"core", "auth", "sasl"},
     "pop3": {"core", "auth", "sasl"},
     "imap": {"core", "auth", "sasl", "mime"},
@@ -32,7 +33,7 @@ CONFIG_LINKS = {"proto_core", "proto_auth", "proto_config"}
 # toml++ stays behind ConfigTable: only libproto/config's .cc files and its private header.
 TOML_PRIVATE = os.path.join("libproto", "config", "toml_source.h")
 # Pure libraries: parsers, engines and policy. No event loop, so a fuzzer links only them.
-NO_LIBUV = {"core", "auth", "sasl", "config", "smtp", "pop3", "imap", "mime"}
+NO_LIBUV = {"core", "auth", "sasl", "config", "smtp", "pop3", "imap", "mime", "dns_parse"}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 
@@ -62,6 +63,8 @@ def check():
                 if system:
                     if name == "uv.h" and lib in NO_LIBUV:
                         bad(path, "includes <uv.h>, but libproto/%s is a pure library" % lib)
+                    if name == "ares.h" and lib != "dns":
+                        bad(path, "includes <ares.h>: c-ares stays inside libproto/dns")
                     continue
                 top = name.split("/")[0]
                 if top in ("libmailstore", "ctl", "tests") + DAEMONS:

@@ -2,6 +2,7 @@
 #include "tests/support/fake_resolver.h"
 
 #include <algorithm>
+#include <arpa/inet.h>
 #include <cctype>
 
 #include "libproto/net/uv_handle.h"
@@ -105,6 +106,75 @@ DnsQuery FakeResolver::mx(std::string_view name, MxCallback cb) {
     } else if (a_.count(k) || aaaa_.count(k) || txt_.count(k)) {
         r = std::unexpected(DnsError::no_data);
     }
+    return later([cb = std::move(cb), r = std::move(r)] { cb(r); }, std::make_shared<bool>(true));
+}
+
+void FakeResolver::add_record(DnsRecord r) {
+    r.name = key(r.name);
+    records_.push_back(std::move(r));
+}
+
+void FakeResolver::authenticate(const std::string& name) { authenticated_.push_back(key(name)); }
+
+DnsQuery FakeResolver::lookup(std::string_view name, uint16_t type, MessageCallback cb) {
+    ++lookups_;
+    std::string k = key(name);
+    DnsMessage m;
+    m.qname = k;
+    m.qtype = type;
+    m.authenticated =
+        std::find(authenticated_.begin(), authenticated_.end(), k) != authenticated_.end();
+    auto add = [&](uint16_t preference, std::string target, std::string rdata) {
+        DnsRecord r;
+        r.name = k;
+        r.type = type;
+        r.ttl = 300;
+        r.preference = preference;
+        r.target = std::move(target);
+        r.rdata = std::move(rdata);
+        m.answers.push_back(std::move(r));
+    };
+    auto addresses = [&](const Table& t, int family) {
+        if (auto it = t.find(k); it != t.end())
+            for (auto& ip : it->second) {
+                unsigned char b[16];
+                if (inet_pton(family, ip.c_str(), b) == 1)
+                    add(0, {}, std::string(reinterpret_cast<char*>(b), family == AF_INET ? 4 : 16));
+            }
+    };
+    DnsResult<DnsMessage> r = m;
+    bool known = a_.count(k) || aaaa_.count(k) || mx_.count(k) || txt_.count(k);
+    for (auto& rec : records_) known |= rec.name == k;
+    if (auto f = fail_.find(k); f != fail_.end()) {
+        if (f->second == DnsError::not_found)
+            m.rcode = dns_rcode::nxdomain;
+        else if (f->second != DnsError::no_data)
+            r = std::unexpected(f->second);
+    } else if (!known) {
+        m.rcode = dns_rcode::nxdomain;
+    } else if (type == dns_type::a) {
+        addresses(a_, AF_INET);
+    } else if (type == dns_type::aaaa) {
+        addresses(aaaa_, AF_INET6);
+    } else if (type == dns_type::mx) {
+        if (auto it = mx_.find(k); it != mx_.end())
+            for (auto& x : it->second) add(x.preference, key(x.host), {});
+    } else if (type == dns_type::txt) {
+        if (auto it = txt_.find(k); it != txt_.end())
+            for (auto& t : it->second) {
+                std::string rd;
+                for (size_t i = 0; i < t.size() || i == 0; i += 255) {
+                    auto part = t.substr(i, 255);
+                    rd += char(part.size());
+                    rd += part;
+                }
+                add(0, {}, rd);
+            }
+    }
+    for (auto& rec : records_)
+        if (rec.name == k && (rec.type == type || rec.type == dns_type::cname))
+            m.answers.push_back(rec);
+    if (r) r = std::move(m);
     return later([cb = std::move(cb), r = std::move(r)] { cb(r); }, std::make_shared<bool>(true));
 }
 

@@ -22,6 +22,10 @@ public:
     void add_mx(const std::string& name, std::vector<MxRecord> mx);  // any order
     void add_ptr(const std::string& ip, std::vector<std::string> names);
     void add_txt(const std::string& name, std::vector<std::string> txt);
+    // Any other record (TLSA, CNAME, ...) for lookup(); its name is the owner.
+    void add_record(DnsRecord r);
+    // lookup() answers for `name` carry the AD bit.
+    void authenticate(const std::string& name);
     // Makes every lookup of `name` (any type) fail with `e`.
     void fail(const std::string& name, DnsError e);
     size_t lookups() const { return lookups_; }
@@ -31,6 +35,9 @@ public:
     DnsQuery mx(std::string_view name, MxCallback cb) override;
     DnsQuery ptr(std::string_view ip, NamesCallback cb) override;
     DnsQuery txt(std::string_view name, TextCallback cb) override;
+    // A message built from the tables (TTL 300): NXDOMAIN for unknown names,
+    // not_found/no_data from fail() as NXDOMAIN/NODATA messages.
+    DnsQuery lookup(std::string_view name, uint16_t type, MessageCallback cb) override;
 
 private:
     using Table = std::map<std::string, std::vector<std::string>>;
@@ -43,6 +50,8 @@ private:
     Table a_, aaaa_, ptr_, txt_;
     std::map<std::string, std::vector<MxRecord>> mx_;
     std::map<std::string, DnsError> fail_;
+    std::vector<DnsRecord> records_;
+    std::vector<std::string> authenticated_;
     size_t lookups_ = 0;
 };
 
