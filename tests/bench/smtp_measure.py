@@ -20,7 +20,17 @@ def count(d):
 
 
 def queued(dirs):
-    return sum(len(files) for q in dirs for _, _, files in os.walk(q))
+    """Queue files still waiting. Empty files are not counted: Postern's smtpd keeps a few
+    empty entries created ahead in queue/incoming (smtpd/queue_file_stock.h)."""
+    n = 0
+    for q in dirs:
+        for root, _, files in os.walk(q):
+            for f in files:
+                try:
+                    n += os.path.getsize(os.path.join(root, f)) > 0
+                except FileNotFoundError:
+                    pass
+    return n
 
 
 def main():
