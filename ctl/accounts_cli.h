@@ -20,7 +20,7 @@ void add_account_commands(CLI::App& app, const WithConfig& with_config);
 // index rebuild [U@D] (cmd_index.cc)
 void add_index_commands(CLI::App& app, const WithConfig& with_config);
 
-// queue list|flush|delete ID (cmd_queue.cc)
+// queue list|show ID|flush [ID]|delete ID|hold ID|release ID, list and show with --json (cmd_queue.cc)
 void add_queue_commands(CLI::App& app, const WithConfig& with_config);
 
 }  // namespace postern::ctl
