@@ -113,7 +113,8 @@ TEST_CASE("smtp_policy: open_message checks room and creates the queue file off 
         // Returns whether the answer came at once (no pool round trip).
         auto open = [&] {
             got.reset();
-            policy.open_message(SmtpClientInfo{}, env, r, [&](SmtpOpened o) { got = std::move(o); });
+            policy.open_message(SmtpClientInfo{}, env, r,
+                                [&](SmtpOpened o) { got = std::move(o); });
             const bool at_once = got.has_value();
             uv_run(&loop, UV_RUN_DEFAULT);  // and any refill or gauge refresh it started
             REQUIRE(got.has_value());
