@@ -68,23 +68,15 @@ std::expected<void, std::string> setup(DaemonContext<Config>& ctx) {
     s.hostname = cfg.hostname;
     s.tls = &ctx.tls;
 
-    auto accounts = Accounts::open(cfg.data_dir, cfg.store.lmdb_map_size);
-    if (!accounts)
-        return std::unexpected("cannot open accounts in " + cfg.data_dir.string() + ": " +
-                               describe(accounts.error()));
-    if (auto bad = backend_problem(cfg.store.backend); !bad.empty()) return std::unexpected(bad);
-    StoreOptions so;
-    so.disk_reserve_bytes = cfg.store.disk_reserve_bytes;
-    so.quota_of = quota_lookup(*accounts);
-    auto store = open_store(cfg.store.backend, cfg.data_dir, so);
-    if (!store)
-        return std::unexpected("cannot open the mail store in " + cfg.data_dir.string() + ": " +
-                               describe(store.error()));
+    auto mail = open_mail_data(
+        cfg.data_dir, {cfg.store.backend, cfg.store.disk_reserve_bytes, cfg.store.lmdb_map_size});
+    if (!mail) return std::unexpected(mail.error());
     auto secret = read_instance_secret(cfg);
     if (!secret) return std::unexpected(secret.error());
     s.auth_budget = std::make_shared<AuthBudget>(cfg.auth, loop_clock(ctx.loop));
-    s.backend = std::make_shared<DaemonBackend>(ctx.loop, std::move(*accounts), std::move(*store),
-                                                cfg.hostname, std::move(*secret));
+    s.backend =
+        std::make_shared<DaemonBackend>(ctx.loop, std::move(mail->accounts), std::move(mail->store),
+                                        cfg.hostname, std::move(*secret));
     // Destroyed before the loop (the backend holds a uv handle).
     ctx.owned.push_back(s.backend);
 

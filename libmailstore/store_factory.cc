@@ -26,4 +26,21 @@ StoreResult<std::unique_ptr<MailStore>> open_store(std::string_view backend,
     return std::unexpected(StoreError::invalid);
 }
 
+std::expected<MailData, std::string> open_mail_data(const std::filesystem::path& data_dir,
+                                                    const MailDataSettings& settings) {
+    auto accounts = Accounts::open(data_dir, settings.lmdb_map_size);
+    if (!accounts)
+        return std::unexpected("cannot open accounts in " + data_dir.string() + ": " +
+                               describe(accounts.error()));
+    if (auto bad = backend_problem(settings.backend); !bad.empty()) return std::unexpected(bad);
+    StoreOptions so;
+    so.disk_reserve_bytes = settings.disk_reserve_bytes;
+    so.quota_of = quota_lookup(*accounts);
+    auto store = open_store(settings.backend, data_dir, so);
+    if (!store)
+        return std::unexpected("cannot open the mail store in " + data_dir.string() + ": " +
+                               describe(store.error()));
+    return MailData{std::move(*accounts), std::move(*store)};
+}
+
 }  // namespace postern

@@ -88,25 +88,17 @@ std::expected<void, std::string> setup(DaemonContext<Config>& ctx) {
 
     auto pc = policy_config(cfg);
     if (!pc) return std::unexpected(pc.error());
-    auto accounts = Accounts::open(cfg.data_dir, cfg.store.lmdb_map_size);
-    if (!accounts)
-        return std::unexpected("cannot open accounts in " + cfg.data_dir.string() + ": " +
-                               describe(accounts.error()));
-    if (auto bad = backend_problem(cfg.store.backend); !bad.empty()) return std::unexpected(bad);
-    StoreOptions so;
-    so.disk_reserve_bytes = cfg.store.disk_reserve_bytes;
-    so.quota_of = quota_lookup(*accounts);
-    auto store = open_store(cfg.store.backend, cfg.data_dir, so);
-    if (!store)
-        return std::unexpected("cannot open the mail store in " + cfg.data_dir.string() + ": " +
-                               describe(store.error()));
+    auto mail = open_mail_data(
+        cfg.data_dir, {cfg.store.backend, cfg.store.disk_reserve_bytes, cfg.store.lmdb_map_size});
+    if (!mail) return std::unexpected(mail.error());
     auto queue = Queue::open(cfg.queue_dir);
     if (!queue)
         return std::unexpected("cannot open the queue in " + cfg.queue_dir.string() + ": " +
                                queue_error_text(queue.error()));
     s.auth_budget = std::make_unique<AuthBudget>(cfg.auth, loop_clock(ctx.loop));
-    s.policy = std::make_unique<SmtpPolicy>(ctx.loop, std::move(*accounts), std::move(*store),
-                                            std::move(*queue), std::move(*pc));
+    s.policy =
+        std::make_unique<SmtpPolicy>(ctx.loop, std::move(mail->accounts), std::move(mail->store),
+                                     std::move(*queue), std::move(*pc));
 
     ctx.listeners.set_limits(
         {cfg.smtpd.max_connections, cfg.smtpd.max_connections_per_ip,

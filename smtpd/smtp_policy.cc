@@ -153,12 +153,16 @@ void SmtpPolicy::open_message(const SmtpClientInfo& c, const SmtpEnvelope& env,
         done({SmtpVerdict::no_room, nullptr});
         return;
     }
+    // The sink over a fresh entry; the Received header names its id, so it goes first.
+    auto sink_for = [loop = loop_, qenv = queue_envelope(c, env), received,
+                     run_dir = config_->run_dir](QueueWriter writer) mutable {
+        std::string header = format_received(received, writer.id());
+        return make_queue_sink(loop, std::move(writer), std::move(qenv), std::move(header),
+                               std::move(run_dir));
+    };
     if (room == std::optional<bool>(true)) {
         if (auto writer = stock_.take()) {
-            std::string header = format_received(received, writer->id());
-            done(
-                {SmtpVerdict::ok, make_queue_sink(loop_, std::move(*writer), queue_envelope(c, env),
-                                                  std::move(header), config_->run_dir)});
+            done({SmtpVerdict::ok, sink_for(std::move(*writer))});
             return;
         }
     }
@@ -167,12 +171,11 @@ void SmtpPolicy::open_message(const SmtpClientInfo& c, const SmtpEnvelope& env,
     struct Opening {
         SmtpVerdict verdict = SmtpVerdict::temp_failure;
         std::optional<QueueWriter> writer;
-        std::string received_header;
     };
     auto o = std::make_shared<Opening>();
     run_on_pool_detached(
         loop_,
-        [o, store = store_.get(), queue = &queue_, size = env.params.size.value_or(0), received] {
+        [o, store = store_.get(), queue = &queue_, size] {
             if (!store->has_room(size)) {
                 o->verdict = SmtpVerdict::no_room;
                 return;
@@ -185,19 +188,15 @@ void SmtpPolicy::open_message(const SmtpClientInfo& c, const SmtpEnvelope& env,
                                                                     : SmtpVerdict::temp_failure;
                 return;
             }
-            o->received_header = format_received(received, writer->id());
             o->writer.emplace(std::move(*writer));
             o->verdict = SmtpVerdict::ok;
         },
-        [o, loop = loop_, qenv = queue_envelope(c, env), run_dir = config_->run_dir,
-         done = std::move(done)]() mutable {
+        [o, sink_for = std::move(sink_for), done = std::move(done)]() mutable {
             if (o->verdict != SmtpVerdict::ok) {
                 done({o->verdict, nullptr});
                 return;
             }
-            done({SmtpVerdict::ok,
-                  make_queue_sink(loop, std::move(*o->writer), std::move(qenv),
-                                  std::move(o->received_header), std::move(run_dir))});
+            done({SmtpVerdict::ok, sink_for(std::move(*o->writer))});
         });
 }
 
