@@ -11,7 +11,8 @@ build_pkgs=(
 )
 # Real clients and peers the protocol tests talk to.
 test_pkgs=(
-    python3 swaks libnet-ssleay-perl curl fetchmail strace
+    python3 swaks libnet-ssleay-perl curl fetchmail strace isync
+    python3-aiosmtpd python3-dkim postfix
     clang-16 libclang-rt-16-dev clang-format-16 clang-tidy-16
 )
 
