@@ -38,6 +38,7 @@ constexpr Row rows[] = {
     {Id::unselect, cmd_close},
     {Id::expunge, cmd_expunge},
     {Id::idle, cmd_idle},
+    {Id::store, cmd_store},
 };
 
 constexpr std::array<ImapCommandHandler, size_t(Id::unknown) + 1> make_table() {
