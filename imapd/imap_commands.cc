@@ -39,6 +39,8 @@ constexpr Row rows[] = {
     {Id::expunge, cmd_expunge},
     {Id::idle, cmd_idle},
     {Id::store, cmd_store},
+    {Id::copy, cmd_copy},
+    {Id::move, cmd_copy},
 };
 
 constexpr std::array<ImapCommandHandler, size_t(Id::unknown) + 1> make_table() {

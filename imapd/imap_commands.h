@@ -31,6 +31,7 @@ void cmd_close(ImapSession& s, ImapCommand& c);    // CLOSE and UNSELECT
 void cmd_expunge(ImapSession& s, ImapCommand& c);  // EXPUNGE and UID EXPUNGE
 void cmd_idle(ImapSession& s, ImapCommand& c);
 void cmd_store(ImapSession& s, ImapCommand& c);  // STORE and UID STORE
+void cmd_copy(ImapSession& s, ImapCommand& c);   // COPY, MOVE and their UID forms
 
 // STATUS data of one folder (cmd_status.cc; LIST-STATUS uses it too). read_status is the
 // blocking part (DELETED counts \Deleted messages in a snapshot).

@@ -1,5 +1,7 @@
-// STORE / UID STORE over MemoryStore: every STORE form, keywords, UNCHANGEDSINCE and
-// [MODIFIED], two sessions on one folder seeing each other's flag changes when they may.
+// STORE / UID STORE, COPY / UID COPY and MOVE / UID MOVE over MemoryStore: every STORE form,
+// keywords, UNCHANGEDSINCE and [MODIFIED], two sessions on one folder seeing each other's
+// flag changes when they may, COPYUID, TRYCREATE, OVERQUOTA, MOVE while another session has
+// the folder selected.
 
 #include <catch2/catch.hpp>
 
@@ -11,6 +13,12 @@ namespace {
 
 void fill(TestBackend& b, int n, const std::string& folder = "INBOX") {
     for (int i = 1; i <= n; ++i) b.deliver(alice, "m" + std::to_string(i), folder);
+}
+
+std::string uidvalidity(TestBackend& b, const std::string& folder) {
+    auto st = b.store().status(alice, folder);
+    REQUIRE(st);
+    return std::to_string(st->uidvalidity);
 }
 
 // The flags the store holds for a message (what another client would see).
@@ -210,4 +218,97 @@ TEST_CASE("imapd: STORE failures and large answers", "[imapd][store]") {
     size_t n = 0;
     for (size_t p = r.find(" FETCH "); p != std::string::npos; p = r.find(" FETCH ", p + 1)) ++n;
     CHECK(n == 600);
+}
+
+TEST_CASE("imapd: COPY and UID COPY answer COPYUID and keep flags", "[imapd][copy]") {
+    TestBackend b;
+    fill(b, 4);
+    REQUIRE(b.store().create_folder(alice, "Archive"));
+    b.deliver(alice, "already there", "Archive");
+    Client c(b, true);
+    c.login("alice", "INBOX");
+    REQUIRE(c.send("a STORE 2 +FLAGS ($Work \\Flagged)").ends_with("a OK STORE completed\r\n"));
+    std::string v = uidvalidity(b, "Archive");
+    CHECK(c.send("b COPY 2:3 Archive") == "b OK [COPYUID " + v + " 2:3 2:3] COPY completed\r\n");
+    CHECK(c.send("c UID COPY 1,4 Archive") ==
+          "c OK [COPYUID " + v + " 1,4 4:5] COPY completed\r\n");
+    auto i = stored(b, "Archive", 2);
+    CHECK(i.flags == flag_flagged);
+    CHECK(i.keywords == std::vector<std::string>{"$Work"});
+    CHECK(has(c.send("d STATUS Archive (MESSAGES)"), "(MESSAGES 5)"));
+    CHECK(has(c.send("e STATUS INBOX (MESSAGES)"), "(MESSAGES 4)"));
+    // Nothing to copy: OK without COPYUID.
+    CHECK(c.send("f UID COPY 99 Archive") == "f OK COPY completed\r\n");
+    // Into the selected folder: new messages, announced by the UID form's refresh.
+    CHECK(c.send("g UID COPY 1 INBOX") ==
+          "* 5 EXISTS\r\ng OK [COPYUID " + uidvalidity(b, "INBOX") + " 1 5] COPY completed\r\n");
+    // COPY from an EXAMINEd folder is fine.
+    REQUIRE(has(c.send("h EXAMINE INBOX"), "h OK [READ-ONLY]"));
+    CHECK(c.send("i COPY 1 Archive").starts_with("i OK [COPYUID " + v + " 1 6]"));
+}
+
+TEST_CASE("imapd: COPY and MOVE errors: TRYCREATE, OVERQUOTA, expunged", "[imapd][copy]") {
+    TestBackend b;
+    fill(b, 2);
+    REQUIRE(b.store().create_folder(alice, "Archive"));
+    Client c(b, true);
+    c.login("alice", "INBOX");
+    CHECK(c.send("a COPY 1 Nope") == "a NO [TRYCREATE] No such mailbox\r\n");
+    CHECK(c.send("b MOVE 1 Nope") == "b NO [TRYCREATE] No such mailbox\r\n");
+    CHECK(c.send("c COPY 3 Archive") == "c BAD Invalid message sequence number\r\n");
+    b.memory().fail_on("copy_to", StoreError::over_quota);
+    CHECK(c.send("d COPY 1 Archive") == "d NO [OVERQUOTA] Quota exceeded\r\n");
+    b.memory().fail_on("move_to", StoreError::over_quota);
+    CHECK(c.send("e UID MOVE 1 Archive") == "e NO [OVERQUOTA] Quota exceeded\r\n");
+    CHECK(c.send("f MOVE 1 INBOX").starts_with("f NO [CANNOT]"));
+    CHECK(c.send("g COPY 1 \"bad.name\"").starts_with("g NO"));
+    // Another session expunged the message the client asks for.
+    auto other = b.store().open_mailbox(alice, "INBOX");
+    std::vector<uint32_t> two{2};
+    REQUIRE((*other)->expunge(two));
+    CHECK(c.send("h COPY 2 Archive") ==
+          "h NO [EXPUNGEISSUED] Some messages were expunged "
+          "meanwhile\r\n");
+    CHECK(has(c.send("i STATUS Archive (MESSAGES)"), "(MESSAGES 0)"));
+    CHECK(has(c.send("j STATUS INBOX (MESSAGES)"), "(MESSAGES 1)"));
+}
+
+TEST_CASE("imapd: MOVE sends COPYUID, then the expunges", "[imapd][copy]") {
+    TestBackend b;
+    fill(b, 5);
+    REQUIRE(b.store().create_folder(alice, "Archive"));
+    Client one(b, true), watcher(b, true), there(b, true);
+    one.login("alice", "INBOX");
+    watcher.login("alice", "INBOX");
+    there.login("alice", "Archive");
+    std::string v = uidvalidity(b, "Archive");
+    CHECK(one.send("a MOVE 2,4 Archive") == "* OK [COPYUID " + v +
+                                                " 2,4 1:2] Moved\r\n* 2 EXPUNGE\r\n* 3 EXPUNGE\r\n"
+                                                "a OK MOVE completed\r\n");
+    // The messages are in Archive with their flags, and gone from INBOX.
+    CHECK(has(one.send("b STATUS Archive (MESSAGES)"), "(MESSAGES 2)"));
+    CHECK(has(one.send("c STATUS INBOX (MESSAGES)"), "(MESSAGES 3)"));
+    // The other sessions hear of it at their next command that may announce.
+    CHECK(watcher.send("d STORE 5 +FLAGS.SILENT (\\Seen)") == "d OK STORE completed\r\n");
+    CHECK(watcher.send("e NOOP") == "* 2 EXPUNGE\r\n* 3 EXPUNGE\r\ne OK NOOP completed\r\n");
+    CHECK(there.send("f NOOP") == "* 2 EXISTS\r\nf OK NOOP completed\r\n");
+    // UID MOVE: UIDs; the copy has the flags the store has (the watcher's \Seen).
+    CHECK(one.send("g UID MOVE 5 Archive") == "* OK [COPYUID " + v +
+                                                  " 5 3] Moved\r\n* 3 EXPUNGE\r\n"
+                                                  "g OK MOVE completed\r\n");
+    CHECK(stored(b, "Archive", 3).flags == flag_seen);
+    // UIDs no longer in the folder: nothing to move, no COPYUID.
+    CHECK(one.send("h UID MOVE 2 Archive") == "h OK MOVE completed\r\n");
+    // Not in an EXAMINEd folder.
+    REQUIRE(has(one.send("i EXAMINE INBOX"), "i OK [READ-ONLY]"));
+    CHECK(one.send("j MOVE 1 Archive") == "j NO [READ-ONLY] Mailbox is read-only\r\n");
+}
+
+TEST_CASE("imapd: UIDPLUS and MOVE are announced", "[imapd][copy]") {
+    TestBackend b;
+    Client c(b, true);
+    c.login();
+    std::string caps = c.send("a CAPABILITY");
+    CHECK(has(caps, " UIDPLUS"));
+    CHECK(has(caps, " MOVE"));
 }
