@@ -15,6 +15,7 @@ std::expected<Config, std::string> load_config(const std::filesystem::path& file
         bind(imapd_section, c.imapd),
         bind(auth_section, c.auth),
         bind(spoold_section, c.spoold),
+        bind(delivery_section, c.delivery),
         bind(store_section, c.store),
         bind(log_section, c.log),
     };

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <string>
 
+#include "config/delivery_section.h"
 #include "config/imapd_section.h"
 #include "config/pop3d_section.h"
 #include "config/smtpd_section.h"
@@ -23,6 +24,7 @@ struct Config : InstanceConfig {
     Pop3dConfig pop3d;
     ImapdConfig imapd;
     SpooldConfig spoold;
+    DeliveryConfig delivery;
     StoreConfig store;
 
     // load_config (what run_daemon calls through DaemonSpec<Config>).

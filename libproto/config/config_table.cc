@@ -126,6 +126,22 @@ std::vector<ConfigItem> ConfigTable::items(const char* key) const {
     return out;
 }
 
+std::vector<ConfigEntry> ConfigTable::string_table(const char* key) {
+    std::vector<ConfigEntry> out;
+    const auto* n = state_->get(key);
+    if (!n) return out;
+    const auto* t = n->as_table();
+    if (!t) fail(postern::line_of(*n), "[" + name(key) + "] must be a table");
+    for (const auto& [k, v] : *t) {
+        auto s = v.value<std::string>();
+        if (!s || !v.is_string())
+            fail(postern::line_of(v),
+                 name(key) + ".\"" + std::string(k.str()) + "\" must be a string");
+        out.push_back({std::string(k.str()), *s, postern::line_of(v)});
+    }
+    return out;
+}
+
 ConfigTable::Source ConfigTable::table(const char* key) {
     static const toml::table empty;
     const auto* n = state_->get(key);

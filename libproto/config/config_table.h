@@ -26,6 +26,13 @@ struct ConfigItem {
     int line;
 };
 
+// One `"key" = "value"` of a table whose keys are data, not settings ([delivery.routes]).
+struct ConfigEntry {
+    std::string key;
+    std::string value;
+    int line;
+};
+
 class ConfigTable {
 public:
     struct Source;  // the toml++ table and the file's directory (toml_source.h, private)
@@ -56,6 +63,11 @@ public:
     // The string entries of list `key` with their lines (non-strings skipped: strings()
     // reports them). Empty when absent.
     std::vector<ConfigItem> items(const char* key) const;
+
+    // The sub-table `key` ([prefix.key]) of arbitrary keys with string values, in key order;
+    // the keys are data, so none is unknown. Empty when absent. Fails when `key` is not a
+    // table or a value is not a string ("delivery.routes.\"a.org\" must be a string").
+    std::vector<ConfigEntry> string_table(const char* key);
 
     bool has(const char* key) const;
     // The line of `key`'s value; 0 when absent.

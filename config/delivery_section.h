@@ -1,0 +1,72 @@
+#pragma once
+// [delivery]: where spoold sends remote mail (spoold/next_hop.h turns this into hops).
+//
+//   [delivery]
+//   dns_servers = ["127.0.0.1:5353"]      # default: /etc/resolv.conf
+//   smarthost = "smtp.example.net:587"    # optional
+//   smarthost_mode = "fallback"           # or "exclusive"
+//   smarthost_user = "relayuser"          # optional AUTH after STARTTLS
+//   smarthost_password_file = "/etc/postern/smarthost.secret"
+//   [delivery.routes]
+//   "example.org" = "127.0.0.1:2526"      # like Postfix transport maps
+//   [delivery.tls_policy]
+//   "example.org" = "verify"              # none | may | encrypt | verify; default may
+//
+// These spellings are relied on by outside tests: keep them.
+
+#include <cstdint>
+#include <expected>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "libproto/config/config_section.h"
+
+namespace postern {
+
+// Same order and meaning as spoold's TlsPolicy (next_hop.h), which the config layer cannot see.
+enum class DeliveryTls : uint8_t { none, may, encrypt, verify };
+enum class SmarthostMode : uint8_t { fallback, exclusive };
+
+struct HostPort {
+    std::string host;  // a name (lower-case) or an IP literal without brackets
+    uint16_t port = 25;
+    bool operator==(const HostPort&) const = default;
+};
+
+struct DeliveryConfig {
+    std::vector<std::string> dns_servers;  // "IP", "IP:PORT", "[v6]:PORT"; empty: resolv.conf
+    std::optional<HostPort> smarthost;
+    SmarthostMode smarthost_mode = SmarthostMode::fallback;
+    std::string smarthost_user;                     // empty: no AUTH
+    std::filesystem::path smarthost_password_file;  // read by spoold at start
+    std::map<std::string, HostPort> routes;         // lower-case domain -> next hop
+    std::map<std::string, DeliveryTls> tls_policy;  // lower-case domain -> policy
+    DeliveryTls default_tls = DeliveryTls::may;     // delivery.tls_policy_default
+    // Concurrent deliveries per destination domain and in total (Postfix's
+    // default_destination_concurrency_limit 20 and default_process_limit 100).
+    uint32_t destination_concurrency_limit = 20;
+    uint32_t remote_concurrency_limit = 100;
+};
+
+void parse_delivery(ConfigTable& t, DeliveryConfig& c);
+inline constexpr ConfigSection<DeliveryConfig> delivery_section{"delivery", parse_delivery};
+
+// "HOST", "HOST:PORT", "IP", "[IPv6]" or "[IPv6]:PORT" (port 25 when none); nullopt when
+// malformed. A bare IPv6 literal without brackets is taken whole, with port 25.
+std::optional<HostPort> parse_host_port(std::string_view s);
+
+// The smarthost password: the file's first line. Refused (one line naming the file) when
+// it cannot be read, is not a regular file, is empty, or can be read or written by others.
+std::expected<std::string, std::string> read_smarthost_password(const std::filesystem::path& file);
+
+// The route for `domain` (lower-case): its own entry, else the nearest ".parent" entry,
+// else nullptr (no route: MX or smarthost).
+const HostPort* route_for(const DeliveryConfig& c, const std::string& domain);
+// The TLS policy for `domain`, looked up the same way, else the default.
+DeliveryTls tls_policy_for(const DeliveryConfig& c, const std::string& domain);
+
+}  // namespace postern
