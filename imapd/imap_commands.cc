@@ -15,6 +15,7 @@ struct Row {
 // One row per implemented command; the rest answer BAD "not implemented yet".
 constexpr Row rows[] = {
     {Id::capability, cmd_capability},
+    {Id::search, cmd_search},
     {Id::noop, cmd_noop},
     {Id::check, cmd_noop},
     {Id::logout, cmd_logout},

@@ -11,6 +11,7 @@
 namespace postern {
 
 void cmd_capability(ImapSession& s, ImapCommand& c);
+void cmd_search(ImapSession& s, ImapCommand& c);  // SEARCH and UID SEARCH
 void cmd_noop(ImapSession& s, ImapCommand& c);  // NOOP and CHECK
 void cmd_logout(ImapSession& s, ImapCommand& c);
 void cmd_starttls(ImapSession& s, ImapCommand& c);
