@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 #include <functional>
@@ -132,13 +133,14 @@ void sync_tmp_files(std::vector<std::optional<Tmp>>& files,
 
 }  // namespace
 
-void MaildirStore::link_batch(std::string_view user, UserIndex& idx, std::span<LinkRequest> reqs) {
+void MaildirStore::link_batch(std::string_view user, UserIndex& idx, std::span<LinkRequest> reqs,
+                              bool all_or_nothing) {
     // A full map is grown and what failed redone: a failed attempt has undone its links
     // (or found them delivered after all, see undo in link_batch_once).
     std::vector<LinkRequest> todo(reqs.begin(), reqs.end());
     for (int i = 0;; ++i) {
         lmdb::FullWatch watch(idx.env());
-        link_batch_once(user, idx, todo);
+        link_batch_once(user, idx, todo, all_or_nothing);
         if (!watch.hit() || i == lmdb::max_grow_retries || !idx.env().grow(watch.map_size()))
             return;
         std::erase_if(todo, [](const LinkRequest& r) { return r.result->has_value(); });
@@ -147,7 +149,7 @@ void MaildirStore::link_batch(std::string_view user, UserIndex& idx, std::span<L
 }
 
 void MaildirStore::link_batch_once(std::string_view user, UserIndex& idx,
-                                   std::span<LinkRequest> reqs) {
+                                   std::span<LinkRequest> reqs, bool all_or_nothing) {
     auto fail_all = [&](StoreError e) {
         for (auto& r : reqs) *r.result = std::unexpected(e);
     };
@@ -249,6 +251,16 @@ void MaildirStore::link_batch_once(std::string_view user, UserIndex& idx,
         dirs.insert(dir);
         linked.push_back(std::move(l));
     }
+    // The error of the first request that was not linked (all_or_nothing).
+    auto first_error = [&] {
+        for (auto& r : reqs) {
+            bool was_linked = std::any_of(linked.begin(), linked.end(),
+                                          [&](const Linked& l) { return l.req == &r; });
+            if (!was_linked && !r.result->has_value()) return r.result->error();
+        }
+        return StoreError::temporary;
+    };
+    if (all_or_nothing && linked.empty()) return fail_all(first_error());
     if (linked.empty()) return;
 
     // Any failure from here on undoes every link of the batch, so the caller retries
@@ -276,6 +288,14 @@ void MaildirStore::link_batch_once(std::string_view user, UserIndex& idx,
         }
         for (const auto& d : dirs) (void)fsync_path(d);
     };
+    if (all_or_nothing && linked.size() != reqs.size()) {
+        // One failed: take the others' links back (the transaction is still ours and is
+        // not committed) and give every request that error.
+        StoreError e = first_error();
+        undo(e);
+        fail_all(e);
+        return;
+    }
     for (const auto& d : dirs)
         if (auto r = fsync_path(d); !r) return undo(r.error());
     for (auto& l : linked) {
@@ -363,6 +383,90 @@ std::vector<StoreResult<Delivered>> MaildirStore::deliver_many(std::span<const s
     DeliveryBatchItem item{{users.begin(), users.end()}, msg, opts};
     auto out = deliver_batch(std::span(&item, 1));
     return std::move(out[0]);
+}
+
+// A staged message is a TmpFile in DATA/tmp written as the bytes come; deliver_staged links
+// it into the folder as deliver() links its own (no second copy). The file goes with it.
+struct MaildirStore::Staged final : StagedMessage {
+    Staged(const MaildirStore* o, TmpFile t) : owner(o), tmp(std::move(t)) {}
+    const MaildirStore* owner;
+    TmpFile tmp;
+    bool finished = false;
+
+    StoreResult<void> write(std::string_view bytes) override {
+        if (finished || !tmp.fd) return std::unexpected(StoreError::invalid);
+        if (auto w = write_all(tmp.fd.get(), bytes.data(), bytes.size()); !w) return w;
+        tmp.size += bytes.size();
+        return {};
+    }
+    StoreResult<void> finish() override {
+        if (finished) return std::unexpected(StoreError::invalid);
+        finished = true;
+        // Writeback starts now; deliver_staged's fsync then mostly waits for the journal.
+        ::sync_file_range(tmp.fd.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
+        return {};
+    }
+    uint64_t size() const override { return tmp.size; }
+};
+
+StoreResult<std::unique_ptr<StagedMessage>> MaildirStore::stage_message(std::string_view user) {
+    (void)user;  // one DATA/tmp for everyone: it is on the maildirs' file system
+    auto tmp = write_tmp(MessageSource::from_bytes({}), 0);
+    if (!tmp) return std::unexpected(tmp.error());
+    return std::make_unique<Staged>(this, std::move(*tmp));
+}
+
+StoreResult<std::vector<Delivered>> MaildirStore::deliver_staged(
+    std::string_view user, std::string_view folder, std::span<const StagedItem> items) {
+    auto name = canonical_folder(folder);
+    if (!name) return std::unexpected(name.error());
+    std::vector<Staged*> staged;
+    for (const auto& it : items) {
+        auto* s = dynamic_cast<Staged*>(it.msg);
+        if (s == nullptr || s->owner != this || !s->finished || !s->tmp.fd)
+            return std::unexpected(StoreError::invalid);
+        staged.push_back(s);
+    }
+    if (items.empty()) return std::vector<Delivered>{};
+    auto idx = index_for(user);
+    if (!idx) return std::unexpected(idx.error());
+    // The internal date is the file's mtime (a rebuild finds it again), then all the files
+    // are made durable together (sync_file_range was started by finish()).
+    std::vector<DeliveryOptions> opts(items.size());
+    for (size_t i = 0; i < items.size(); ++i) {
+        TmpFile& t = staged[i]->tmp;
+        t.internal_date =
+            items[i].internal_date != 0 ? items[i].internal_date : int64_t(std::time(nullptr));
+        timespec times[2] = {{t.internal_date, 0}, {t.internal_date, 0}};
+        ::futimens(t.fd.get(), times);
+        opts[i].flags = items[i].flags;
+        opts[i].keywords = items[i].keywords;
+        opts[i].internal_date = t.internal_date;
+    }
+    for (auto* s : staged)
+        if (::fsync(s->tmp.fd.get()) != 0) return std::unexpected(errno_to_store_error(errno));
+    std::vector<StoreResult<Delivered>> results(items.size(),
+                                                std::unexpected(StoreError::temporary));
+    std::vector<LinkRequest> reqs;
+    reqs.reserve(items.size());
+    for (size_t i = 0; i < items.size(); ++i)
+        reqs.push_back({&*name, &staged[i]->tmp, &opts[i], &results[i]});
+    link_batch(user, **idx, reqs, true);
+    std::vector<Delivered> out;
+    out.reserve(items.size());
+    for (auto& r : results) {
+        if (!r) return std::unexpected(r.error());
+        out.push_back(*r);
+    }
+    return out;
+}
+
+StoreResult<uint64_t> MaildirStore::quota_room(std::string_view user) {
+    auto used = usage(user);
+    if (!used) return std::unexpected(used.error());
+    uint64_t quota = quota_of(user);
+    if (quota == 0) return UINT64_MAX;
+    return quota > *used ? quota - *used : 0;
 }
 
 }  // namespace postern

@@ -25,6 +25,12 @@ public:
                                                      const DeliveryOptions& opts) override;
     std::vector<std::vector<StoreResult<Delivered>>> deliver_batch(
         std::span<const DeliveryBatchItem> items) override;
+    // maildir_deliver.cc
+    StoreResult<std::unique_ptr<StagedMessage>> stage_message(std::string_view user) override;
+    StoreResult<std::vector<Delivered>> deliver_staged(std::string_view user,
+                                                       std::string_view folder,
+                                                       std::span<const StagedItem> items) override;
+    StoreResult<uint64_t> quota_room(std::string_view user) override;
     bool has_room(uint64_t bytes) override;
     StoreResult<uint64_t> usage(std::string_view user) override;
     StoreResult<void> create_user(std::string_view user) override;  // maildir_user.cc
@@ -61,14 +67,18 @@ public:
 private:
     struct TmpFile;
     struct LinkRequest;
+    struct Staged;  // a StagedMessage: a TmpFile written piece by piece
     StoreResult<TmpFile> write_tmp(const MessageSource& msg, int64_t internal_date);
     uint64_t quota_of(std::string_view user) const {
         return opts_.quota_of ? opts_.quota_of(user) : 0;
     }
-    void link_batch(std::string_view user, UserIndex& idx, std::span<LinkRequest> reqs);
+    // all_or_nothing: when one request fails, none is delivered (each gets that error).
+    void link_batch(std::string_view user, UserIndex& idx, std::span<LinkRequest> reqs,
+                    bool all_or_nothing = false);
     // Drops the user's kept index: its directory was made, retired or brought back.
     void forget_index(const std::string& user);
-    void link_batch_once(std::string_view user, UserIndex& idx, std::span<LinkRequest> reqs);
+    void link_batch_once(std::string_view user, UserIndex& idx, std::span<LinkRequest> reqs,
+                         bool all_or_nothing);
 
     fs::path data_;
     fs::path tmp_dir_;

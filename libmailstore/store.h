@@ -209,6 +209,29 @@ struct DeliveryOptions {
     int64_t internal_date = 0;  // unix seconds; 0: now
 };
 
+// A message written in pieces as it arrives (IMAP APPEND streams its literal), staged where
+// the store can deliver it without a second copy (Maildir: a file in DATA/tmp that is
+// hard-linked into place). Nothing is visible in any folder until deliver_staged().
+// Destroying it removes what was written (delivered or not): a session that goes away
+// mid-literal leaves nothing behind. One thread at a time; do the I/O off the event loop.
+class StagedMessage {
+public:
+    virtual ~StagedMessage() = default;
+    // Appends bytes; errors: no_space, temporary.
+    virtual StoreResult<void> write(std::string_view bytes) = 0;
+    // All bytes written: makes them durable (fsync); no write() after it.
+    virtual StoreResult<void> finish() = 0;
+    virtual uint64_t size() const = 0;  // octets written so far
+};
+
+// One staged message of a deliver_staged() and what it keeps.
+struct StagedItem {
+    StagedMessage* msg = nullptr;  // finished, from this store's stage_message()
+    uint8_t flags = 0;
+    std::vector<std::string> keywords;
+    int64_t internal_date = 0;  // unix seconds; 0: now
+};
+
 // One message of a deliver_batch(): its bytes, the users it goes to (distinct), the options.
 struct DeliveryBatchItem {
     std::vector<std::string> users;
@@ -301,6 +324,22 @@ public:
         for (const auto& it : items) out.push_back(deliver_many(it.users, it.msg, it.opts));
         return out;
     }
+
+    // A new, empty staged message for the user (stage_message does not look the user up;
+    // deliver_staged does).
+    virtual StoreResult<std::unique_ptr<StagedMessage>> stage_message(std::string_view user) = 0;
+    // Delivers finished staged messages into one folder of one user, all or nothing
+    // (RFC 3502 MULTIAPPEND): on success one Delivered per item, in order, with ascending
+    // UIDs, durable on return; on any error none of them is in the folder. Quota counts
+    // them together. Errors: not_found (user or folder), over_quota, no_space, invalid (an
+    // unfinished message or one from another store), temporary. The staged messages stay
+    // the caller's; destroy them afterwards.
+    virtual StoreResult<std::vector<Delivered>> deliver_staged(
+        std::string_view user, std::string_view folder, std::span<const StagedItem> items) = 0;
+
+    // Octets the user may still store before the quota is reached (UINT64_MAX: no quota);
+    // 0 when at or over it. IMAP refuses an APPEND literal above it before it is sent.
+    virtual StoreResult<uint64_t> quota_room(std::string_view user) = 0;
 
     // False when storing `bytes` more would leave less than disk_reserve_bytes free
     // (smtpd answers 452 4.3.1 then).

@@ -43,6 +43,8 @@ struct Maildir {
     void prune_log(const std::string& user, const std::string&) {
         REQUIRE(store->rebuild_index(user));
     }
+    // Staged messages still kept somewhere (files in DATA/tmp).
+    size_t staged_left() { return test::count_files(dir.path() / "tmp"); }
 };
 
 struct Memory {
@@ -60,6 +62,7 @@ struct Memory {
     void prune_log(const std::string& user, const std::string& folder) {
         REQUIRE(mem->prune_log(user, folder));
     }
+    size_t staged_left() { return mem->staged_alive(); }
 };
 
 // Message n's bytes; they stay (a MessageSource only points at them).
@@ -1102,4 +1105,93 @@ TEMPLATE_TEST_CASE("restore_user undoes remove_user", "[contract][user]", Maildi
     REQUIRE(again);
     CHECK(f.store->restore_user(bob, *kept).error() == StoreError::not_found);
     REQUIRE(f.store->restore_user(bob, *again));
+}
+
+namespace {
+
+// A finished staged message of bob's with `bytes`, written in pieces of 7.
+template <class F>
+std::unique_ptr<StagedMessage> staged(F& f, const std::string& bytes) {
+    auto m = f.store->stage_message(bob);
+    REQUIRE(m);
+    for (size_t i = 0; i < bytes.size(); i += 7) REQUIRE((*m)->write(bytes.substr(i, 7)));
+    CHECK((*m)->size() == bytes.size());
+    REQUIRE((*m)->finish());
+    return std::move(*m);
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("deliver_staged: written in pieces, delivered together, flags and dates kept",
+                   "[contract][staged]", Maildir, Memory) {
+    TestType f;
+    deliver(f, 1);
+    {
+        auto a = staged(f, msg(2)), b = staged(f, msg(3));
+        std::vector<StagedItem> items(2);
+        items[0] = {a.get(), flag_seen | flag_draft, {"$Label1"}, 1000000000};
+        items[1] = {b.get(), 0, {}, 0};
+        auto mb = open(f);
+        auto d = f.store->deliver_staged(bob, "inbox", items);
+        REQUIRE(d);
+        REQUIRE(d->size() == 2);
+        CHECK((*d)[0].uid == 2);
+        CHECK((*d)[1].uid == 3);
+        CHECK((*d)[0].uidvalidity == mb->uidvalidity());
+        REQUIRE(mb->refresh());
+        CHECK(uids_of(*mb) == Uids{1, 2, 3});
+        CHECK(*mb->read_message(2) == msg(2));
+        CHECK(*mb->read_message(3) == msg(3));
+        auto i = mb->info(2);
+        REQUIRE(i);
+        CHECK(i->flags == (flag_seen | flag_draft));
+        CHECK(i->keywords == Words{"$Label1"});
+        CHECK(i->internal_date == 1000000000);
+        CHECK(mb->info(3)->internal_date > 1000000000);
+        CHECK(*f.store->usage(bob) == msg(1).size() + msg(2).size() + msg(3).size());
+    }
+    CHECK(f.staged_left() == 0);  // the staged files went with their handles
+    // Nothing delivered: no message, and nothing left once the handle goes.
+    {
+        auto m = f.store->stage_message(bob);
+        REQUIRE(m);
+        REQUIRE((*m)->write("half a message"));
+    }
+    CHECK(f.staged_left() == 0);
+    CHECK(open(f)->messages().size() == 3);
+}
+
+TEMPLATE_TEST_CASE("deliver_staged is all or nothing", "[contract][staged]", Maildir, Memory) {
+    TestType f;
+    const uint64_t m = msg(1).size();
+    auto a = staged(f, msg(1)), b = staged(f, msg(2));
+    std::vector<StagedItem> items{{a.get(), 0, {}, 0}, {b.get(), 0, {}, 0}};
+    CHECK(f.store->deliver_staged(bob, "NoSuchFolder", items).error() == StoreError::not_found);
+    CHECK(f.store->deliver_staged("ghost@example.com", "INBOX", items).error() ==
+          StoreError::not_found);
+    CHECK(f.store->deliver_staged(bob, "bad..name", items).error() == StoreError::invalid);
+    // The quota counts both: room for one is not enough.
+    f.quota = m + m / 2;
+    CHECK(*f.store->quota_room(bob) == m + m / 2);
+    CHECK(f.store->deliver_staged(bob, "INBOX", items).error() == StoreError::over_quota);
+    CHECK(open(f)->messages().empty());
+    CHECK(*f.store->usage(bob) == 0);
+    CHECK(f.store->status(bob, "INBOX")->uidnext == 1);
+    // An unfinished message is refused.
+    auto open_one = f.store->stage_message(bob);
+    REQUIRE(open_one);
+    std::vector<StagedItem> bad{{a.get(), 0, {}, 0}, {open_one->get(), 0, {}, 0}};
+    f.quota = 0;
+    CHECK(*f.store->quota_room(bob) == UINT64_MAX);
+    CHECK(f.store->deliver_staged(bob, "INBOX", bad).error() == StoreError::invalid);
+    CHECK(open(f)->messages().empty());
+    // And then the same two go in.
+    auto d = f.store->deliver_staged(bob, "INBOX", items);
+    REQUIRE(d);
+    CHECK((*d)[1].uid == 2);
+    f.quota = 2 * m + 5;
+    CHECK(*f.store->quota_room(bob) == 5);
+    f.quota = m;
+    CHECK(*f.store->quota_room(bob) == 0);
+    CHECK(f.store->quota_room("ghost@example.com").error() == StoreError::not_found);
 }

@@ -112,6 +112,7 @@ struct MemoryCore {
     std::vector<std::shared_ptr<memstore::WatchState>> watches;
     uint32_t next_folder_id = 1;
     uint32_t next_uidvalidity = 1000;
+    uint32_t staged_alive = 0;  // StagedMessages not yet destroyed (memory_staged.cc)
 
     struct Fault {
         std::string op;  // empty: any

@@ -25,7 +25,8 @@
 //                      changes_since(older) then says vanished_complete = false
 // Operation names are the method names of store.h ("deliver", "deliver_many",
 // "deliver_batch", "open_mailbox", "refresh", "store_flags", "expunge", "copy_to",
-// "try_lock_maildrop", ...), plus "read" for MessageReader::read_at. A failing deliver_many
+// "try_lock_maildrop", ...), plus "read" for MessageReader::read_at and "staged_write" /
+// "staged_finish" for StagedMessage::write / finish. A failing deliver_many
 // or deliver_batch fails every one of its results; a failing has_room() says false.
 
 #include <chrono>
@@ -52,6 +53,12 @@ public:
                                                      const DeliveryOptions& opts = {}) override;
     std::vector<std::vector<StoreResult<Delivered>>> deliver_batch(
         std::span<const DeliveryBatchItem> items) override;
+    // memory_staged.cc
+    StoreResult<std::unique_ptr<StagedMessage>> stage_message(std::string_view user) override;
+    StoreResult<std::vector<Delivered>> deliver_staged(std::string_view user,
+                                                       std::string_view folder,
+                                                       std::span<const StagedItem> items) override;
+    StoreResult<uint64_t> quota_room(std::string_view user) override;
     bool has_room(uint64_t bytes) override;
     StoreResult<uint64_t> usage(std::string_view user) override;
     StoreResult<void> create_user(std::string_view user) override;
@@ -84,6 +91,7 @@ public:
     void set_delay(std::chrono::milliseconds d);
     void set_capacity(uint64_t bytes);
     int calls(std::string_view op) const;
+    uint32_t staged_alive() const;  // staged messages not yet destroyed
     StoreResult<void> prune_log(std::string_view user, std::string_view folder);
 
 private:
