@@ -25,6 +25,7 @@ PROTO_ALLOWED = {
     "pop3": {"core", "auth", "sasl"},
     "imap": {"core", "auth", "sasl", "mime"},
     "mime": {"core"},
+    "smtp_client": {"core"},
 }
 # config/ (postern_config): the whole postern.toml, one file per daemon's section. It sits
 # on the shared config layer and nothing else: no store, no loop, no engine, no daemon.
@@ -33,7 +34,8 @@ CONFIG_LINKS = {"proto_core", "proto_auth", "proto_config"}
 # toml++ stays behind ConfigTable: only libproto/config's .cc files and its private header.
 TOML_PRIVATE = os.path.join("libproto", "config", "toml_source.h")
 # Pure libraries: parsers, engines and policy. No event loop, so a fuzzer links only them.
-NO_LIBUV = {"core", "auth", "sasl", "config", "smtp", "pop3", "imap", "mime", "dns_parse"}
+NO_LIBUV = {"core", "auth", "sasl", "config", "smtp", "pop3", "imap", "mime", "dns_parse",
+            "smtp_client"}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 
