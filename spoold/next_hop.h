@@ -1,18 +1,35 @@
 #pragma once
 // Where a remote destination's mail goes next: the hosts (with their addresses, port, TLS
 // policy and AUTH) an SMTP transport tries in order. The planner decides, the transport
-// (spoold/smtp_transport.h) connects. This header is the contract between the two; the
-// decision itself (routes, smarthost, MX) is DeliveryPlanner in next_hop.cc.
+// (spoold/smtp_transport.h) connects. NextHopPlanner is the contract between the two; the
+// decision itself is DeliveryPlanner, from [delivery] (config/delivery_section.h):
+//
+//   1. a route ([delivery.routes], the domain or its nearest ".parent"): its host, an IP used
+//      as is, a name resolved A/AAAA (no MX lookup), on the route's port;
+//   2. else smarthost_mode = "exclusive": the smarthost;
+//   3. else the domain's MX hosts (libproto/dns MxResolver: RFC 5321 5.1, null MX, loops).
+//   In "fallback" mode the smarthost is the plan's `fallback` for 1 and 3, and the only hop
+//   when the MX lookup failed temporarily.
+//
+// A route or smarthost name that does not resolve defers (a configuration problem: the mail
+// waits for the fix instead of bouncing).
 //
 // Threading: plan() is called on spoold's loop thread and `done` is called exactly once on
 // the loop thread, possibly before plan() returns.
 
 #include <cstdint>
+#include <expected>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
+#include <uv.h>
+
+#include "config/delivery_section.h"
+#include "libproto/dns/mx_resolver.h"
 #include "spoold/remote_transport.h"
 
 namespace postern {
@@ -48,6 +65,51 @@ public:
     virtual ~NextHopPlanner() = default;
     // On the loop thread; done exactly once on the loop thread (maybe before returning).
     virtual void plan(const std::string& destination, std::function<void(HopPlan)> done) = 0;
+};
+
+struct DeliveryPlannerOptions {
+    DeliveryConfig delivery;
+    std::optional<SmtpCredentials> smarthost_auth;  // smarthost_user + the password file
+    std::vector<std::string> local_names;           // our names: an MX naming one is a loop
+    uint32_t dns_timeout_ms = 5000;                 // per try (ResolverOptions)
+    uint32_t dns_tries = 2;
+    std::optional<uint32_t> seed;  // the shuffle among equal MX; unset: random
+};
+
+// The options from the config: [delivery], the smarthost password (read now; a
+// world-readable file is refused with its one-line error) and `hostname` as our name.
+std::expected<DeliveryPlannerOptions, std::string> delivery_planner_options(
+    const DeliveryConfig& delivery, const std::string& hostname);
+
+// The RFC 5321 / RFC 3463 reply for an MX failure: "556 5.1.10" for a null MX (RFC 7505
+// 4.2), "550 5.1.2" for NXDOMAIN, "550 5.4.6" for a loop, "550 5.4.4" for other permanent
+// ones, "451 4.4.3" for temporary ones, then the reason.
+TargetResult mx_failure_result(const MxFailure& f);
+
+class DeliveryPlanner final : public NextHopPlanner {
+public:
+    // One c-ares resolver on `loop` with delivery.dns_servers (empty: /etc/resolv.conf).
+    static std::expected<std::unique_ptr<DeliveryPlanner>, std::string> create(
+        uv_loop_t* loop, DeliveryPlannerOptions opts);
+    ~DeliveryPlanner() override;  // plans in flight end without calling back
+    DeliveryPlanner(const DeliveryPlanner&) = delete;
+    DeliveryPlanner& operator=(const DeliveryPlanner&) = delete;
+
+    void plan(const std::string& destination, std::function<void(HopPlan)> done) override;
+    size_t in_flight() const { return jobs_.size(); }
+
+    struct Job;  // one plan() in flight (next_hop.cc)
+
+private:
+    DeliveryPlanner(DeliveryPlannerOptions opts, std::unique_ptr<Resolver> resolver,
+                    std::unique_ptr<MxResolver> mx);
+    void finish(uint64_t id);
+
+    DeliveryPlannerOptions opts_;
+    std::unique_ptr<Resolver> resolver_;
+    std::unique_ptr<MxResolver> mx_;
+    std::unordered_map<uint64_t, std::unique_ptr<Job>> jobs_;
+    uint64_t next_id_ = 1;
 };
 
 }  // namespace postern

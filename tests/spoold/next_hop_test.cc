@@ -1,0 +1,332 @@
+// DeliveryPlanner (spoold/next_hop.h) over c-ares against tests/support/dns_server.py on
+// 127.0.0.1: MX order and the shuffle among equals, null MX, no MX -> A/AAAA, NXDOMAIN,
+// SERVFAIL, a timeout, a loop back to our own name, routes (IP, name, ".parent"), the
+// smarthost exclusive and as fallback, per-domain TLS policy; the server's query counts
+// show what was (not) looked up.
+#include "spoold/next_hop.h"
+
+#include <catch2/catch.hpp>
+#include <set>
+
+#include "libproto/net/loop.h"
+#include "tests/dns/dns_server_process.h"
+
+using namespace postern;
+using namespace std::chrono_literals;
+
+namespace {
+
+const char* kZone = R"({
+  "ttl": 300, "soa_minimum": 30,
+  "names": {
+    "ex.test": {"MX": [[10, "mx1.ex.test"], [10, "mx2.ex.test"], [20, "mx3.ex.test"]]},
+    "mx1.ex.test": {"A": ["192.0.2.1"], "AAAA": ["2001:db8::1"]},
+    "mx2.ex.test": {"A": ["192.0.2.2"]},
+    "mx3.ex.test": {"A": ["192.0.2.3"]},
+    "implicit.test": {"A": ["192.0.2.10"], "AAAA": ["2001:db8::10"]},
+    "null.test": {"MX": [[0, "."]]},
+    "mxdown.test": {"MX": [[10, "sf.test"]]},
+    "loop.test": {"MX": [[10, "mx.postern.test"], [20, "backup.loop.test"]]},
+    "backup.loop.test": {"A": ["192.0.2.40"]},
+    "ownmx.test": {"MX": [[5, "other.ownmx.test"], [10, "MX.postern.test"], [20, "backup.loop.test"]]},
+    "other.ownmx.test": {"A": ["192.0.2.41"]},
+    "relay.test": {"A": ["192.0.2.50"], "AAAA": ["2001:db8::50"]},
+    "smarthost.test": {"A": ["192.0.2.60"]},
+    "routed.test": {"MX": [[10, "mx1.ex.test"]]}
+  },
+  "servfail": ["sf.test", "servfail.test"],
+  "drop": ["slow.test"]
+})";
+
+bool python_or_fail() {
+    if (dns_test::have_python()) return true;
+    if (dns_test::in_ci()) FAIL("python3 (" PYTHON3 ") is missing: the DNS server cannot run");
+    WARN("python3 (" PYTHON3 ") is missing: next-hop tests against a live server NOT RUN");
+    return false;
+}
+
+struct Fixture {
+    dns_test::DnsServerProcess server{kZone};
+    EventLoop loop;
+    std::unique_ptr<DeliveryPlanner> planner;
+
+    // `delivery` as [delivery] would give it; the DNS server is its only server.
+    bool start(DeliveryConfig delivery = {}, std::optional<uint32_t> seed = 42) {
+        if (!server.error().empty()) return false;
+        DeliveryPlannerOptions o;
+        o.delivery = std::move(delivery);
+        o.delivery.dns_servers = {server.server()};
+        o.local_names = {"mx.postern.test"};
+        o.dns_timeout_ms = 300;
+        o.dns_tries = 2;
+        o.seed = seed;
+        o.smarthost_auth = SmtpCredentials{"relayuser", "s3cret"};
+        auto p = DeliveryPlanner::create(loop.get(), std::move(o));
+        if (!p) return false;
+        planner = std::move(*p);
+        return true;
+    }
+    HopPlan plan(const std::string& domain) {
+        std::optional<HopPlan> got;
+        int calls = 0;
+        planner->plan(domain, [&](HopPlan p) {
+            ++calls;
+            got = std::move(p);
+        });
+        REQUIRE(loop.run_until([&] { return got.has_value(); }, 10s));
+        loop.run_until([] { return false; }, 20ms);  // a second call would show here
+        CHECK(calls == 1);
+        CHECK(planner->in_flight() == 0);
+        return std::move(*got);
+    }
+};
+
+std::vector<std::string> hosts(const std::vector<NextHop>& hops) {
+    std::vector<std::string> out;
+    for (auto& h : hops) out.push_back(h.host);
+    return out;
+}
+
+DeliveryConfig with_smarthost(SmarthostMode mode) {
+    DeliveryConfig d;
+    d.smarthost = HostPort{"smarthost.test", 587};
+    d.smarthost_mode = mode;
+    d.smarthost_user = "relayuser";
+    return d;
+}
+
+}  // namespace
+
+TEST_CASE("next hop: MX by preference, equals shuffled, both families, port 25, TLS may") {
+    if (!python_or_fail()) return;
+    Fixture f;
+    INFO(f.server.error());
+    REQUIRE(f.start());
+    auto p = f.plan("ex.test");
+    REQUIRE_FALSE(p.failure.has_value());
+    REQUIRE(p.hops.size() == 3);
+    CHECK(std::set<std::string>{p.hops[0].host, p.hops[1].host} ==
+          std::set<std::string>{"mx1.ex.test", "mx2.ex.test"});
+    CHECK(p.hops[2].host == "mx3.ex.test");
+    CHECK(p.fallback.empty());
+    for (auto& h : p.hops) {
+        CHECK(h.port == 25);
+        CHECK(h.tls == TlsPolicy::may);
+        CHECK_FALSE(h.auth.has_value());
+        CHECK_FALSE(h.smarthost);
+        if (h.host == "mx1.ex.test")
+            CHECK(h.addresses == std::vector<std::string>{"2001:db8::1", "192.0.2.1"});
+        if (h.host == "mx3.ex.test") CHECK(h.addresses == std::vector<std::string>{"192.0.2.3"});
+    }
+}
+
+TEST_CASE("next hop: equal preferences come in both orders across seeds") {
+    if (!python_or_fail()) return;
+    std::set<std::string> firsts;
+    for (uint32_t seed = 1; seed <= 16 && firsts.size() < 2; ++seed) {
+        Fixture f;
+        INFO(f.server.error());
+        REQUIRE(f.start({}, seed));
+        auto p = f.plan("ex.test");
+        REQUIRE(p.hops.size() == 3);
+        firsts.insert(p.hops[0].host);
+        CHECK(p.hops[2].host == "mx3.ex.test");  // never shuffled above its preference
+    }
+    CHECK(firsts == std::set<std::string>{"mx1.ex.test", "mx2.ex.test"});
+}
+
+TEST_CASE("next hop: DNS failures become the right result") {
+    if (!python_or_fail()) return;
+    Fixture f;
+    INFO(f.server.error());
+    REQUIRE(f.start());
+    struct Case {
+        const char* domain;
+        TargetState state;
+        const char* reply;
+    };
+    auto tc = GENERATE(values<Case>({
+        {"null.test", TargetState::failed,
+         "556 5.1.10 domain null.test accepts no mail (null MX, RFC 7505)"},
+        {"nowhere.test", TargetState::failed,
+         "550 5.1.2 domain nowhere.test does not exist (NXDOMAIN)"},
+        {"loop.test", TargetState::failed, "550 5.4.6 mail for loop.test loops back to myself"},
+        {"servfail.test", TargetState::deferred,
+         "451 4.4.3 DNS lookup of MX for servfail.test failed: "},
+        {"mxdown.test", TargetState::deferred, "451 4.4.3 DNS lookup of the address for sf.test"},
+        {"slow.test", TargetState::deferred, "451 4.4.3 DNS lookup of MX for slow.test failed: "},
+    }));
+    DYNAMIC_SECTION(tc.domain) {
+        auto start = std::chrono::steady_clock::now();
+        auto p = f.plan(tc.domain);
+        CHECK(std::chrono::steady_clock::now() - start < 3s);  // the timeout is 300 ms x 2
+        CHECK(p.hops.empty());
+        CHECK(p.fallback.empty());
+        REQUIRE(p.failure.has_value());
+        CHECK(p.failure->state == tc.state);
+        INFO("got: " << p.failure->reply);
+        CHECK(p.failure->reply.starts_with(tc.reply));
+    }
+}
+
+TEST_CASE("next hop: no MX means the domain's own A/AAAA, and our own MX ends the list") {
+    if (!python_or_fail()) return;
+    Fixture f;
+    INFO(f.server.error());
+    REQUIRE(f.start());
+    auto p = f.plan("implicit.test");
+    REQUIRE(hosts(p.hops) == std::vector<std::string>{"implicit.test"});
+    CHECK(p.hops[0].addresses == std::vector<std::string>{"2001:db8::10", "192.0.2.10"});
+
+    auto own = f.plan("ownmx.test");  // we are preference 10: only the better one is tried
+    CHECK(hosts(own.hops) == std::vector<std::string>{"other.ownmx.test"});
+}
+
+TEST_CASE("next hop: routes come first, an IP as is, a name by A/AAAA without MX") {
+    if (!python_or_fail()) return;
+    Fixture f;
+    INFO(f.server.error());
+    DeliveryConfig d = with_smarthost(SmarthostMode::exclusive);
+    d.routes["routed.test"] = HostPort{"127.0.0.1", 2526};
+    d.routes["named.test"] = HostPort{"relay.test", 2527};
+    d.routes[".sub.test"] = HostPort{"::1", 2528};
+    d.routes["broken.test"] = HostPort{"gone.test", 25};
+    d.tls_policy["routed.test"] = DeliveryTls::verify;
+    REQUIRE(f.start(d));
+
+    // An IP route is answered before plan() returns: nothing to look up.
+    std::optional<HopPlan> now;
+    f.planner->plan("routed.test", [&](HopPlan p) { now = std::move(p); });
+    REQUIRE(now.has_value());
+    REQUIRE(now->hops.size() == 1);
+    CHECK(now->hops[0].host == "127.0.0.1");
+    CHECK(now->hops[0].addresses == std::vector<std::string>{"127.0.0.1"});
+    CHECK(now->hops[0].port == 2526);
+    CHECK(now->hops[0].tls == TlsPolicy::verify);
+    CHECK_FALSE(now->hops[0].smarthost);
+    CHECK(now->fallback.empty());  // exclusive mode: no fallback
+
+    auto named = f.plan("named.test");
+    REQUIRE(named.hops.size() == 1);
+    CHECK(named.hops[0].host == "relay.test");
+    CHECK(named.hops[0].addresses == std::vector<std::string>{"2001:db8::50", "192.0.2.50"});
+    CHECK(named.hops[0].port == 2527);
+    CHECK(f.server.asked("named.test/MX") == 0);
+    CHECK(f.server.asked("relay.test/MX") == 0);
+
+    auto sub = f.plan("deep.in.sub.test");
+    REQUIRE(sub.hops.size() == 1);
+    CHECK(sub.hops[0].addresses == std::vector<std::string>{"::1"});
+    CHECK(sub.hops[0].port == 2528);
+
+    auto broken = f.plan("broken.test");  // a route to nowhere waits for the admin
+    CHECK(broken.hops.empty());
+    REQUIRE(broken.failure.has_value());
+    CHECK(broken.failure->state == TargetState::deferred);
+    CHECK(broken.failure->reply.starts_with("451 4.4.3 route gone.test for broken.test: "));
+    CHECK(f.server.asked("routed.test/MX") == 0);
+    CHECK(f.server.asked("smarthost.test/A") == 0);
+}
+
+TEST_CASE("next hop: exclusive smarthost takes every unrouted domain, with AUTH") {
+    if (!python_or_fail()) return;
+    Fixture f;
+    INFO(f.server.error());
+    DeliveryConfig d = with_smarthost(SmarthostMode::exclusive);
+    d.tls_policy["smarthost.test"] = DeliveryTls::encrypt;
+    REQUIRE(f.start(d));
+    for (const char* domain : {"ex.test", "null.test", "nowhere.test"}) {
+        auto p = f.plan(domain);
+        INFO(domain);
+        REQUIRE_FALSE(p.failure.has_value());
+        REQUIRE(p.hops.size() == 1);
+        const auto& h = p.hops[0];
+        CHECK(h.host == "smarthost.test");
+        CHECK(h.addresses == std::vector<std::string>{"192.0.2.60"});
+        CHECK(h.port == 587);
+        CHECK(h.smarthost);
+        CHECK(h.tls == TlsPolicy::encrypt);
+        REQUIRE(h.auth.has_value());
+        CHECK(h.auth->user == "relayuser");
+        CHECK(h.auth->password == "s3cret");
+        CHECK(p.fallback.empty());
+    }
+    CHECK(f.server.asked("ex.test/MX") == 0);  // no MX lookup at all
+}
+
+TEST_CASE("next hop: fallback smarthost after the MX hosts, and instead of a failed lookup") {
+    if (!python_or_fail()) return;
+    Fixture f;
+    INFO(f.server.error());
+    REQUIRE(f.start(with_smarthost(SmarthostMode::fallback)));
+
+    auto p = f.plan("ex.test");
+    CHECK(p.hops.size() == 3);
+    REQUIRE(hosts(p.fallback) == std::vector<std::string>{"smarthost.test"});
+    CHECK(p.fallback[0].smarthost);
+    CHECK(p.fallback[0].port == 587);
+    CHECK(p.fallback[0].auth.has_value());
+    for (auto& h : p.hops) CHECK_FALSE(h.smarthost);
+
+    auto sf = f.plan("servfail.test");  // direct delivery failed temporarily: the smarthost
+    CHECK_FALSE(sf.failure.has_value());
+    CHECK(hosts(sf.hops) == std::vector<std::string>{"smarthost.test"});
+    CHECK(sf.fallback.empty());
+
+    auto null = f.plan("null.test");  // permanent: the smarthost does not change that
+    CHECK(null.hops.empty());
+    REQUIRE(null.failure.has_value());
+    CHECK(null.failure->state == TargetState::failed);
+    CHECK(null.failure->reply.starts_with("556 5.1.10 "));
+}
+
+TEST_CASE("next hop: per-domain TLS policy and its default") {
+    if (!python_or_fail()) return;
+    Fixture f;
+    INFO(f.server.error());
+    DeliveryConfig d;
+    d.tls_policy["ex.test"] = DeliveryTls::verify;
+    d.default_tls = DeliveryTls::none;
+    REQUIRE(f.start(d));
+    for (auto& h : f.plan("ex.test").hops) CHECK(h.tls == TlsPolicy::verify);
+    for (auto& h : f.plan("implicit.test").hops) CHECK(h.tls == TlsPolicy::none);
+}
+
+TEST_CASE("next hop: a planner destroyed mid-lookup never calls back") {
+    if (!python_or_fail()) return;
+    Fixture f;
+    INFO(f.server.error());
+    REQUIRE(f.start(with_smarthost(SmarthostMode::fallback)));
+    bool called = false;
+    f.planner->plan("slow.test", [&](HopPlan) { called = true; });
+    CHECK(f.planner->in_flight() == 1);
+    f.planner.reset();
+    f.loop.run_until([] { return false; }, 800ms);  // past the DNS timeout
+    CHECK_FALSE(called);
+}
+
+TEST_CASE("next hop: the options read the smarthost password, refusing a world-readable file") {
+    char tmpl[] = "/tmp/postern-nexthop-XXXXXX";
+    std::filesystem::path dir = mkdtemp(tmpl);
+    auto file = dir / "secret";
+    std::ofstream(file) << "pw\n";
+    DeliveryConfig d = with_smarthost(SmarthostMode::exclusive);
+    d.smarthost_password_file = file;
+
+    std::filesystem::permissions(
+        file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    auto ok = delivery_planner_options(d, "mx.postern.test");
+    REQUIRE(ok.has_value());
+    REQUIRE(ok->smarthost_auth.has_value());
+    CHECK(ok->smarthost_auth->password == "pw");
+    CHECK(ok->local_names == std::vector<std::string>{"mx.postern.test"});
+
+    std::filesystem::permissions(file, std::filesystem::perms::others_read,
+                                 std::filesystem::perm_options::add);
+    auto bad = delivery_planner_options(d, "mx.postern.test");
+    REQUIRE_FALSE(bad.has_value());
+    CHECK(bad.error() == file.string() +
+                             ": smarthost password file is readable or writable by others "
+                             "(chmod o-rw it)");
+    std::filesystem::remove_all(dir);
+}
