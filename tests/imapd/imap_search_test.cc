@@ -173,6 +173,9 @@ TEST_CASE("imapd: SEARCH keys one by one", "[imapd][search]") {
         {"NOT (OR DELETED BODY fox)", "* SEARCH 2"},
         {"UNDELETED SMALLER 5000 NOT FROM alice", "* SEARCH 2"},
         {"OR OR 1 2 3", "* SEARCH 1 2 3"},
+        {"OLDER 1", "* SEARCH 1 2 3"},  // WITHIN (RFC 5032): the dates are in 2024
+        {"YOUNGER 1", "* SEARCH"},
+        {"YOUNGER 2000000000", "* SEARCH 1 2 3"},
     };
     TestBackend b;
     three(b);
