@@ -39,6 +39,7 @@ constexpr Row rows[] = {
     {Id::unselect, cmd_close},
     {Id::expunge, cmd_expunge},
     {Id::idle, cmd_idle},
+    {Id::fetch, cmd_fetch},
     {Id::store, cmd_store},
     {Id::copy, cmd_copy},
     {Id::move, cmd_copy},

@@ -31,6 +31,7 @@ void cmd_status(ImapSession& s, ImapCommand& c);
 void cmd_close(ImapSession& s, ImapCommand& c);    // CLOSE and UNSELECT
 void cmd_expunge(ImapSession& s, ImapCommand& c);  // EXPUNGE and UID EXPUNGE
 void cmd_idle(ImapSession& s, ImapCommand& c);
+void cmd_fetch(ImapSession& s, ImapCommand& c);  // FETCH and UID FETCH
 void cmd_store(ImapSession& s, ImapCommand& c);  // STORE and UID STORE
 void cmd_copy(ImapSession& s, ImapCommand& c);   // COPY, MOVE and their UID forms
 
