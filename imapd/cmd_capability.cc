@@ -7,12 +7,12 @@ namespace {
 
 // Before and after login alike.
 constexpr std::string_view base_caps = "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE";
-// After login. Still missing (they come with FETCH, APPEND, SORT/THREAD):
+// After login. Still missing (they come with APPEND, SORT/THREAD):
 // QRESYNC, APPENDLIMIT, SORT, THREAD, QUOTA,
-// COMPRESS=DEFLATE, BINARY, MULTIAPPEND, UTF8=ACCEPT.
+// COMPRESS=DEFLATE, MULTIAPPEND, UTF8=ACCEPT.
 constexpr std::string_view session_caps =
     " NAMESPACE UNSELECT CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE"
-    " CONDSTORE STATUS=SIZE UIDPLUS MOVE ESEARCH SEARCHRES WITHIN";
+    " CONDSTORE STATUS=SIZE UIDPLUS MOVE ESEARCH SEARCHRES WITHIN BINARY";
 
 }  // namespace
 
