@@ -19,6 +19,8 @@ void parse_smtpd(ConfigTable& t, SmtpdConfig& s) {
     t.boolean("allow_plaintext_auth", s.allow_plaintext_auth);
     t.boolean("vrfy", s.vrfy);
     t.boolean("cram_md5", s.cram_md5);
+    t.boolean("allow_sender_mismatch", s.allow_sender_mismatch);
+    t.boolean("auth_on_mx", s.auth_on_mx);
     t.strings("relay_networks", s.relay_networks);
     for (const auto& [text, line] : t.items("relay_networks")) {
         auto net = parse_cidr(text);

@@ -25,6 +25,12 @@ struct SmtpdConfig {
     bool allow_plaintext_auth = false;  // AUTH without TLS
     bool vrfy = false;                  // VRFY answers 252 when off
     bool cram_md5 = false;
+    // An authenticated client may use as MAIL FROM and in From: only its own address and
+    // the aliases that reach it (smtpd/sender_owner.h); true lifts that check.
+    bool allow_sender_mismatch = false;
+    // AUTH on the MX port (mx_port): off by default, so port 25 takes no passwords and
+    // submission is where users log in (RFC 6409). Submission ports always offer it.
+    bool auth_on_mx = false;
     std::vector<std::string> relay_networks;  // CIDRs allowed to relay
 };
 

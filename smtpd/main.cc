@@ -46,6 +46,7 @@ SmtpSessionConfig session_config(SmtpListenerKind kind) {
     c.max_auth_failures = s.settings.max_auth_failures;
     c.auth_budget = s.auth_budget.get();
     c.tls_available = s.tls && s.tls->available();
+    c.auth_enabled = listener_offers_auth(kind, s.settings.auth_on_mx);
     c.allow_plaintext_auth = s.settings.allow_plaintext_auth;
     c.cram_md5 = false;  // needs plaintext secrets, which the store does not keep
     c.vrfy = s.settings.vrfy;
@@ -75,8 +76,13 @@ std::expected<SmtpPolicyConfig, std::string> policy_config(const Config& cfg) {
     if (!nets) return std::unexpected(nets.error());
     auto secret = read_instance_secret(cfg);
     if (!secret) return std::unexpected(secret.error());
-    return SmtpPolicyConfig{cfg.hostname, std::move(*nets),   cfg.run_dir,
-                            false,        std::move(*secret), cfg.smtpd.max_message_size};
+    return SmtpPolicyConfig{cfg.hostname,
+                            std::move(*nets),
+                            cfg.run_dir,
+                            false,
+                            std::move(*secret),
+                            cfg.smtpd.max_message_size,
+                            cfg.smtpd.allow_sender_mismatch};
 }
 
 std::expected<void, std::string> setup(DaemonContext<Config>& ctx) {

@@ -1,7 +1,10 @@
 #include "smtpd/smtp_policy.h"
 
+#include "smtpd/sender_check_sink.h"
+#include "smtpd/sender_owner.h"
 #include "smtpd/smtp_queue_sink.h"
 #include "libproto/core/log.h"
+#include "libproto/core/log_escape.h"
 #include "libproto/net/pool_job.h"
 
 namespace postern {
@@ -84,9 +87,29 @@ void verdict_on_pool(uv_loop_t* loop, std::function<SmtpVerdict()> verdict,
 
 }  // namespace
 
-void SmtpPolicy::check_mail(const SmtpClientInfo&, const ParsedPath&, const MailParams& params,
-                            Done done) {
+void SmtpPolicy::check_mail(const SmtpClientInfo& c, const ParsedPath& from,
+                            const MailParams& params, Done done) {
     uint64_t size = params.size.value_or(0);
+    const std::string sender = from.is_null ? std::string() : from.local + "@" + from.domain;
+    if (checks_sender(*config_, c) && !from.is_null && !sender_is_user(c.auth_user, sender)) {
+        // Maybe an alias of the user: the accounts are read on the pool, with the room check.
+        verdict_on_pool(
+            loop_,
+            [accounts = accounts_, store = store_.get(), user = c.auth_user, sender, size] {
+                switch (sender_owner(*accounts, user, sender)) {
+                case SenderOwnership::owned: break;
+                case SenderOwnership::not_owned:
+                    log_msg(LogLevel::info,
+                            "sender refused: user=%s MAIL FROM:<%s> is not the user's",
+                            log_escape(user).c_str(), log_escape(sender).c_str());
+                    return SmtpVerdict::sender_mismatch;
+                case SenderOwnership::temp_failure: return SmtpVerdict::temp_failure;
+                }
+                return store->has_room(size) ? SmtpVerdict::ok : SmtpVerdict::no_room;
+            },
+            std::move(done));
+        return;
+    }
     if (auto room = room_.room_for(size)) {
         done(*room ? SmtpVerdict::ok : SmtpVerdict::no_room);
         return;
@@ -154,11 +177,17 @@ void SmtpPolicy::open_message(const SmtpClientInfo& c, const SmtpEnvelope& env,
         return;
     }
     // The sink over a fresh entry; the Received header names its id, so it goes first.
+    // On a checked session the From: header is watched as it streams (sender_check_sink.h).
+    std::shared_ptr<Accounts> checker = checks_sender(*config_, c) ? accounts_ : nullptr;
     auto sink_for = [loop = loop_, qenv = queue_envelope(c, env), received,
-                     run_dir = config_->run_dir](QueueWriter writer) mutable {
+                     run_dir = config_->run_dir, checker, user = c.auth_user,
+                     sender = env.reverse_path](QueueWriter writer) mutable {
         std::string header = format_received(received, writer.id());
-        return make_queue_sink(loop, std::move(writer), std::move(qenv), std::move(header),
-                               std::move(run_dir));
+        auto sink = make_queue_sink(loop, std::move(writer), std::move(qenv), std::move(header),
+                                    std::move(run_dir));
+        if (!checker) return sink;
+        return make_sender_check_sink(loop, std::move(sink), std::move(checker), std::move(user),
+                                      std::move(sender));
     };
     if (room == std::optional<bool>(true)) {
         if (auto writer = stock_.take()) {

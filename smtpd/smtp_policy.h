@@ -34,7 +34,23 @@ struct SmtpPolicyConfig {
     bool cram_md5 = false;
     std::string fake_user_secret;   // instance_secret.h: unknown users' fake SCRAM salts
     uint64_t max_message_size = 0;  // smtpd.max_message_size: what "plenty of room" means
+    // smtpd.allow_sender_mismatch: false checks, on every authenticated session, that
+    // MAIL FROM (553 5.7.1) and the From: header (550 5.7.1 after DATA) are the user's own
+    // or an alias of the user (sender_owner.h). The null sender <> is accepted: RFC 6409
+    // does not forbid it and MDNs must use it (RFC 8098 2.1); its From: is still checked.
+    bool allow_sender_mismatch = false;
 };
+
+// The one place that decides whether a listener offers AUTH: the submission ports always,
+// the MX port only with smtpd.auth_on_mx.
+inline bool listener_offers_auth(SmtpListenerKind kind, bool auth_on_mx) {
+    return kind != SmtpListenerKind::mx || auth_on_mx;
+}
+
+// Whether this session's senders are checked against its login.
+inline bool checks_sender(const SmtpPolicyConfig& config, const SmtpClientInfo& c) {
+    return !c.auth_user.empty() && !config.allow_sender_mismatch;
+}
 
 // The recipient verdict itself: blocking (accounts and store lookups), thread-safe.
 SmtpVerdict recipient_verdict_with(const SmtpPolicyConfig& config, Accounts& accounts,

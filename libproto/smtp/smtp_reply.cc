@@ -45,6 +45,13 @@ SmtpReply smtp_verdict_reply(SmtpVerdict v, SmtpStage stage) {
     case SmtpVerdict::over_quota: return smtp_reply(452, "4.2.2", "Mailbox full, try again later");
     case SmtpVerdict::too_big: return smtp_reply(552, "5.3.4", "Message size exceeds fixed limit");
     case SmtpVerdict::rejected: return smtp_reply(550, "5.7.1", "Rejected by policy");
+    case SmtpVerdict::sender_mismatch:
+        if (stage == SmtpStage::mail)
+            return smtp_reply(553, "5.7.1", "Sender address rejected: not owned by user");
+        return smtp_reply(550, "5.7.1",
+                          stage == SmtpStage::data
+                              ? "From: header address rejected: not owned by user"
+                              : "Sender address rejected: not owned by user");
     }
     return smtp_reply(451, "4.3.0", "Temporary failure");
 }

@@ -33,6 +33,9 @@ enum class SmtpVerdict : uint8_t {
     over_quota,    // 452 4.2.2 (RCPT) / 552 5.2.2 is never used: quota is a temporary state
     too_big,       // 552 5.3.4
     rejected,      // 550 5.7.1 (other policy refusal)
+    // The authenticated user does not own the sender address: 553 5.7.1 at MAIL (the
+    // envelope sender), 550 5.7.1 after DATA (the From: header).
+    sender_mismatch,
 };
 
 // Which command the verdict answers (texts differ).

@@ -137,7 +137,9 @@ uint8_t SmtpSession::phase() const {
     return txn_->recipients.empty() ? phase_mail : phase_rcpt;
 }
 
-bool SmtpSession::auth_offered() const { return client_.tls || config_.allow_plaintext_auth; }
+bool SmtpSession::auth_offered() const {
+    return config_.auth_enabled && (client_.tls || config_.allow_plaintext_auth);
+}
 
 // --- events ---------------------------------------------------------------------------
 
@@ -630,6 +632,10 @@ void SmtpSession::cmd_starttls() {
 void SmtpSession::cmd_auth(const SmtpCommand& cmd) {
     if (!client_.auth_user.empty()) {
         bad_command(smtp_reply(503, "5.5.1", "Error: already authenticated"));
+        return;
+    }
+    if (!config_.auth_enabled) {
+        reply(503, "5.5.1", "Error: authentication not enabled");
         return;
     }
     if (!auth_offered()) {

@@ -54,7 +54,10 @@ struct SmtpSessionConfig {
     // Failed-login budget across sessions (process-wide, outlives the session); null:
     // none, every failure waits auth_failure_delay_ms.
     AuthBudget* auth_budget = nullptr;
-    bool tls_available = false;         // STARTTLS can be offered
+    bool tls_available = false;  // STARTTLS can be offered
+    // AUTH exists on this listener at all (smtpd decides per listener: not on the MX port
+    // unless smtpd.auth_on_mx). false: not in EHLO, and AUTH answers 503 5.5.1.
+    bool auth_enabled = true;
     bool allow_plaintext_auth = false;  // AUTH without TLS
     bool cram_md5 = false;
     bool vrfy = false;  // false: VRFY answers 252
