@@ -194,6 +194,10 @@ void parse_delivery(ConfigTable& t, DeliveryConfig& c) {
 
     t.num("destination_concurrency_limit", c.destination_concurrency_limit, 1, 1000);
     t.num("remote_concurrency_limit", c.remote_concurrency_limit, 1, 10000);
+    t.num("host_concurrency_limit", c.host_concurrency_limit, 1, 1000);
+    t.num("connect_timeout_seconds", c.connect_timeout_seconds, 1, 3600);
+    t.num("helo_timeout_seconds", c.helo_timeout_seconds, 1, 3600);
+    t.num("data_done_timeout_seconds", c.data_done_timeout_seconds, 1, 3600);
 }
 
 std::expected<std::string, std::string> read_smarthost_password(const std::filesystem::path& file) {

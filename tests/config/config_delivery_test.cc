@@ -34,6 +34,10 @@ TEST_CASE("delivery: defaults") {
     CHECK(c->delivery.default_tls == DeliveryTls::may);
     CHECK(c->delivery.destination_concurrency_limit == 20);
     CHECK(c->delivery.remote_concurrency_limit == 100);
+    CHECK(c->delivery.host_concurrency_limit == 4);
+    CHECK(c->delivery.connect_timeout_seconds == 30);
+    CHECK(c->delivery.helo_timeout_seconds == 300);
+    CHECK(c->delivery.data_done_timeout_seconds == 600);
 }
 
 TEST_CASE("delivery: the issue's spelling reads as written") {
@@ -46,6 +50,8 @@ TEST_CASE("delivery: the issue's spelling reads as written") {
                       "smarthost_password_file = \"smarthost.secret\"\n"
                       "tls_policy_default = \"encrypt\"\n"
                       "destination_concurrency_limit = 5\n"
+                      "host_concurrency_limit = 2\n"
+                      "helo_timeout_seconds = 3\n"
                       "[delivery.routes]\n"
                       "\"Example.ORG\" = \"127.0.0.1:2526\"\n"
                       "\".sub.test\" = \"relay.test\"\n"
@@ -66,6 +72,8 @@ TEST_CASE("delivery: the issue's spelling reads as written") {
     CHECK(d.smarthost_password_file == t.dir / "smarthost.secret");
     CHECK(d.default_tls == DeliveryTls::encrypt);
     CHECK(d.destination_concurrency_limit == 5);
+    CHECK(d.host_concurrency_limit == 2);
+    CHECK(d.helo_timeout_seconds == 3);
     REQUIRE(d.routes.size() == 3);
     CHECK(d.routes.at("example.org") == HostPort{"127.0.0.1", 2526});
     CHECK(d.routes.at(".sub.test") == HostPort{"relay.test", 25});
@@ -127,6 +135,8 @@ TEST_CASE("delivery: bad values are one exact line") {
          R"(delivery.tls_policy_default must be "none", "may", "encrypt" or "verify")"},
         {"limit", "[delivery]\ndestination_concurrency_limit = 0\n", 2,
          "delivery.destination_concurrency_limit must be between 1 and 1000"},
+        {"timeout", "[delivery]\ndata_done_timeout_seconds = 0\n", 2,
+         "delivery.data_done_timeout_seconds must be between 1 and 3600"},
         {"typo", "[delivery]\nsmarthost_pasword_file = \"/x\"\n", 2,
          "unknown setting delivery.smarthost_pasword_file"},
     }));
