@@ -16,6 +16,8 @@ struct Row {
 constexpr Row rows[] = {
     {Id::capability, cmd_capability},
     {Id::search, cmd_search},
+    {Id::sort, cmd_sort},
+    {Id::thread, cmd_thread},
     {Id::noop, cmd_noop},
     {Id::check, cmd_noop},
     {Id::logout, cmd_logout},

@@ -85,20 +85,9 @@ private:
     }
 
     StoreResult<MimeMessage> load_mime(uint32_t uid) {
-        if (auto c = box_.cache_get(uid, kMimeCacheVersion); c && *c) {
-            if (auto m = mime_cache_decode(**c)) return std::move(*m);
-        }
-        MimeParser parser;
-        auto r = reader(uid);
-        if (!r) return std::unexpected(r.error());
-        uint64_t size = (*r)->size();
-        auto read = read_range(uid, 0, size, [&](std::string_view b) {
-            parser.feed(b);
-            return true;
-        });
-        if (!read) return std::unexpected(read.error());
-        MimeMessage m = parser.finish();
-        (void)box_.cache_put(uid, kMimeCacheVersion, mime_cache_encode(m));  // best effort
+        bool opened = reader_ != nullptr;
+        auto m = search_load_mime(box_, uid, reader_, buf_);
+        if (!opened && reader_) bytes_ += reader_->size();  // a cache miss read it all
         return m;
     }
 
@@ -192,6 +181,30 @@ private:
 };
 
 }  // namespace
+
+StoreResult<MimeMessage> search_load_mime(Mailbox& box, uint32_t uid,
+                                          std::unique_ptr<MessageReader>& reader,
+                                          std::vector<char>& buf) {
+    if (auto c = box.cache_get(uid, kMimeCacheVersion); c && *c) {
+        if (auto m = mime_cache_decode(**c)) return std::move(*m);
+    }
+    if (!reader) {
+        auto r = box.open_message(uid);
+        if (!r) return std::unexpected(r.error());
+        reader = std::move(*r);
+    }
+    MimeParser parser;
+    for (uint64_t at = 0, size = reader->size(); at < size;) {
+        auto n = reader->read_at(at, std::span<char>(buf.data(), buf.size()));
+        if (!n) return std::unexpected(n.error());
+        if (*n == 0) break;
+        parser.feed(std::string_view(buf.data(), *n));
+        at += *n;
+    }
+    MimeMessage m = parser.finish();
+    (void)box.cache_put(uid, kMimeCacheVersion, mime_cache_encode(m));  // best effort
+    return m;
+}
 
 StoreResult<uint32_t> search_batch(Mailbox& box, const SearchPlan& plan, const SearchContext& ctx,
                                    uint32_t pos, const SearchBudget& budget, SearchMatches& out) {

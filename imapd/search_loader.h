@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "imapd/search_matcher.h"
@@ -34,5 +35,11 @@ struct SearchMatches {
 // do not match. Errors: the store's (info, reads) other than expunged / not_found.
 StoreResult<uint32_t> search_batch(Mailbox& box, const SearchPlan& plan, const SearchContext& ctx,
                                    uint32_t pos, const SearchBudget& budget, SearchMatches& out);
+
+// The message's MimeMessage from the cache, or parsed (streamed through `reader`, opened
+// when null) and then cached. Errors: the store's (expunged / not_found when it is gone).
+StoreResult<MimeMessage> search_load_mime(Mailbox& box, uint32_t uid,
+                                          std::unique_ptr<MessageReader>& reader,
+                                          std::vector<char>& buf);
 
 }  // namespace postern

@@ -1,5 +1,6 @@
 // libFuzzer: SEARCH's text helpers on arbitrary bytes: case folding, the streaming header
-// reader (fed in two chunks split at the first byte's value) and the needle scanner.
+// reader (fed in two chunks split at the first byte's value), the needle scanner and the
+// RFC 5256 base subject.
 // Invariants: no crash; folding is idempotent; a needle taken from the folded text is found
 // however the text is chunked; every field value is trimmed and bounded.
 #include <cstdint>
@@ -9,6 +10,7 @@
 
 #include "imapd/search_fold.h"
 #include "imapd/search_text.h"
+#include "libproto/imap/imap_base_subject.h"
 #include "libproto/mime/mime_part.h"
 
 using namespace postern;
@@ -26,6 +28,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     r.feed(in.substr(0, cut));
     r.feed(in.substr(cut));
     r.finish();
+
+    BaseSubject b = imap_base_subject(in);
+    if (!b.text.empty() && (b.text.front() == ' ' || b.text.back() == ' ')) std::abort();
 
     if (folded.size() >= 2) {
         size_t a = cut % folded.size();

@@ -10,6 +10,8 @@
 #include "imapd/search_loader.h"
 #include "imapd/search_matcher.h"
 #include "imapd/search_text.h"
+#include "imapd/thread_build.h"
+#include "libproto/imap/imap_base_subject.h"
 #include "libproto/imap/imap_lexer.h"
 #include "libproto/mime/mime_date.h"
 #include "tests/imapd/imap_test_util.h"
@@ -513,4 +515,133 @@ TEST_CASE("search: the header reader unfolds and stops at the body", "[imapd][se
     using P = std::pair<std::string, std::string>;
     CHECK(got == std::vector<P>{{"Subject", "one two"}, {"X-A", "spaced"}, {"To", "a@b"}});
     CHECK(r.done());
+}
+
+TEST_CASE("sort: RFC 5256 base subjects", "[imapd][sort]") {
+    struct Case {
+        const char* in;
+        const char* base;
+        bool reply;
+    };
+    const Case cases[] = {
+        {"Hello", "Hello", false},
+        {"Re: Hello", "Hello", true},
+        {"RE:  re: Fwd: Hello", "Hello", true},
+        {"Re[2]: Hello", "Hello", true},
+        {"[list] Re: Hello", "Hello", true},
+        {"[list] Hello", "Hello", false},
+        {"[list]", "[list]", false},  // a blob alone stays
+        {"Hello (fwd)", "Hello", true},
+        {"Hello (FWD) (fwd)  ", "Hello", true},
+        {"[Fwd: Re: Hello]", "Hello", true},
+        {"Re: [Fwd: [list] Hello (fwd)]", "Hello", true},
+        {"  Hello\t  world ", "Hello world", false},
+        {"=?UTF-8?Q?Re=3A_Gr=C3=BC=C3=9Fe?=", "Grüße", true},
+        {"Fw : Hello", "Hello", true},
+        {"Reply: Hello", "Reply: Hello", false},
+        {"", "", false},
+        {"Re:", "", true},
+    };
+    for (const Case& k : cases) {
+        DYNAMIC_SECTION(k.in) {
+            BaseSubject b = imap_base_subject(k.in);
+            CHECK(b.text == k.base);
+            CHECK(b.reply_or_forward == k.reply);
+        }
+    }
+}
+
+namespace {
+
+void sort_folder(TestBackend& b) {
+    auto m = [](const char* from, const char* to, const char* subject, const char* date,
+                const char* cc) {
+        return std::string("From: ") + from + "\r\nTo: " + to + "\r\nCc: " + cc +
+               "\r\nSubject: " + subject + "\r\nDate: " + date + "\r\n\r\nbody\r\n";
+    };
+    // UID/seq 1..5
+    put(b,
+        m("Zed <zed@example.org>", "amy@example.org", "Re: Plans", "2 Jan 2024 10:00 +0000",
+          "x@example.org"),
+        feb16, 0);
+    put(b,
+        m("anna@example.org", "Bob <bob@example.org>", "Plans", "1 Jan 2024 10:00 +0000",
+          "y@example.org"),
+        jan2, flag_seen);
+    put(b,
+        m("mike@example.org", "carl@example.org", "[list] Budget", "5 Jan 2024 10:00 +0000",
+          "a@example.org"),
+        mar10, 0);
+    put(b,
+        m("Bea <bea@example.org>", "dan@example.org", "Fwd: Plans", "3 Jan 2024 09:00 +0100",
+          "b@example.org"),
+        jan2 + 10, 0);
+    put(b, msg1 + std::string(3000, 'x'), jan2 + 5, 0);  // Hello World, 1 Jan 2024
+}
+
+}  // namespace
+
+TEST_CASE("imapd: SORT by each key, REVERSE, UID SORT and the criteria", "[imapd][sort]") {
+    TestBackend b;
+    sort_folder(b);
+    Client c(b);
+    c.login("alice", "INBOX");
+    struct Case {
+        const char* line;
+        const char* want;
+    };
+    const Case cases[] = {
+        {"a SORT (ARRIVAL) UTF-8 ALL", "* SORT 2 5 4 1 3"},
+        {"a SORT (REVERSE ARRIVAL) UTF-8 ALL", "* SORT 3 1 4 5 2"},
+        {"a SORT (DATE) UTF-8 ALL", "* SORT 2 5 1 4 3"},
+        {"a SORT (SUBJECT) UTF-8 ALL", "* SORT 3 5 1 2 4"},  // Budget, Hello World, Plans x3
+        {"a SORT (SUBJECT REVERSE DATE) UTF-8 ALL", "* SORT 3 5 4 1 2"},
+        {"a SORT (FROM) UTF-8 ALL", "* SORT 5 2 4 3 1"},  // alice anna bea mike zed
+        {"a SORT (TO) UTF-8 ALL", "* SORT 1 2 5 3 4"},    // amy bob bob carl dan
+        {"a SORT (CC) UTF-8 ALL", "* SORT 3 4 5 1 2"},    // a b carol x y
+        {"a SORT (SIZE) UTF-8 UNSEEN", "* SORT 1 3 4 5"},
+        {"a SORT (DISPLAYFROM) UTF-8 ALL", "* SORT 5 2 4 3 1"},  // Alice Example anna Bea ...
+        {"a SORT (DISPLAYTO) UTF-8 ALL", "* SORT 1 2 5 3 4"},    // amy Bob bob carl dan
+        {"a UID SORT (ARRIVAL) US-ASCII SUBJECT plans", "* SORT 2 4 1"},
+        {"a SORT (ARRIVAL) UTF-8 NEW", "* SORT"},
+    };
+    for (const Case& k : cases) {
+        DYNAMIC_SECTION(k.line) {
+            std::string out = c.send(k.line);
+            INFO("got " << out);
+            auto at = out.find("* SORT");
+            REQUIRE(at != std::string::npos);
+            CHECK(out.substr(at, out.find("\r\n", at) - at) == k.want);
+            CHECK(has(out, "a OK SORT completed"));
+        }
+    }
+    CHECK(has(c.send("b SORT (DATE) KOI8-R ALL"), "b NO [BADCHARSET (UTF-8 US-ASCII)]"));
+    CHECK(c.send("c SORT (NOSUCHKEY) UTF-8 ALL").starts_with("c BAD"));
+}
+
+TEST_CASE("imapd: THREAD=ORDEREDSUBJECT", "[imapd][sort]") {
+    TestBackend b;
+    sort_folder(b);
+    Client c(b);
+    c.login("alice", "INBOX");
+    // Plans: 2 (1 Jan), 1 (2 Jan), 4 (3 Jan 08:00 UTC); Hello World 5 (1 Jan 10:00 UTC,
+    // like 2: arrival breaks the tie... by sequence: 2 first); Budget 3 (5 Jan).
+    std::string out = c.send("a THREAD ORDEREDSUBJECT UTF-8 ALL");
+    CHECK(has(out, "* THREAD (2 (1)(4))(5)(3)\r\na OK THREAD completed"));
+    out = c.send("b UID THREAD ORDEREDSUBJECT UTF-8 NOT UID 4");
+    CHECK(has(out, "* THREAD (2 1)(5)(3)\r\n"));
+    CHECK(has(c.send("c THREAD ORDEREDSUBJECT UTF-8 NEW"), "* THREAD\r\nc OK"));
+    CHECK(has(c.send("d THREAD REFERENCES UTF-8 ALL"), "d NO"));
+}
+
+TEST_CASE("sort: the thread list form", "[imapd][sort]") {
+    std::vector<ThreadNode> t{
+        ThreadNode{1, {ThreadNode{2, {ThreadNode{3, {}}}}}},
+        ThreadNode{4, {ThreadNode{5, {}}, ThreadNode{6, {ThreadNode{7, {}}}}}},
+        ThreadNode{0, {ThreadNode{8, {}}, ThreadNode{9, {}}}},
+        ThreadNode{10, {}},
+    };
+    std::string out;
+    write_thread_list(out, t);
+    CHECK(out == "(1 2 3)(4 (5)(6 7))((8)(9))(10)");
 }
