@@ -60,7 +60,17 @@ std::expected<FilePtr, std::string> create_file(const std::filesystem::path& pat
     return FilePtr(f);
 }
 
-std::expected<X509Ptr, std::string> build_cert(const std::string& hostname, EVP_PKEY* key) {
+// "DNS:host, IP:a, ..." (wildcard listen addresses name no host).
+std::string alt_names(const std::string& hostname, const std::vector<std::string>& addresses) {
+    std::string names = "DNS:" + hostname;
+    for (const std::string& a : addresses)
+        if (a != "0.0.0.0" && a != "::") names += ", IP:" + a;
+    return names;
+}
+
+std::expected<X509Ptr, std::string> build_cert(const std::string& hostname,
+                                               const std::vector<std::string>& addresses,
+                                               EVP_PKEY* key) {
     X509Ptr cert(X509_new());
     if (!cert) return std::unexpected(ssl_error("X509_new"));
     X509_set_version(cert.get(), X509_VERSION_3);
@@ -92,7 +102,7 @@ std::expected<X509Ptr, std::string> build_cert(const std::string& hostname, EVP_
         !add_ext(cert.get(), NID_ext_key_usage, "serverAuth") ||
         !add_ext(cert.get(), NID_subject_key_identifier, "hash") ||
         !add_ext(cert.get(), NID_authority_key_identifier, "keyid:always") ||
-        !add_ext(cert.get(), NID_subject_alt_name, "DNS:" + hostname))
+        !add_ext(cert.get(), NID_subject_alt_name, alt_names(hostname, addresses)))
         return std::unexpected(ssl_error("certificate extensions"));
 
     if (X509_sign(cert.get(), key, EVP_sha256()) <= 0)
@@ -102,12 +112,12 @@ std::expected<X509Ptr, std::string> build_cert(const std::string& hostname, EVP_
 
 }  // namespace
 
-std::expected<void, std::string> make_self_signed_cert(const std::string& hostname,
-                                                       const std::filesystem::path& cert_file,
-                                                       const std::filesystem::path& key_file) {
+std::expected<void, std::string> make_self_signed_cert(
+    const std::string& hostname, const std::vector<std::string>& addresses,
+    const std::filesystem::path& cert_file, const std::filesystem::path& key_file) {
     PKey key(EVP_EC_gen("P-256"));
     if (!key) return std::unexpected(ssl_error("EC key generation"));
-    auto cert = build_cert(hostname, key.get());
+    auto cert = build_cert(hostname, addresses, key.get());
     if (!cert) return std::unexpected(cert.error());
 
     auto remove_both = [&] {

@@ -242,7 +242,7 @@ int cmd_init(const InitOptions& opts) {
     if (have_cert != have_key)
         return fail(exit_failed, (have_cert ? cert : key).string() + " exists without its pair");
     if (!have_cert) {
-        if (auto r = make_self_signed_cert(hostname, cert, key); !r)
+        if (auto r = make_self_signed_cert(hostname, addrs, cert, key); !r)
             return fail(exit_failed, r.error());
         rb.created(cert);
         rb.created(key);

@@ -12,7 +12,7 @@ build_pkgs=(
 # Real clients and peers the protocol tests talk to.
 test_pkgs=(
     python3 swaks libnet-ssleay-perl curl fetchmail strace isync
-    python3-aiosmtpd python3-dkim postfix
+    python3-aiosmtpd python3-dkim postfix nodejs
     clang-16 libclang-rt-16-dev clang-format-16 clang-tidy-16
 )
 
@@ -27,4 +27,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The npm clients the IMAP tests drive (imapflow, nodemailer), pinned by
+# tests/clients/package-lock.json, into tests/clients/node_modules.
+if [ -z "${POSTERN_SKIP_TEST_DEPS:-}" ]; then
+    command -v npm >/dev/null || $SUDO apt-get install -y -qq --no-install-recommends npm
+    (cd "$(dirname "$0")/../tests/clients" && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -21,7 +21,8 @@ TEST_CASE("make_self_signed_cert") {
     fs::path dir = ::mkdtemp(tmpl);
     const auto cert_file = dir / "cert.pem", key_file = dir / "key.pem";
 
-    auto r = make_self_signed_cert("mail.test", cert_file, key_file);
+    auto r = make_self_signed_cert("mail.test", {"127.0.0.1", "::1", "0.0.0.0"}, cert_file,
+                                   key_file);
     REQUIRE(r.has_value());
 
     struct stat st {};
@@ -41,6 +42,12 @@ TEST_CASE("make_self_signed_cert") {
     CHECK(X509_check_private_key(cert.get(), key.get()) == 1);
     CHECK(X509_check_host(cert.get(), "mail.test", 0, 0, nullptr) == 1);
     CHECK(X509_check_host(cert.get(), "other.test", 0, 0, nullptr) != 1);
+    // The listen addresses too (a client connecting to 127.0.0.1 checks that name), but not
+    // the wildcard.
+    CHECK(X509_check_ip_asc(cert.get(), "127.0.0.1", 0) == 1);
+    CHECK(X509_check_ip_asc(cert.get(), "::1", 0) == 1);
+    CHECK(X509_check_ip_asc(cert.get(), "0.0.0.0", 0) != 1);
+    CHECK(X509_check_ip_asc(cert.get(), "127.0.0.2", 0) != 1);
     CHECK(X509_verify(cert.get(), key.get()) == 1);  // self-signed
     // About ten years.
     int days = 0, secs = 0;
@@ -49,7 +56,7 @@ TEST_CASE("make_self_signed_cert") {
     CHECK(days <= 3650);
 
     SECTION("never overwrites an existing pair") {
-        auto again = make_self_signed_cert("mail.test", cert_file, key_file);
+        auto again = make_self_signed_cert("mail.test", {}, cert_file, key_file);
         CHECK_FALSE(again.has_value());
         CHECK(fs::exists(cert_file));
         CHECK(fs::exists(key_file));

@@ -73,9 +73,23 @@ def mailctl_path():
     return os.path.join(bin_dir(), "mailctl")
 
 
+def _present(found, what):
+    """`found`, except that under CI=true a missing prerequisite fails the run instead of
+    letting the test that needs it skip quietly."""
+    if not found and os.environ.get("CI") == "true":
+        raise AssertionError("CI=true and %s is missing (scripts/install-deps.sh installs it)"
+                             % what)
+    return found
+
+
 def daemon_exists(service):
-    """True when <bin>/<service> is there (some daemons may not be built yet)."""
-    return os.access(os.path.join(bin_dir(), service), os.X_OK)
+    """True when <bin>/<service> is there; under CI=true a missing one fails."""
+    return _present(os.access(os.path.join(bin_dir(), service), os.X_OK), service)
+
+
+def tool_exists(name):
+    """True when the program `name` is on PATH; under CI=true a missing one fails."""
+    return _present(shutil.which(name) is not None, name)
 
 
 def _port_free(port):

@@ -17,7 +17,7 @@ import tempfile
 import time
 import unittest
 
-from postern_instance import Instance, daemon_exists
+from postern_instance import Instance, daemon_exists, tool_exists
 from scram_client import ScramClient
 
 ALICE = "alice@example.test"
@@ -312,7 +312,7 @@ class Pop3Test(unittest.TestCase):
 
     # --- a real client ---------------------------------------------------------------------
 
-    @unittest.skipUnless(shutil.which("fetchmail"), "fetchmail not installed")
+    @unittest.skipUnless(tool_exists("fetchmail"), "fetchmail not installed")
     def test_fetchmail_pop3s_keep(self):
         bodies = ["fetchmail body one", "fetchmail body two"]
         for b in bodies:

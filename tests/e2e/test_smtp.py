@@ -4,7 +4,6 @@ built; otherwise the message is checked in the queue."""
 
 import base64
 import re
-import shutil
 import smtplib
 import socket
 import ssl
@@ -12,7 +11,7 @@ import subprocess
 import time
 import unittest
 
-from postern_instance import Instance, daemon_exists, wait_for
+from postern_instance import Instance, daemon_exists, tool_exists, wait_for
 from scram_client import ScramClient
 
 DOMAIN = "example.test"
@@ -377,7 +376,7 @@ class SmtpTest(unittest.TestCase):
         r.send(b"hi\r\n.\r\nNOOP\r\nQUIT\r\n")
         self.assertEqual([r.reply()[0] for _ in range(3)], [250, 250, 221])
 
-    @unittest.skipUnless(shutil.which("swaks"), "swaks not installed")
+    @unittest.skipUnless(tool_exists("swaks"), "swaks not installed")
     def test_swaks(self):
         marker = "X-Test: swaks-%d" % time.time_ns()
         # Plain MX delivery (Debian's swaks needs libnet-ssleay-perl for TLS).
