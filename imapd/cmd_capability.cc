@@ -7,12 +7,12 @@ namespace {
 
 // Before and after login alike.
 constexpr std::string_view base_caps = "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE";
-// After login. Still missing (they come with APPEND, SORT/THREAD):
-// QRESYNC, APPENDLIMIT, SORT, THREAD, QUOTA,
-// COMPRESS=DEFLATE, MULTIAPPEND, UTF8=ACCEPT.
+// After login. Still missing (they come with SORT/THREAD and later):
+// QRESYNC, SORT, THREAD, QUOTA,
+// COMPRESS=DEFLATE, UTF8=ACCEPT.
 constexpr std::string_view session_caps =
     " NAMESPACE UNSELECT CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE"
-    " CONDSTORE STATUS=SIZE UIDPLUS MOVE ESEARCH SEARCHRES WITHIN BINARY";
+    " CONDSTORE STATUS=SIZE UIDPLUS MOVE ESEARCH SEARCHRES WITHIN BINARY MULTIAPPEND";
 
 }  // namespace
 
@@ -20,6 +20,8 @@ std::string ImapSession::capabilities() const {
     std::string caps(base_caps);
     if (user() != nullptr) {
         caps.append(session_caps);
+        // RFC 7889: the server-wide limit; STATUS APPENDLIMIT gives the same per folder.
+        caps.append(" APPENDLIMIT=").append(std::to_string(opts_.append_limit));
         return caps;
     }
     if (!tls_active() && tls_available()) caps.append(" STARTTLS");

@@ -1,5 +1,6 @@
 #include "imapd/imap_session.h"
 
+#include "imapd/cmd_append.h"
 #include "imapd/imap_commands.h"
 #include "imapd/mailbox_name.h"
 #include "imapd/selected_view.h"
@@ -113,6 +114,7 @@ void ImapSession::close() {
     on_change_ = nullptr;
     drain_cont_ = nullptr;
     state_ = LoggedOut{};  // lets the mailbox handle and any watch go
+    append_.reset();       // an APPEND mid-literal: its staged messages are removed
     transport_.close();
 }
 
@@ -124,6 +126,7 @@ void ImapSession::start_tls() {
 
 bool ImapSession::busy() const {
     if (blocking_ || timer_wait_ || drain_cont_) return true;
+    if (append_) return append_->waiting();  // APPEND reads its own literal data
     return current_.has_value() && !on_line_;
 }
 
@@ -173,27 +176,40 @@ void ImapSession::handle(ImapEvent& ev) {
         if (l->synchronizing) out_.append("+ Ready for literal data\r\n");
         return;
     }
-    if (std::holds_alternative<ImapAppendBegin>(ev)) {
-        // APPEND is not implemented yet: refuse its first message, the parser then skips
-        // the rest and gives the Bad that bad_input answers.
-        append_refusing_ = true;
-        return;
+    if (auto* a = std::get_if<ImapAppendBegin>(&ev)) return begin_append(*a);
+    if (append_) {
+        if (auto* m = std::get_if<ImapAppendMessage>(&ev)) return append_->on_message(*m);
+        if (auto* d = std::get_if<ImapAppendData>(&ev)) return append_->on_data(d->bytes);
+        if (std::holds_alternative<ImapAppendEnd>(ev)) return append_->on_end();
     }
-    if (std::holds_alternative<ImapAppendMessage>(ev)) {
-        parser_.refuse_literal();
-        return;
-    }
-    // AppendData / AppendEnd of a refused APPEND, or a stray IDLE / SASL event: nothing.
+    // A stray IDLE / SASL event: nothing.
+}
+
+void ImapSession::begin_append(const ImapAppendBegin& b) {
+    ImapCommand cmd;
+    cmd.tag = b.tag;
+    cmd.id = ImapCommandId::append;
+    current_ = std::move(cmd);
+    skip_refresh_ = false;
+    append_ = std::make_unique<ImapAppend>(*this, b, gate(ImapCommandId::append, false));
 }
 
 void ImapSession::bad_input(const ImapBad& b) {
     std::string_view text = b.text;
     ImapResult status = ImapResult::bad;
-    if (append_refusing_) {
-        append_refusing_ = false;
-        text = refusal_reply(ImapRefusal::not_implemented).text;
-    } else if (b.reason == ImapBadReason::literal_too_big && b.id == ImapCommandId::append) {
-        status = ImapResult::no;
+    if (append_) {
+        // The parser ended the APPEND: nothing is delivered (the spool goes with it).
+        AppendEnding r = append_->on_bad(b);
+        write_tagged(b.tag, r.status, r.code, r.text);
+        end_command();
+        if (r.status == ImapResult::bad && ++bad_commands_ >= opts_.max_bad_commands) {
+            out_.append("* BYE Too many invalid commands\r\n");
+            close();
+        }
+        return;
+    }
+    if (b.reason == ImapBadReason::literal_too_big && b.id == ImapCommandId::append) {
+        status = ImapResult::no;  // the first message, over APPENDLIMIT
     }
     if (b.tag.empty()) {
         out_.append("* BAD ").append(text).append("\r\n");
@@ -206,16 +222,19 @@ void ImapSession::bad_input(const ImapBad& b) {
     }
 }
 
+std::optional<ImapReply> ImapSession::gate(ImapCommandId id, bool needs_handler) const {
+    const ImapCommandSpec& spec = imap_command_spec(id);
+    if (!allowed_in_state(id, state_bit(state_)))
+        return refusal_reply(state_refusal(state_, spec.states));
+    if ((spec.flags & imap_cmd_needs_tls) != 0 && !plaintext_auth_allowed())
+        return refusal_reply(ImapRefusal::privacy_required);
+    if (needs_handler && command_handler(id) == nullptr)
+        return refusal_reply(ImapRefusal::not_implemented);
+    return std::nullopt;
+}
+
 void ImapSession::begin(ImapCommand& cmd) {
-    const ImapCommandSpec& spec = imap_command_spec(cmd.id);
-    std::optional<ImapReply> refused;
-    if (!allowed_in_state(cmd.id, state_bit(state_))) {
-        refused = refusal_reply(state_refusal(state_, spec.states));
-    } else if ((spec.flags & imap_cmd_needs_tls) != 0 && !plaintext_auth_allowed()) {
-        refused = refusal_reply(ImapRefusal::privacy_required);
-    } else if (command_handler(cmd.id) == nullptr) {
-        refused = refusal_reply(ImapRefusal::not_implemented);
-    }
+    std::optional<ImapReply> refused = gate(cmd.id, true);
     if (refused) {
         write_tagged(cmd.tag, refused->status, imap_code_name(refused->code), refused->text);
         if (refused->status == ImapResult::bad && ++bad_commands_ >= opts_.max_bad_commands) {
@@ -260,6 +279,13 @@ void ImapSession::finish_with_code(ImapResult status, std::string_view code_text
 }
 
 void ImapSession::end_command() {
+    if (append_) {
+        // Its code may still be on the stack (the reply came from its own callback).
+        retired_.push_back(std::move(append_));
+        backend_.post([this, alive = std::weak_ptr<char>(alive_)] {
+            if (!alive.expired()) retired_.clear();
+        });
+    }
     current_.reset();
     on_line_ = nullptr;
     skip_refresh_ = false;

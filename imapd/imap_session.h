@@ -89,6 +89,7 @@ struct ImapEnabled {
 };
 
 class ImapSession;
+class ImapAppend;  // cmd_append.h
 using ImapCommandHandler = void (*)(ImapSession&, ImapCommand&);
 
 class ImapSession {
@@ -158,6 +159,9 @@ public:
     void delayed_finish(uint32_t ms, const ImapReply& r, bool close);
     // Writes the output and closes (LOGOUT, too many failures).
     void close();
+    // A command that stopped the input for its own reasons (APPEND's spool, waiting() in
+    // cmd_append.h) may go on: reads and parses again.
+    void resume_input() { pump(); }
     // STARTTLS: after the OK, the transport starts TLS and pipelined plaintext is dropped.
     void start_tls();
     // Capabilities for the current state and connection (cmd_capability.cc).
@@ -170,6 +174,9 @@ private:
     void bad_input(const ImapBad& b);
     void write_tagged(std::string_view tag, ImapResult status, std::string_view code_text,
                       std::string_view text);
+    // Why the command may not run now (state, TLS, no handler), or nothing.
+    std::optional<ImapReply> gate(ImapCommandId id, bool needs_handler) const;
+    void begin_append(const ImapAppendBegin& b);  // cmd_append.h takes it from there
     void end_command();
     void flush_output();
     bool busy() const;
@@ -184,6 +191,9 @@ private:
     ImapEnabled enabled_;
     std::string out_;
     std::optional<ImapCommand> current_;
+    std::unique_ptr<ImapAppend> append_;  // the APPEND in progress
+    // Finished ones, destroyed from a clean stack (a post): their code may be running.
+    std::vector<std::unique_ptr<ImapAppend>> retired_;
     std::function<void(ImapEvent&)> on_line_;
     std::function<void()> on_change_;
     std::function<void()> drain_cont_;
@@ -195,7 +205,6 @@ private:
     bool close_after_delay_ = false;
     bool change_pending_ = false;
     bool skip_refresh_ = false;
-    bool append_refusing_ = false;
     bool pumping_ = false;
     bool again_ = false;
     bool closed_ = false;

@@ -402,8 +402,10 @@ struct MaildirStore::Staged final : StagedMessage {
     StoreResult<void> finish() override {
         if (finished) return std::unexpected(StoreError::invalid);
         finished = true;
-        // Writeback starts now; deliver_staged's fsync then mostly waits for the journal.
+        // Writeback starts now, so deliver_staged's fsync mostly waits for the journal; the
+        // descriptor is closed (a MULTIAPPEND of many messages holds no descriptor each).
         ::sync_file_range(tmp.fd.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
+        tmp.fd.reset();
         return {};
     }
     uint64_t size() const override { return tmp.size; }
@@ -423,28 +425,30 @@ StoreResult<std::vector<Delivered>> MaildirStore::deliver_staged(
     std::vector<Staged*> staged;
     for (const auto& it : items) {
         auto* s = dynamic_cast<Staged*>(it.msg);
-        if (s == nullptr || s->owner != this || !s->finished || !s->tmp.fd)
+        if (s == nullptr || s->owner != this || !s->finished || s->tmp.path.empty())
             return std::unexpected(StoreError::invalid);
         staged.push_back(s);
     }
     if (items.empty()) return std::vector<Delivered>{};
     auto idx = index_for(user);
     if (!idx) return std::unexpected(idx.error());
-    // The internal date is the file's mtime (a rebuild finds it again), then all the files
-    // are made durable together (sync_file_range was started by finish()).
+    // The internal date is the file's mtime (a rebuild finds it again); then each file is
+    // made durable (finish() started its writeback).
     std::vector<DeliveryOptions> opts(items.size());
     for (size_t i = 0; i < items.size(); ++i) {
         TmpFile& t = staged[i]->tmp;
+        UniqueFd fd(::open(t.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+        if (!fd) return std::unexpected(errno_to_store_error(errno));
         t.internal_date =
             items[i].internal_date != 0 ? items[i].internal_date : int64_t(std::time(nullptr));
         timespec times[2] = {{t.internal_date, 0}, {t.internal_date, 0}};
-        ::futimens(t.fd.get(), times);
+        ::futimens(fd.get(), times);
         opts[i].flags = items[i].flags;
         opts[i].keywords = items[i].keywords;
         opts[i].internal_date = t.internal_date;
+        // One file at a time, so a long MULTIAPPEND never holds many descriptors.
+        if (::fsync(fd.get()) != 0) return std::unexpected(errno_to_store_error(errno));
     }
-    for (auto* s : staged)
-        if (::fsync(s->tmp.fd.get()) != 0) return std::unexpected(errno_to_store_error(errno));
     std::vector<StoreResult<Delivered>> results(items.size(),
                                                 std::unexpected(StoreError::temporary));
     std::vector<LinkRequest> reqs;

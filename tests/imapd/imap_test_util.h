@@ -21,7 +21,8 @@ inline const std::string bob = "bob@example.org";
 
 class TestBackend : public ImapBackend {
 public:
-    TestBackend() {
+    // `o`: the store's options (a quota for APPEND tests).
+    explicit TestBackend(StoreOptions o = {}) : store_(std::move(o)) {
         store_.create_user(alice);
         store_.create_user(bob);
         cb_.resolve_login =
