@@ -23,4 +23,8 @@ void add_index_commands(CLI::App& app, const WithConfig& with_config);
 // queue list|show ID|flush [ID]|delete ID|hold ID|release ID, list and show with --json (cmd_queue.cc)
 void add_queue_commands(CLI::App& app, const WithConfig& with_config);
 
+// dkim keygen DOMAIN [--selector S] [--type rsa|ed25519] [--bits N] [--force] [--activate],
+// dkim list, dkim show DOMAIN, dkim activate DOMAIN SELECTOR (cmd_dkim.cc)
+void add_dkim_commands(CLI::App& app, const WithConfig& with_config);
+
 }  // namespace postern::ctl

@@ -117,6 +117,7 @@ int main(int argc, char** argv) {
     add_account_commands(cli.app, with_config);
     add_index_commands(cli.app, with_config);
     add_queue_commands(cli.app, with_config);
+    add_dkim_commands(cli.app, with_config);
 
     try {
         cli.app.parse(argc, argv);
