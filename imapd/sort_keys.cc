@@ -5,6 +5,8 @@
 #include <memory>
 
 #include "imapd/search_fold.h"
+#include "imapd/search_text.h"
+#include "libproto/core/ascii.h"
 #include "libproto/imap/imap_base_subject.h"
 #include "libproto/mime/mime_address.h"
 #include "libproto/mime/mime_date.h"
@@ -53,6 +55,24 @@ int compare(const SortValues& a, const SortValues& b, SortKey k) {
     case SortKey::displayto: return cmp(a.display_to, b.display_to);
     }
     return 0;
+}
+
+// The References field from the root header (THREAD=REFERENCES; it is not cached).
+StoreResult<void> read_references(MessageReader& r, const MimeMessage& m, std::vector<char>& buf,
+                                  std::string& out) {
+    SearchHeaderReader hr([&](std::string_view name, std::string_view value) {
+        if (out.empty() && iequals(name, "references")) out.assign(value);
+    });
+    for (uint64_t at = 0, end = m.root().header_size; at < end && !hr.done();) {
+        auto n = r.read_at(
+            at, std::span<char>(buf.data(), size_t(std::min<uint64_t>(buf.size(), end - at))));
+        if (!n) return std::unexpected(n.error());
+        if (*n == 0) break;
+        hr.feed(std::string_view(buf.data(), *n));
+        at += *n;
+    }
+    hr.finish();
+    return {};
 }
 
 }  // namespace
@@ -126,6 +146,18 @@ StoreResult<size_t> sort_values_batch(Mailbox& box, uint8_t needs,
                 return std::unexpected(m.error());
             }
             sort_values_from_mime(*m, v);
+            if (needs & sort_needs_references) {
+                if (!reader) {
+                    auto r = box.open_message(uid);
+                    if (!r) {
+                        if (gone(r.error())) continue;
+                        return std::unexpected(r.error());
+                    }
+                    reader = std::move(*r);
+                }
+                auto rr = read_references(*reader, *m, buf, v.references);
+                if (!rr && !gone(rr.error())) return std::unexpected(rr.error());
+            }
             if (v.date == 0) v.date = v.arrival;
         }
         out.push_back(std::move(v));

@@ -22,10 +22,11 @@ struct SortValues {
     std::string cc, from, to, subject, display_from, display_to;  // folded
     // THREAD: Message-ID, In-Reply-To (raw) and whether the subject was a reply/forward.
     std::string message_id, in_reply_to;
+    std::string references;  // the raw References field (with sort_needs_references)
     bool reply = false;
 };
 
-enum SortNeeds : uint8_t { sort_needs_info = 1, sort_needs_mime = 2 };
+enum SortNeeds : uint8_t { sort_needs_info = 1, sort_needs_mime = 2, sort_needs_references = 4 };
 uint8_t sort_needs(std::span<const SortCriterion> criteria);
 
 // Values for positions[from, ...) until the end or the budget; returns the next index.

@@ -631,7 +631,7 @@ TEST_CASE("imapd: THREAD=ORDEREDSUBJECT", "[imapd][sort]") {
     out = c.send("b UID THREAD ORDEREDSUBJECT UTF-8 NOT UID 4");
     CHECK(has(out, "* THREAD (2 1)(5)(3)\r\n"));
     CHECK(has(c.send("c THREAD ORDEREDSUBJECT UTF-8 NEW"), "* THREAD\r\nc OK"));
-    CHECK(has(c.send("d THREAD REFERENCES UTF-8 ALL"), "d NO"));
+    CHECK(has(c.send("d THREAD NOSUCH UTF-8 ALL"), "d NO"));
 }
 
 TEST_CASE("sort: the thread list form", "[imapd][sort]") {
@@ -644,4 +644,40 @@ TEST_CASE("sort: the thread list form", "[imapd][sort]") {
     std::string out;
     write_thread_list(out, t);
     CHECK(out == "(1 2 3)(4 (5)(6 7))((8)(9))(10)");
+}
+
+TEST_CASE("imapd: THREAD=REFERENCES", "[imapd][sort]") {
+    TestBackend b;
+    // `day` of January 2024 at 10:00, or a whole date.
+    auto m = [](const char* id, const char* refs, const char* subject, std::string day) {
+        if (day.find(' ') == std::string::npos) day += " Jan 2024 10:00 +0000";
+        return std::string("From: a@example.org\r\nMessage-ID: ") + id + "\r\n" + refs +
+               "Subject: " + subject + "\r\nDate: " + day + "\r\n\r\nx\r\n";
+    };
+    put(b, m("<a@x>", "", "Topic", "1"), jan2, 0);
+    put(b, m("<b@x>", "In-Reply-To: <a@x>\r\n", "Re: Topic", "2"), jan2, 0);
+    put(b, m("<c@x>", "References: <a@x>\r\n <b@x>\r\n", "Re: Topic", "3"), jan2, 0);
+    put(b, m("<d@x>", "References: <zz@x>\r\n", "Other", "4"), jan2, 0);  // zz is missing
+    put(b, m("<e@x>", "References: <zz@x>\r\n", "Re: Other", "5"), jan2, 0);
+    put(b, m("<f@x>", "", "Re: Topic", "6"), jan2, 0);                 // gathered by subject
+    put(b, m("<a@x>", "", "Dup", "1 Jan 2024 00:00 +0000"), jan2, 0);  // a duplicate id
+    put(b, m("<g@x>", "References: <h@x>\r\n", "Loop", "7"), jan2, 0);
+    put(b, m("<h@x>", "References: <g@x>\r\n", "Loop", "8"), jan2, 0);  // would loop
+    Client c(b);
+    c.login("alice", "INBOX");
+    std::string out = c.send("a THREAD REFERENCES UTF-8 ALL");
+    INFO(out);
+    CHECK(has(out, "* THREAD (7)(1 (2 3)(6))((4)(5))(9 8)\r\na OK THREAD completed"));
+    out = c.send("b UID THREAD REFERENCES US-ASCII NOT SUBJECT loop");
+    CHECK(has(out, "* THREAD (7)(1 (2 3)(6))((4)(5))\r\n"));
+    // Without 1 (a dummy root with one child is replaced by it).
+    out = c.send("c THREAD REFERENCES UTF-8 2:3");
+    CHECK(has(out, "* THREAD (2 3)\r\n"));
+}
+
+TEST_CASE("sort: msg-ids of References and In-Reply-To", "[imapd][sort]") {
+    using V = std::vector<std::string>;
+    CHECK(thread_msg_ids("<a@x> <b@y>\t(c) <c@z>") == V{"a@x", "b@y", "c@z"});
+    CHECK(thread_msg_ids("foo <a@x") == V{});
+    CHECK(thread_msg_ids("<<a@x>> <>") == V{"a@x"});
 }
