@@ -36,7 +36,7 @@ void finish_fetch(ImapSession& s, bool uid, const FetchJob& job) {
     s.finish(ImapResult::ok, "FETCH completed");
 }
 
-void fetch_round(ImapSession& s, bool uid, std::shared_ptr<FetchJob> job) {
+void fetch_round(ImapSession& s, bool uid, const std::shared_ptr<FetchJob>& job) {
     auto done = std::make_shared<bool>(false);
     s.blocking([job, done] { *done = job->produce(kRoundBytes); },
                [&s, uid, job, done] {

@@ -145,12 +145,18 @@ void FetchJob::start_message(uint32_t uid) {
         }
     }
     bool seen_now = std::binary_search(seen_now_.begin(), seen_now_.end(), uid);
-    auto m = std::make_unique<FetchMessage>(*box_, uid, chunk_);
+    msg_.emplace(*box_, uid, chunk_);
     pieces_.clear();
     piece_ = 0;
     done_ = 0;
-    if (!build(*m, *it, uint32_t(it - snap.begin()) + 1, info, seen_now)) return;
-    msg_ = std::move(m);
+    // The items go straight to the output up to the first literal body, the rest is
+    // queued; a message found gone while building takes its bytes back.
+    size_t mark = out_.size();
+    if (!build(*msg_, *it, uint32_t(it - snap.begin()) + 1, info, seen_now)) {
+        out_.resize(mark);
+        pieces_.clear();
+    }
+    if (pieces_.empty()) msg_.reset();
 }
 
 bool FetchJob::build(FetchMessage& m, const MessageEntry& e, uint32_t seq, const MessageInfo* info,
@@ -166,7 +172,8 @@ bool FetchJob::build(FetchMessage& m, const MessageEntry& e, uint32_t seq, const
         if (!r) return lost(r.error());
         mime = *r;
     }
-    std::string text;
+    std::string& text = line_;
+    text.clear();
     text.append("* ").append(std::to_string(seq)).append(" FETCH (");
     bool first = true;
     for (const FetchAttr& a : plan_.attrs) {
@@ -357,9 +364,13 @@ void FetchJob::emit(size_t budget) {
 }
 
 void FetchJob::push_text(std::string& text) {
-    Piece p;
-    p.text = std::move(text);
-    pieces_.push_back(std::move(p));
+    if (pieces_.empty()) {
+        out_.append(text);
+    } else {
+        Piece p;
+        p.text = text;
+        pieces_.push_back(std::move(p));
+    }
     text.clear();
 }
 

@@ -73,7 +73,8 @@ private:
     void emit_raw(Piece& p, size_t budget);
     void emit_decoded(Piece& p, size_t budget);
     void pad(uint64_t n);
-    void push_text(std::string& text);  // moves text into a piece; text is left empty
+    // `text` goes to the output, or after the queued pieces when there are some; then cleared.
+    void push_text(std::string& text);
 
     std::shared_ptr<Mailbox> box_;
     FetchPlan plan_;
@@ -87,7 +88,8 @@ private:
     std::string tmp_;
 
     // The message being written.
-    std::unique_ptr<FetchMessage> msg_;
+    std::optional<FetchMessage> msg_;  // set while its queued pieces are written
+    std::string line_;                 // the message's items, reused
     std::vector<Piece> pieces_;
     size_t piece_ = 0;
     uint64_t done_ = 0;     // of pieces_[piece_]: raw octets read (raw, decoded)
