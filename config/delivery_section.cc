@@ -21,11 +21,14 @@ std::string lower(std::string_view s) {
     return out;
 }
 
+// (inet_pton reads a C string: an embedded NUL would hide what follows it.)
 bool is_ipv4(std::string_view s) {
+    if (s.find('\0') != std::string_view::npos) return false;
     in_addr a{};
     return inet_pton(AF_INET, std::string(s).c_str(), &a) == 1;
 }
 bool is_ipv6(std::string_view s) {
+    if (s.find('\0') != std::string_view::npos) return false;
     in6_addr a{};
     return inet_pton(AF_INET6, std::string(s).c_str(), &a) == 1;
 }

@@ -163,6 +163,9 @@ TEST_CASE("delivery: host:port forms") {
     CHECK_FALSE(parse_host_port("[mx.test]:25"));
     CHECK_FALSE(parse_host_port("[::1]x"));
     CHECK_FALSE(parse_host_port("mx..test"));
+    using namespace std::string_view_literals;
+    CHECK_FALSE(parse_host_port("101:db8::1\0\0"sv));  // found by fuzz_host_port
+    CHECK_FALSE(parse_host_port("[::1\0]:25"sv));
 }
 
 TEST_CASE("delivery: the smarthost password file") {
