@@ -115,7 +115,7 @@ void DeliveryPlanner::plan(const std::string& destination, std::function<void(Ho
         }
         auto& job = *jobs_.at(id);
         job.pending += 2;
-        auto one = [this, id, &a] {
+        auto one = [this, id] {
             auto it = jobs_.find(id);
             if (it == jobs_.end()) return;
             if (--it->second->pending > 0) return;
