@@ -681,3 +681,22 @@ TEST_CASE("sort: msg-ids of References and In-Reply-To", "[imapd][sort]") {
     CHECK(thread_msg_ids("foo <a@x") == V{});
     CHECK(thread_msg_ids("<<a@x>> <>") == V{"a@x"});
 }
+
+TEST_CASE("imapd: the saved result in FETCH and STORE", "[imapd][search]") {
+    TestBackend b;
+    three(b);
+    Client c(b);
+    c.login("alice", "INBOX");
+    CHECK(c.send("a UID SEARCH RETURN (SAVE) UNSEEN") == "a OK SEARCH completed\r\n");
+    std::string f = c.send("b FETCH $ (UID)");
+    CHECK(has(f, "* 2 FETCH (UID 2)"));
+    CHECK(has(f, "* 3 FETCH (UID 3)"));
+    CHECK_FALSE(has(f, "* 1 FETCH"));
+    CHECK(has(c.send("c UID STORE $ +FLAGS.SILENT (\\Seen)"), "c OK"));
+    CHECK(search_line(c.send("d SEARCH UNSEEN")) == "* SEARCH");
+    // Pipelined: the SAVE result is there for the next command.
+    std::string p = c.raw("e SEARCH RETURN (SAVE) UID 1\r\nf FETCH $ (FLAGS)\r\n");
+    CHECK(has(p, "e OK"));
+    CHECK(has(p, "* 1 FETCH (FLAGS (\\Seen))"));
+    CHECK(has(p, "f OK"));
+}
