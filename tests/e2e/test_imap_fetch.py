@@ -9,6 +9,7 @@ import imaplib
 import os
 import smtplib
 import sys
+import time
 import unittest
 
 from postern_instance import Instance, daemon_exists, wait_for
@@ -193,6 +194,45 @@ class ImapFetchTest(unittest.TestCase):
         typ, data = c.fetch("1", "(FLAGS)")
         self.assertIn(b"\\Seen", data[0])
         c.logout()
+
+    def rss_kb(self):
+        with open("/proc/%d/status" % self.inst.pid("imapd")) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        self.fail("no VmRSS")
+
+    def test_slow_reader_is_not_buffered_for(self):
+        """A client that does not read a 30 MB FETCH response: imapd stops producing at
+        its output mark instead of holding the response in memory."""
+        raw = self.stored(b"Subject: five megabytes")
+        s = self.inst.tls_connect("imaps", timeout=30)
+        got = bytearray()
+
+        def read_until(marker):
+            """Until `marker` is in what came and that ends with a line end."""
+            while marker not in got or not got.endswith(b"\r\n"):
+                chunk = s.recv(1 << 20)
+                self.assertTrue(chunk, "connection closed")
+                got.extend(chunk)
+
+        read_until(b"\r\n")
+        s.sendall(b'l LOGIN "%s" "%s"\r\n' % (ALICE.encode(), PW.encode()))
+        read_until(b"l OK")
+        s.sendall(b"e EXAMINE INBOX\r\n")
+        read_until(b"e OK [READ-ONLY] EXAMINE completed\r\n")
+        got.clear()
+        before = self.rss_kb()
+        copies = 6
+        s.sendall(b"f FETCH 3 (" + b" ".join([b"BODY.PEEK[]"] * copies) + b")\r\n")
+        time.sleep(2)
+        during = self.rss_kb()
+        read_until(b"f OK FETCH completed\r\n")
+        s.close()
+        self.assertEqual(bytes(got).count(raw), copies)
+        self.assertGreater(len(got), copies * len(raw))
+        self.assertLess(during - before, 8 * 1024,
+                        "imapd grew by %d KB while the client did not read" % (during - before))
 
     def test_uid_fetch_sizes(self):
         c = self.imaps(readonly=True)
