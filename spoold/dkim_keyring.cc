@@ -113,4 +113,20 @@ std::optional<std::string> DkimKeyring::sign_for(std::optional<std::string_view>
     return std::move(*field);
 }
 
+void DkimSigning::load(const std::filesystem::path& data_dir) {
+    std::vector<std::string> warnings;
+    auto ring =
+        std::make_shared<const DkimKeyring>(DkimKeyring::load(dkim_key_dir(data_dir), warnings));
+    for (const auto& w : warnings) log_msg(LogLevel::warning, "%s", w.c_str());
+    if (ring->size() > 0)
+        log_msg(LogLevel::info, "dkim: signing mail from %zu domain(s)", ring->size());
+    ring_.store(std::move(ring));
+}
+
+std::string DkimSigning::prefix(MessageReader& msg) const {
+    auto ring = ring_.load();
+    if (!ring) return {};
+    return ring->sign(msg).value_or(std::string());
+}
+
 }  // namespace postern

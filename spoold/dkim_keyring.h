@@ -7,10 +7,12 @@
 // it on the thread pool (SmtpTransport's `prefix` hook runs there). A keyring is immutable
 // once loaded, so any number of threads may sign with it at once.
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,6 +58,20 @@ private:
 
     std::map<std::string, Entry, std::less<>> keys_;
     Clock clock_;
+};
+
+// The keyring spoold signs with: loaded at start, replaced on SIGHUP while pool threads may
+// be signing with the old one (they keep it alive until they finish).
+class DkimSigning {
+public:
+    // Loads <data_dir>/dkim, logging each warning and how many domains sign.
+    void load(const std::filesystem::path& data_dir);
+    // SmtpTransportOptions::prefix: the DKIM-Signature field for the From: domain, or "".
+    // Blocking (pool).
+    std::string prefix(MessageReader& msg) const;
+
+private:
+    std::atomic<std::shared_ptr<const DkimKeyring>> ring_;
 };
 
 }  // namespace postern

@@ -134,3 +134,22 @@ TEST_CASE("dkim keyring: the From: domain signs; no key, no signature, no body r
     CountingReader big(huge, 65536);
     CHECK_FALSE(ring.sign(big));
 }
+
+TEST_CASE("dkim signing: the prefix hook, and a reload that replaces the keyring") {
+    TempDir tmp;
+    DkimSigning signing;
+    CountingReader before(message("a@example.com", 2), 100);
+    CHECK(signing.prefix(before).empty());  // nothing loaded yet
+    signing.load(tmp.path);                 // no dkim/ directory: no keys
+    CountingReader none(message("a@example.com", 2), 100);
+    CHECK(signing.prefix(none).empty());
+
+    write_key(dkim_key_dir(tmp.path), "example.com", "s1", DkimKeyType::ed25519);
+    signing.load(tmp.path);
+    CountingReader mine(message("a@example.com", 2), 100);
+    std::string field = signing.prefix(mine);
+    CHECK(field.starts_with("DKIM-Signature: "));
+    CHECK(field.ends_with("\r\n"));
+    CountingReader theirs(message("a@other.example", 2), 100);
+    CHECK(signing.prefix(theirs).empty());
+}
