@@ -106,6 +106,7 @@ uint64_t SmtpClientSession::timeout_ms() const {
 
 const char* SmtpClientSession::waiting_for() const {
     if (state_ == Want::body) return "the message to go out";
+    if (state_ == Want::tls) return "the TLS handshake";
     if (pending_.empty()) return "nothing";
     switch (pending_.front().cmd) {
     case Cmd::greeting: return "the greeting";
