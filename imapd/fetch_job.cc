@@ -1,6 +1,7 @@
 #include "imapd/fetch_job.h"
 
 #include <algorithm>
+#include <chrono>
 #include <ctime>
 
 #include "imapd/imap_flags.h"
@@ -79,7 +80,11 @@ bool FetchJob::lost(StoreError e) {
 }
 
 bool FetchJob::produce(size_t budget) {
+    // Also bounded in time: parsing uncached messages reads far more than it writes, and
+    // the pool thread is shared with every other session.
+    auto deadline = std::chrono::steady_clock::now() + kRoundTime;
     while (out_.size() < budget) {
+        if (!out_.empty() && std::chrono::steady_clock::now() > deadline) return false;
         if (msg_) {
             emit(budget);
             continue;

@@ -14,6 +14,7 @@
 // is written once their data cannot be read. Once a literal is announced its length is
 // kept: a read failing half-way pads it with spaces and ends the FETCH with an error.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -31,6 +32,7 @@ class FetchJob {
 public:
     static constexpr size_t kChunk = 64 * 1024;
     static constexpr size_t kBatch = 256;  // messages per \Seen store_flags and info() call
+    static constexpr std::chrono::milliseconds kRoundTime{50};  // per produce(), roughly
 
     FetchJob(std::shared_ptr<Mailbox> box, FetchPlan plan, std::vector<uint32_t> uids);
 
@@ -39,7 +41,8 @@ public:
     StoreResult<std::vector<uint32_t>> keep_changed_since(uint64_t modseq, const SequenceSet& set);
 
     // Appends about `budget` bytes of response to output() (a message's non-literal items
-    // may go beyond). True when the FETCH is done (or stopped, see below). Pool.
+    // may go beyond), or what kRoundTime allows. True when the FETCH is done (or stopped,
+    // see below). Pool.
     bool produce(size_t budget);
     std::string& output() { return out_; }
 
