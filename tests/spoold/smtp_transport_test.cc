@@ -23,6 +23,8 @@ struct Script {
     std::vector<std::string> ehlo = {"PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES", "DSN"};
     bool greet = true;             // false: accept and say nothing (a hang)
     bool starttls = false;         // offer STARTTLS (the server context is set)
+    bool broken_tls = false;       // ... then answer the handshake with garbage
+    bool auth = false;             // offer AUTH PLAIN LOGIN, accept relay/secret
     bool hold_until_data = false;  // answer MAIL/RCPT only once DATA came
     std::string mail_reply = "250 2.1.0 ok";
     std::map<std::string, std::string> rcpt_reply;  // address -> reply; default 250
@@ -64,13 +66,21 @@ public:
             std::string r = "250-fake.test\r\n";
             std::vector<std::string> caps = s_.ehlo;
             if (s_.starttls && !c.is_tls()) caps.push_back("STARTTLS");
+            if (s_.auth) caps.push_back("AUTH PLAIN LOGIN");
             for (size_t i = 0; i < caps.size(); ++i)
                 r += (i + 1 < caps.size() ? "250-" : "250 ") + caps[i] + "\r\n";
             if (caps.empty()) r = "250 fake.test\r\n";
             c.write(r);
         } else if (verb == "STARTTLS") {
             c.write("220 2.0.0 go ahead\r\n");
-            c.start_tls(tls_);
+            if (s_.broken_tls)
+                c.write("this is not a TLS record\r\n");
+            else
+                c.start_tls(tls_);
+        } else if (verb == "AUTH") {
+            // base64("\0relay\0secret")
+            c.write(l == "AUTH PLAIN AHJlbGF5AHNlY3JldA==" ? "235 2.7.0 ok\r\n"
+                                                           : "535 5.7.8 no\r\n");
         } else if (verb == "MAIL") {
             mail_ok_ = s_.mail_reply.starts_with("2");
             rcpts_ = 0;
@@ -438,4 +448,39 @@ TEST_CASE("smtp transport: a hang after DATA times out and defers", "[smtp_trans
     auto r = h.run(t, h.enqueue({"bob@remote.example"}, kBody), std::chrono::seconds(5));
     CHECK(r[0].state == TargetState::deferred);
     CHECK(r[0].reply == "421 4.4.2 timed out waiting for end of data");
+}
+
+TEST_CASE("smtp transport: may retries in plaintext after a failed handshake", "[smtp_transport]") {
+    Harness h;
+    h.script.starttls = true;
+    h.script.broken_tls = true;
+    h.planner.plan_.hops[0].tls = TlsPolicy::may;
+    SmtpTransport t(h.loop.get(), *h.queue, h.planner, h.opts);
+    auto r = h.run(t, h.enqueue({"bob@remote.example"}, kBody));
+    CHECK(r[0].state == TargetState::delivered);
+    CHECK(h.script.connections == 2);
+    REQUIRE(h.script.messages.size() == 1);
+    CHECK(!h.script.message_tls[0]);
+}
+
+TEST_CASE("smtp transport: AUTH PLAIN to a loopback smarthost", "[smtp_transport]") {
+    Harness h;
+    h.script.auth = true;
+    h.planner.plan_.hops[0].auth = SmtpCredentials{"relay", "secret"};
+    h.planner.plan_.hops[0].smarthost = true;
+    SECTION("accepted") {
+        SmtpTransport t(h.loop.get(), *h.queue, h.planner, h.opts);
+        auto r = h.run(t, h.enqueue({"bob@remote.example"}, kBody));
+        CHECK(r[0].state == TargetState::delivered);
+        CHECK(std::count(h.script.commands.begin(), h.script.commands.end(),
+                         "AUTH PLAIN AHJlbGF5AHNlY3JldA==") == 1);
+    }
+    SECTION("refused: deferred, not bounced") {
+        h.planner.plan_.hops[0].auth->password = "wrong";
+        SmtpTransport t(h.loop.get(), *h.queue, h.planner, h.opts);
+        auto r = h.run(t, h.enqueue({"bob@remote.example"}, kBody));
+        CHECK(r[0].state == TargetState::deferred);
+        CHECK(r[0].reply == "451 4.7.0 authentication failed: 535 5.7.8 no");
+        CHECK(h.script.messages.empty());
+    }
 }
