@@ -1,4 +1,4 @@
-// spoold: local delivery from the queue. See docs/queue.md.
+// spoold: delivery from the queue, local and remote. See docs/queue.md and docs/delivery.md.
 
 #include <chrono>
 #include <cstdlib>
@@ -12,8 +12,11 @@
 #include "libmailstore/store.h"
 #include "libproto/net/daemon.h"
 #include "libproto/core/log.h"
+#include "spoold/dkim_keyring.h"
+#include "spoold/next_hop.h"
 #include "spoold/queue_watch.h"
 #include "spoold/scheduler.h"
+#include "spoold/smtp_transport.h"
 #include "spoold/wake_socket.h"
 
 using namespace postern;
@@ -26,6 +29,9 @@ int64_t unix_now() {
         .count();
 }
 
+// The planner outlives the scheduler, whose SMTP transport asks it for hops.
+std::unique_ptr<DeliveryPlanner> g_planner;
+DkimSigning g_dkim;  // the keys outgoing mail is signed with (docs/dkim.md)
 std::unique_ptr<Scheduler> g_scheduler;
 std::unique_ptr<WakeSocket> g_wake;
 std::unique_ptr<QueueWatch> g_watch;
@@ -54,12 +60,34 @@ std::expected<void, std::string> setup(DaemonContext<Config>& ctx) {
         if (!s) return std::unexpected(std::string("store: ") + describe(s.error()));
         stores.push_back(std::move(*s));
     }
+    // Remote delivery: [delivery] (routes, smarthost, MX through one c-ares resolver). The
+    // smarthost password is read here, before privileges are dropped.
+    auto planner_opts = delivery_planner_options(cfg.delivery, cfg.hostname);
+    if (!planner_opts) return std::unexpected(planner_opts.error());
+    auto planner = DeliveryPlanner::create(ctx.loop, std::move(*planner_opts));
+    if (!planner) return std::unexpected(planner.error());
+    g_planner = std::move(*planner);
+    SmtpTransportOptions smtp;
+    smtp.helo_name = cfg.hostname;
+    smtp.connect_timeout_ms = uint64_t(cfg.delivery.connect_timeout_seconds) * 1000;
+    smtp.timeouts.greeting = uint64_t(cfg.delivery.helo_timeout_seconds) * 1000;
+    smtp.timeouts.ehlo = smtp.timeouts.greeting;
+    smtp.timeouts.data_term = uint64_t(cfg.delivery.data_done_timeout_seconds) * 1000;
+    smtp.max_per_host = cfg.delivery.host_concurrency_limit;
+    g_dkim.load(cfg.data_dir);  // DKIM-Signature for the From: domain, before the message
+    smtp.prefix = [](const Envelope&, MessageReader& msg) { return g_dkim.prefix(msg); };
+    auto transport = std::make_unique<SmtpTransport>(ctx.loop, *queue, *g_planner, smtp);
+    DestinationLimits limits;
+    limits.per_destination = cfg.delivery.destination_concurrency_limit;
+    limits.total = cfg.delivery.remote_concurrency_limit;
+
     DeliveryParams params;
     params.hostname = cfg.hostname;
     params.retry_schedule = cfg.spoold.retry_schedule_seconds;
     params.max_lifetime = cfg.spoold.max_queue_lifetime_seconds;
-    g_scheduler = std::make_unique<Scheduler>(ctx.loop, Deliverer(*queue, *accounts, params),
-                                              std::move(stores), unix_now);
+    g_scheduler =
+        std::make_unique<Scheduler>(ctx.loop, Deliverer(*queue, *accounts, params),
+                                    std::move(stores), unix_now, std::move(transport), limits);
 
     std::error_code ec;
     std::filesystem::create_directories(cfg.run_dir, ec);
@@ -90,6 +118,7 @@ int main(int argc, char** argv) {
     spec.service = "spoold";
     spec.tls = false;
     spec.setup = setup;
+    spec.reload = [](const Config& fresh) { g_dkim.load(fresh.data_dir); };
     spec.on_stop = [] {
         g_wake.reset();
         g_watch.reset();
@@ -99,5 +128,6 @@ int main(int argc, char** argv) {
     g_wake.reset();
     g_watch.reset();
     g_scheduler.reset();
+    g_planner.reset();
     return rc;
 }

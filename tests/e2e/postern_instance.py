@@ -13,7 +13,9 @@ Every e2e test uses this module (stdlib only). Typical use:
         files = os.listdir(os.path.join(inst.maildir("alice@example.test"), "new"))
 
 The instance lives in a temp dir made by `mailctl init DIR --port-base P --hostname mail.test
---listen 127.0.0.1` on a free port base P. On exit every service is stopped (bounded) and the dir
+--listen 127.0.0.1` on a free port base P, with [delivery] dns_servers = ["127.0.0.1:1"] so
+remote delivery never asks a DNS server off loopback (routes and smarthosts still work). On
+exit every service is stopped (bounded) and the dir
 is removed, unless POSTERN_KEEP=1 (then its path is printed). If the `with` body raised, the
 service logs are printed to stderr to help debugging. Run as root, init makes the daemons and
 mailctl's store commands run as the `postern` user (created if missing), which then owns
@@ -171,6 +173,9 @@ class Instance:
                 self.port_base = free_port_base()
             self.run("init", self.dir, "--port-base", str(self.port_base),
                      "--hostname", self.hostname, "--listen", LOOPBACK)
+            # No DNS beyond loopback: spoold's resolver asks only 127.0.0.1:1, where nobody
+            # answers (refused at once), so a remote domain without a route just defers.
+            self.set_option("delivery", "dns_servers", '["%s:1"]' % LOOPBACK)
             if self.services:
                 self.start(*self.services)
         except BaseException:

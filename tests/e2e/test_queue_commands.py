@@ -110,7 +110,7 @@ class QueueCommandsTest(unittest.TestCase):
         self.assertFalse(e["held"])
         rcpt = e["recipients"][0]
         self.assertEqual(rcpt["address"], "far@remote.example")
-        self.assertIn("remote delivery not implemented yet", rcpt["delay_reason"])
+        self.assertIn("DNS lookup of MX for remote.example failed", rcpt["delay_reason"])
         self.assertEqual(rcpt["targets"][0]["kind"], "remote")
         self.assertEqual(rcpt["targets"][0]["state"], "deferred")
 

@@ -101,7 +101,7 @@ class SpoolTest(unittest.TestCase):
 
         def listed():
             out = inst.ctl("queue", "list").stdout
-            return out if "remote delivery not implemented yet" in out else None
+            return out if "DNS lookup of MX for remote.example failed" in out else None
         out = wait_for(listed, 15)
         self.assertTrue(out, inst.ctl("queue", "list").stdout)
         self.assertIn(qid, out)
