@@ -67,7 +67,7 @@ void collect_sort_values(ImapSession& s, const std::shared_ptr<SortRun>& run,
     search_batches(s, run, std::move(done));
 }
 
-void stream_and_finish(ImapSession& s, std::shared_ptr<std::string> text, size_t at,
+void stream_and_finish(ImapSession& s, const std::shared_ptr<std::string>& text, size_t at,
                        std::string_view ok_text) {
     while (at < text->size()) {
         size_t n = std::min(kPiece, text->size() - at);

@@ -34,7 +34,7 @@ void collect_sort_values(ImapSession& s, const std::shared_ptr<SortRun>& run,
                          std::function<void()> done);
 
 // Writes `text` (a whole untagged line) in pieces with backpressure, then finishes OK.
-void stream_and_finish(ImapSession& s, std::shared_ptr<std::string> text, size_t at,
+void stream_and_finish(ImapSession& s, const std::shared_ptr<std::string>& text, size_t at,
                        std::string_view ok_text);
 
 }  // namespace postern

@@ -49,6 +49,7 @@ public:
         for (int r : roots) sort_tree(r);
         sort_siblings(roots);
         std::vector<ThreadNode> out;
+        out.reserve(roots.size());
         for (int r : roots) out.push_back(node(r));
         return out;
     }
@@ -160,7 +161,7 @@ private:
     }
 
     // Step 5: root threads with the same base subject come together.
-    std::vector<int> gather(std::vector<int> roots) {
+    std::vector<int> gather(const std::vector<int>& roots) {
         std::unordered_map<std::string_view, int> table;
         auto subject = [&](int b) -> const std::string& { return v_[rep(b)].subject; };
         auto reply = [&](int b) { return v_[rep(b)].reply; };
