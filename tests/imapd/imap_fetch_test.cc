@@ -397,6 +397,30 @@ TEST_CASE("imapd: FETCH streams with backpressure", "[imapd][fetch]") {
     CHECK(has(all, "* 3001 FETCH (UID 3001 FLAGS (\\Seen))\r\nf OK FETCH completed\r\n"));
     CHECK(rounds >= 1);
 
+    // A message expunged by another session while the FETCH streams the ones before it is
+    // left out; no EXPUNGE during a FETCH by number.
+    t.full = true;
+    std::string part = c.raw("f FETCH 1:* (RFC822.SIZE BODY.PEEK[])\r\n");
+    CHECK(has(part, "* 1 FETCH (RFC822.SIZE " + std::to_string(big.size()) + " BODY[] {"));
+    {
+        auto h = other_handle(b);
+        uint32_t last = 3001;
+        REQUIRE(h->expunge({&last, 1}));
+    }
+    all = part;
+    while (!has(all, "\r\nf ")) {
+        t.full = false;
+        c.session().on_drain();
+        c.settle();
+        all += c.take();
+    }
+    CHECK(has(all, "* 3000 FETCH (RFC822.SIZE 17 BODY[] {17}\r\nSubject: s\r\n\r\nx\r\n)\r\n"));
+    CHECK_FALSE(has(all, "* 3001 FETCH"));
+    CHECK_FALSE(has(all, " EXPUNGE\r\n"));
+    CHECK(all.ends_with(
+        ")\r\nf NO [EXPUNGEISSUED] Some of the requested messages no longer exist\r\n"));
+    REQUIRE(has(c.send("n NOOP"), "* 3001 EXPUNGE\r\n"));
+
     // Partials of the big message, fetched while another session expunges it: the reader
     // already open keeps serving it.
     t.full = true;
