@@ -120,11 +120,17 @@ void DkimSigning::load(const std::filesystem::path& data_dir) {
     for (const auto& w : warnings) log_msg(LogLevel::warning, "%s", w.c_str());
     if (ring->size() > 0)
         log_msg(LogLevel::info, "dkim: signing mail from %zu domain(s)", ring->size());
-    ring_.store(std::move(ring));
+    std::lock_guard lock(mu_);
+    ring_ = std::move(ring);
+}
+
+std::shared_ptr<const DkimKeyring> DkimSigning::current() const {
+    std::lock_guard lock(mu_);
+    return ring_;
 }
 
 std::string DkimSigning::prefix(MessageReader& msg) const {
-    auto ring = ring_.load();
+    auto ring = current();
     if (!ring) return {};
     return ring->sign(msg).value_or(std::string());
 }

@@ -7,12 +7,12 @@
 // it on the thread pool (SmtpTransport's `prefix` hook runs there). A keyring is immutable
 // once loaded, so any number of threads may sign with it at once.
 
-#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -71,7 +71,10 @@ public:
     std::string prefix(MessageReader& msg) const;
 
 private:
-    std::atomic<std::shared_ptr<const DkimKeyring>> ring_;
+    std::shared_ptr<const DkimKeyring> current() const;
+
+    mutable std::mutex mu_;  // only around the pointer: signing itself runs unlocked
+    std::shared_ptr<const DkimKeyring> ring_;
 };
 
 }  // namespace postern
