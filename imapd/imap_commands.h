@@ -14,7 +14,7 @@ void cmd_capability(ImapSession& s, ImapCommand& c);
 void cmd_search(ImapSession& s, ImapCommand& c);  // SEARCH and UID SEARCH
 void cmd_sort(ImapSession& s, ImapCommand& c);    // SORT and UID SORT
 void cmd_thread(ImapSession& s, ImapCommand& c);  // THREAD and UID THREAD
-void cmd_noop(ImapSession& s, ImapCommand& c);  // NOOP and CHECK
+void cmd_noop(ImapSession& s, ImapCommand& c);    // NOOP and CHECK
 void cmd_logout(ImapSession& s, ImapCommand& c);
 void cmd_starttls(ImapSession& s, ImapCommand& c);
 void cmd_login(ImapSession& s, ImapCommand& c);
