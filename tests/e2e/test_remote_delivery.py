@@ -5,6 +5,10 @@ leaves through spoold's SMTP client to remotes on 127.0.0.1, picked by [delivery
   4xx then 250: deferred, then delivered exactly once after `mailctl queue flush`; 5xx: a
   bounce (RFC 3464) in the sender's mailbox; one of two recipients deferred: each delivered
   once; a remote that never greets: timeout (helo_timeout_seconds), deferred, then delivered;
+  spoold SIGKILLed while the remote withholds its reply to DATA: delivered once after restart;
+  TLS policies verify (self-signed remote: deferred), encrypt (no STARTTLS: deferred), may;
+- DNS through tests/support/dns_server.py ([delivery] dns_servers): null MX, NXDOMAIN and an
+  MX naming us bounce with 5.1.10, 5.1.2 and 5.4.6; SERVFAIL goes to the fallback smarthost;
 - the smarthost with AUTH after STARTTLS, exclusive (no route, no DNS) and as fallback for a
   route that refuses connections; a world-readable password file stops spoold;
 - a private Postfix (like ../shared/bench/setup-postfix.sh makes) on a loopback port as the
@@ -18,6 +22,7 @@ import json
 import os
 import pwd
 import shutil
+import signal
 import smtplib
 import socket
 import subprocess
@@ -225,6 +230,80 @@ class RemoteDeliveryTest(unittest.TestCase):
         self.wait_accepted(inst, r, 1)
         self.wait_queue_empty(inst)
         self.assert_no_more(inst, r, 1)
+
+    def test_spoold_killed_mid_data_delivers_once_after_restart(self):
+        r = self.remote(mode="hang_data")
+        inst = self.instance(routes={"remote.test": "127.0.0.1:%d" % r.port})
+        self.submit(inst, ["bob@remote.test"], "killed")
+        self.assertTrue(r.wait_transactions(1, 30), "spoold never reached DATA")
+        os.kill(inst.pid("spoold"), signal.SIGKILL)  # the remote has the message, no reply
+        time.sleep(0.3)
+        inst.start("spoold")  # crash recovery: the target was never recorded as delivered
+        self.wait_accepted(inst, r, 1)
+        self.wait_queue_empty(inst)
+        self.assert_no_more(inst, r, 1)
+        self.assertEqual(len(r.transactions), 2)
+
+    # --- DNS on loopback (tests/support/dns_server.py) -----------------------------------
+
+    def dns_server(self, zone):
+        """dns_server.py on a free loopback port with `zone`; returns "127.0.0.1:PORT"."""
+        d = tempfile.mkdtemp(prefix="postern-dns-")
+        self.addCleanup(shutil.rmtree, d, True)
+        with open(os.path.join(d, "zone.json"), "w") as f:
+            json.dump(zone, f)
+        port_file = os.path.join(d, "port")
+        proc = subprocess.Popen([sys.executable, os.path.join(HERE, "..", "support",
+                                                              "dns_server.py"),
+                                 "--zone", os.path.join(d, "zone.json"), "--port-file",
+                                 port_file])
+        def stop():
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        self.addCleanup(stop)
+        self.assertTrue(wait_for(lambda: os.path.exists(port_file), 15), "no DNS server")
+        with open(port_file) as f:
+            return "127.0.0.1:%d" % int(f.read())
+
+    ZONE = {"ttl": 300, "soa_minimum": 30,
+            "names": {"null.test": {"MX": [[0, "."]]},
+                      "loop.test": {"MX": [[10, "mail.test"]]}},
+            "servfail": ["sf.test"]}
+
+    def test_null_mx_and_nxdomain_bounce(self):
+        dns = self.dns_server(self.ZONE)
+        inst = self.instance(delivery={"dns_servers": '["%s"]' % dns})
+        self.submit(inst, ["bob@null.test", "eve@nowhere.test", "lou@loop.test"], "dns")
+        ok = wait_for(lambda: len(self.mailbox(inst, ALICE)) >= 1 and not self.entries(inst), 30)
+        if not ok:
+            inst.dump_logs()
+        self.assertTrue(ok, "no bounce: %r" % self.entries(inst))
+        dsn = b"".join(self.mailbox(inst, ALICE)).decode("utf-8", "replace")
+        self.assertIn("Final-Recipient: rfc822; bob@null.test\r\n", dsn)
+        self.assertIn("Status: 5.1.10\r\n", dsn)
+        self.assertIn("accepts no mail (null MX, RFC 7505)", dsn)
+        self.assertIn("Final-Recipient: rfc822; eve@nowhere.test\r\n", dsn)
+        self.assertIn("Status: 5.1.2\r\n", dsn)
+        self.assertIn("Final-Recipient: rfc822; lou@loop.test\r\n", dsn)
+        self.assertIn("Status: 5.4.6\r\n", dsn)  # mail.test is this instance's hostname
+
+    def test_dns_servfail_goes_to_the_fallback_smarthost(self):
+        dns = self.dns_server(self.ZONE)
+        sh = self.smarthost()
+        inst = self.instance(delivery={
+            "dns_servers": '["%s"]' % dns,
+            "smarthost": '"127.0.0.1:%d"' % sh.port, "smarthost_mode": '"fallback"',
+            "smarthost_user": '"relayuser"',
+            "smarthost_password_file": '"%s"' % pw_path(self, "relay-pw-9")})
+        self.submit(inst, ["bob@sf.test"], "servfail")
+        self.wait_accepted(inst, sh, 1)
+        self.assertEqual(sh.accepted[0].rcpt_tos, ["bob@sf.test"])
+        self.assertEqual(sh.accepted[0].auth_user, "relayuser")
+        self.wait_queue_empty(inst)
 
     # --- TLS policy ----------------------------------------------------------------------
 
