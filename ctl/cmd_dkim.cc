@@ -87,9 +87,9 @@ int dkim_keygen(const Config& c) {
     std::printf("publish this DNS record:\n%s\n",
                 dkim_dns_zone_line(dkim_domain, dkim_selector, *key).c_str());
     if (signs)
-        std::printf("mail from %s is signed with selector %s once spoold restarts%s\n",
-                    dkim_domain.c_str(), dkim_selector.c_str(),
-                    first ? " (publish the record first)" : "");
+        std::printf(
+            "mail from %s is signed with selector %s after a SIGHUP or restart of spoold%s\n",
+            dkim_domain.c_str(), dkim_selector.c_str(), first ? " (publish the record first)" : "");
     else
         std::printf(
             "%s still signs for %s; `mailctl dkim activate %s %s` switches once the "
@@ -141,8 +141,8 @@ int dkim_activate_cmd(const Config& c) {
     if (int rc; bad_names(rc)) return rc;
     if (auto r = dkim_set_active(dkim_key_dir(c.data_dir), dkim_domain, dkim_selector); !r)
         return fail(exit_failed, r.error());
-    std::printf("%s signs with selector %s once spoold restarts\n", dkim_domain.c_str(),
-                dkim_selector.c_str());
+    std::printf("%s signs with selector %s after a SIGHUP or restart of spoold\n",
+                dkim_domain.c_str(), dkim_selector.c_str());
     return exit_ok;
 }
 

@@ -10,12 +10,22 @@ changed after signing must fail, and mail from a domain without a key is not sig
 import os
 import pwd
 import re
+import signal
+import smtplib
 import stat
 import subprocess
 import sys
 import unittest
 
-from postern_instance import Instance, bin_dir, _present
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+
+from postern_instance import Instance, bin_dir, _present, daemon_exists, wait_for  # noqa: E402
+
+try:
+    from fake_smtp_remote import FakeRemote  # noqa: E402
+except ImportError:  # python3-aiosmtpd missing
+    FakeRemote = None
 
 try:
     import dkim  # python3-dkim
@@ -193,6 +203,92 @@ class DkimTest(unittest.TestCase):
             self.assertIn(b"mode 0640", p.stderr)
         finally:
             os.chmod(path, 0o600)
+
+
+@unittest.skipUnless(_present(dkim is not None, "python3-dkim"), "python3-dkim missing")
+class SpooldSignsTest(unittest.TestCase):
+    """Mail submitted on 587 leaves through spoold's SMTP client signed for the From: domain
+    (rsa-sha256 for one domain, ed25519-sha256 for another), and python3-dkim verifies what
+    the remote received; mail from a domain without a key leaves unsigned."""
+
+    def setUp(self):
+        for d in ("smtpd", "spoold"):
+            if not daemon_exists(d):
+                self.skipTest(d + " is not built")
+        if not _present(FakeRemote is not None, "python3-aiosmtpd"):
+            self.skipTest("python3-aiosmtpd is not installed")
+        self.remote = FakeRemote().start()
+        self.addCleanup(self.remote.stop)
+        inst = Instance()
+        inst.__enter__()
+        self.addCleanup(inst.__exit__, None, None, None)
+        self.inst = inst
+        self.records = {}
+        for domain, user, args in (("example.test", "alice", []),
+                                   ("example.org", "bob", ["--type", "ed25519"]),
+                                   ("nokey.example", "carol", None)):
+            inst.add_domain(domain)
+            inst.add_user("%s@%s" % (user, domain), "pw-%s-123" % user)
+            if args is not None:
+                name, text = txt_record(inst.ctl("dkim", "keygen", domain, "--selector",
+                                                 "k1", *args).stdout)
+                self.records[name] = text
+        with open(inst.config_path, "a") as f:
+            f.write('\n[delivery.routes]\n"remote.test" = "127.0.0.1:%d"\n' % self.remote.port)
+        inst.start("smtpd", "spoold")
+
+    def dnsfunc(self, name, timeout=5):
+        want = name.decode() if isinstance(name, bytes) else name
+        text = self.records.get(want)
+        return text.encode() if text is not None else None
+
+    def submit(self, sender, password, marker):
+        msg = ("From: Sender <%s>\r\nTo: someone@remote.test\r\nSubject: dkim %s\r\n"
+               "Message-ID: <%s@x>\r\nMIME-Version: 1.0\r\n"
+               "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+               "caf\u00e9  body of %s \r\n\r\n\r\n" % (sender, marker, marker, marker))
+        with smtplib.SMTP("127.0.0.1", self.inst.port("submission"), timeout=15) as s:
+            s.ehlo("client.test")
+            s.starttls(context=self.inst.client_tls_context(check_hostname=False))
+            s.ehlo("client.test")
+            s.login(sender, password)
+            self.assertEqual(s.sendmail(sender, ["someone@remote.test"], msg.encode()), {})
+
+    def received(self, n):
+        ok = self.remote.wait_accepted(n, 30)
+        if not ok:
+            self.inst.dump_logs()
+        self.assertTrue(ok, self.remote.transactions)
+        return self.remote.accepted[n - 1].content
+
+    def test_signed_for_the_from_domain_and_verified(self):
+        self.submit("alice@example.test", "pw-alice-123", "one")
+        got = self.received(1)
+        self.assertTrue(got.startswith(b"DKIM-Signature: v=1; a=rsa-sha256;"), got[:300])
+        self.assertIn(b"d=example.test;", got)
+        self.assertTrue(dkim.verify(got, dnsfunc=self.dnsfunc), got[:1500])
+
+        self.submit("bob@example.org", "pw-bob-123", "two")
+        got = self.received(2)
+        self.assertTrue(got.startswith(b"DKIM-Signature: v=1; a=ed25519-sha256;"), got[:300])
+        self.assertIn(b"d=example.org;", got)
+        self.assertTrue(dkim.verify(got, dnsfunc=self.dnsfunc), got[:1500])
+
+        self.submit("carol@nokey.example", "pw-carol-123", "three")
+        got = self.received(3)
+        self.assertNotIn(b"DKIM-Signature:", got)
+
+        # A key made while spoold runs signs after a SIGHUP.
+        name, text = txt_record(self.inst.ctl("dkim", "keygen", "nokey.example", "--selector",
+                                              "k1", "--type", "ed25519").stdout)
+        self.records[name] = text
+        os.kill(self.inst.pid("spoold"), signal.SIGHUP)
+        self.assertTrue(wait_for(lambda: "signing mail from 3 domain(s)" in
+                                 self.inst.log("spoold"), 10), self.inst.log("spoold"))
+        self.submit("carol@nokey.example", "pw-carol-123", "four")
+        got = self.received(4)
+        self.assertIn(b"d=nokey.example;", got)
+        self.assertTrue(dkim.verify(got, dnsfunc=self.dnsfunc), got[:1500])
 
 
 if __name__ == "__main__":
