@@ -329,13 +329,13 @@ TEST_CASE("imapd: FETCH (CHANGEDSINCE) and UID FETCH (CHANGEDSINCE VANISHED)", "
 
 TEST_CASE("imapd: FETCH reads a message file at most once, never when cached", "[imapd][fetch]") {
     TestBackend b;
-    const int n = 40;
+    const int n = 10000;  // the "10,000 envelopes" of the issue
     for (int i = 0; i < n; ++i) put(b, nested);
     Client c(b);
     c.login("alice", "INBOX");
     int opened = b.memory().calls("open_message");
     std::string r = c.send("f FETCH 1:* (ENVELOPE BODYSTRUCTURE)");
-    CHECK(has(r, "* 40 FETCH (ENVELOPE (NIL \"Fwd: inner\""));
+    CHECK(has(r, "* 10000 FETCH (ENVELOPE (NIL \"Fwd: inner\""));
     CHECK(b.memory().calls("open_message") - opened == n);
     CHECK(b.memory().calls("cache_put") == n);
     // Cached now: no file is read for the structure again.
@@ -345,11 +345,11 @@ TEST_CASE("imapd: FETCH reads a message file at most once, never when cached", "
     // Bodies: one open per message, whether or not the structure is cached.
     r = c.send("f FETCH 1:* (BODY.PEEK[2.1] BODY.PEEK[1] BODY.PEEK[] RFC822.SIZE)");
     CHECK(b.memory().calls("open_message") - opened == n);
-    CHECK(has(r, "* 40 FETCH (BODY[2.1] {10}\r\ninner text BODY[1] {13}\r\nSee attached. "));
+    CHECK(has(r, "* 10000 FETCH (BODY[2.1] {10}\r\ninner text BODY[1] {13}\r\nSee attached. "));
     // A FLAGS / UID FETCH touches no message at all.
     opened = b.memory().calls("open_message");
     int gets = b.memory().calls("cache_get");
-    CHECK(has(c.send("f UID FETCH 1:* FLAGS"), "* 40 FETCH (UID 40 FLAGS ())"));
+    CHECK(has(c.send("f UID FETCH 1:* FLAGS"), "* 10000 FETCH (UID 10000 FLAGS ())"));
     CHECK(b.memory().calls("open_message") == opened);
     CHECK(b.memory().calls("cache_get") == gets);
 }
