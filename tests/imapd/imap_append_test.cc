@@ -293,3 +293,14 @@ TEST_CASE("append: a client gone mid-literal leaves nothing behind", "[append]")
     CHECK(b.memory().staged_alive() == 0);
     CHECK(inbox(b, "Archive")->messages().empty());
 }
+
+TEST_CASE("append: the mailbox name as a literal, then the message", "[append]") {
+    TestBackend b;
+    REQUIRE(b.store().create_folder(alice, "Sent"));
+    Client c(b);
+    c.login();
+    CHECK(c.send("a APPEND {4}") == "+ Ready for literal data\r\n");
+    CHECK(c.send("Sent (\\Seen) " + lit(m1)) == "+ Ready for literal data\r\n");
+    CHECK(c.raw(m1 + "\r\n").starts_with("a OK [APPENDUID"));
+    CHECK(*inbox(b, "Sent")->read_message(1) == m1);
+}
