@@ -141,6 +141,8 @@ void SmtpClientConnection::pump() {
             }
             break;
         case Want::body:
+            // Each time the engine takes message bytes again: at the start, and after each
+            // BDAT reply when the server does not pipeline (the owner ignores repeats).
             if (!body_announced_) {
                 body_announced_ = true;
                 timer_.start(session_.timeout_ms(), [this] {
@@ -167,6 +169,7 @@ void SmtpClientConnection::pump() {
             if (!closed_) conn_.close();
             break;
         case Want::reply:
+            body_announced_ = false;  // a BDAT reply may bring the body state back
             if (closed_) break;
             timer_.start(session_.timeout_ms(), [this] {
                 session_.on_timeout();
