@@ -26,7 +26,7 @@ const client = new ImapFlow({
     host: env.host,
     port: env.imaps,
     secure: true,
-    tls: { ca: env.ca, servername: 'mail.test' },
+    tls: { ca: env.ca, servername: process.env.TLS_NAME },
     auth: { user: env.user, pass: env.pass },
     logger: false,
 });

@@ -25,6 +25,9 @@ ALICE = "alice@example.test"
 PW = "correct horse"
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENTS = os.path.join(HERE, "..", "clients")
+# The instance's name and so its certificate's: clients that check the name (mbsync checks
+# DNS names only) connect to it, and it resolves to 127.0.0.1.
+HOST = "localhost"
 
 
 def message(subject, body="hello"):
@@ -44,7 +47,7 @@ def imapflow_installed():
                      "imapd, smtpd or spoold not built")
 class ImapClientsTest(unittest.TestCase):
     def setUp(self):
-        self.inst = Instance(services=["smtpd", "spoold", "imapd"]).__enter__()
+        self.inst = Instance(services=["smtpd", "spoold", "imapd"], hostname=HOST).__enter__()
         try:
             self.inst.add_domain("example.test")
             self.inst.add_user(ALICE, PW)
@@ -80,7 +83,8 @@ class ImapClientsTest(unittest.TestCase):
         self.deliver("first by smtp")
         r = self.run_tool(["node", os.path.join(CLIENTS, "imapflow_check.mjs")], timeout=90, env={
             "IMAPS_PORT": str(self.inst.port("imaps")), "SMTP_PORT": str(self.inst.port("smtp")),
-            "IMAP_USER": ALICE, "IMAP_PASS": PW, "CA_FILE": self.inst.cert_path})
+            "IMAP_USER": ALICE, "IMAP_PASS": PW, "CA_FILE": self.inst.cert_path,
+            "TLS_NAME": HOST})
         seen = json.loads(r.stdout.strip().splitlines()[-1])
         for cap in ("IMAP4REV1", "IDLE", "UIDPLUS", "MOVE", "SPECIAL-USE"):
             self.assertIn(cap, [c.upper() for c in seen["capabilities"]])
@@ -109,13 +113,14 @@ class ImapClientsTest(unittest.TestCase):
         os.makedirs(local, exist_ok=True)
         cfg = os.path.join(self.home, "mbsyncrc")
         with open(cfg, "w") as f:
-            f.write('IMAPAccount postern\nHost 127.0.0.1\nPort %d\nUser %s\nPass "%s"\n'
+            f.write('IMAPAccount postern\nHost %s\nPort %d\nUser %s\nPass "%s"\n'
                     'SSLType IMAPS\nCertificateFile %s\n\n'
                     'IMAPStore remote\nAccount postern\n\n'
                     'MaildirStore local\nPath %s/\nInbox %s/INBOX\nSubFolders Verbatim\n\n'
                     'Channel all\nFar :remote:\nNear :local:\nPatterns *\nCreate Both\n'
                     'Expunge Both\nSyncState *\nSync All\n'
-                    % (self.inst.port("imaps"), ALICE, PW, self.inst.cert_path, local, local))
+                    % (HOST, self.inst.port("imaps"), ALICE, PW, self.inst.cert_path, local,
+                       local))
         return cfg, local
 
     def local_state(self, local):
@@ -144,15 +149,15 @@ class ImapClientsTest(unittest.TestCase):
         got = self.local_state(local)
         self.assertEqual(len([m for m in got if m[0] == "INBOX"]), 2, got)
 
-        # A message made on the near side goes up; a flag set locally goes up too.
-        new_dir = os.path.join(local, "INBOX", "new")
-        with open(os.path.join(new_dir, "1700000000.local1.host"), "wb") as f:
+        # A flag set locally goes up (the reader moves a message to cur/ with its flags, as a
+        # Maildir client does); a message made on the near side goes up too.
+        inbox = os.path.join(local, "INBOX")
+        synced = sorted(os.path.join(sub, n) for sub in ("new", "cur")
+                        for n in os.listdir(os.path.join(inbox, sub)))
+        os.rename(os.path.join(inbox, synced[0]),
+                  os.path.join(inbox, "cur", os.path.basename(synced[0]).split(":2,")[0] + ":2,FS"))
+        with open(os.path.join(inbox, "new", "1700000000.local1.host"), "wb") as f:
             f.write(message("written locally", "from the near side"))
-        cur = sorted(os.listdir(os.path.join(local, "INBOX", "cur")))
-        self.assertTrue(cur, "mbsync stored nothing in cur/")
-        first = os.path.join(local, "INBOX", "cur", cur[0])
-        base = first.split(":2,")[0]
-        os.rename(first, base + ":2,FS")
         self.run_tool(["mbsync", "-c", cfg, "-a"])
         self.assertEqual(len(self.inst.messages(ALICE)), 3)
         flagged = [p for p in self.inst.messages(ALICE) if ":2," in p and "F" in p.split(":2,")[1]]
@@ -169,10 +174,9 @@ class ImapClientsTest(unittest.TestCase):
     @unittest.skipUnless(tool_exists("curl"), "curl not installed")
     def test_curl_fetches_by_uid_and_lists(self):
         self.deliver("for curl")
-        common = ["curl", "-sS", "--cacert", self.inst.cert_path, "--connect-to",
-                  "mail.test:%d:127.0.0.1:%d" % (self.inst.port("imaps"), self.inst.port("imaps")),
-                  "--user", "%s:%s" % (ALICE, PW), "--max-time", "20"]
-        url = "imaps://mail.test:%d" % self.inst.port("imaps")
+        common = ["curl", "-sS", "--cacert", self.inst.cert_path, "--user", "%s:%s" % (ALICE, PW),
+                  "--max-time", "20"]
+        url = "imaps://%s:%d" % (HOST, self.inst.port("imaps"))
         r = self.run_tool(common + [url + "/INBOX;UID=1"])
         self.assertIn("Subject: for curl", r.stdout)
         self.assertIn("hello", r.stdout)
@@ -189,9 +193,9 @@ class ImapClientsTest(unittest.TestCase):
             f.write('set no syslog\n'
                     'poll 127.0.0.1 service %d protocol imap auth password\n'
                     '  user "%s" there with password "%s" is "root" here\n'
-                    '  ssl sslcertck sslcertfile "%s" sslcommonname "mail.test"\n'
+                    '  ssl sslcertck sslcertfile "%s" sslcommonname "%s"\n'
                     '  %s mda "cat >> %s"\n'
-                    % (self.inst.port("imaps"), ALICE, PW, self.inst.cert_path,
+                    % (self.inst.port("imaps"), ALICE, PW, self.inst.cert_path, HOST,
                        "keep" if keep else "nokeep", out))
         os.chmod(rc, 0o600)
         return rc, out
