@@ -59,8 +59,10 @@ Read mail over POP3S (list, then message 1):
   curl --cacert $cert --user 'demo@example.test:$password' pop3s://localhost:$((base + 995))/
   curl --cacert $cert --user 'demo@example.test:$password' pop3s://localhost:$((base + 995))/1
 
-Over IMAPS (imapd is still minimal: login and FETCH are being written):
+Read it over IMAPS (the folders, then message UID 1 of INBOX):
+  curl --cacert $cert --user 'demo@example.test:$password' imaps://localhost:$((base + 993))/
   curl --cacert $cert --user 'demo@example.test:$password' 'imaps://localhost:$((base + 993))/INBOX;UID=1'
+Or point any mail client (Thunderbird, mbsync, ...) at localhost:$((base + 993)) with TLS.
 
 Manage it:
   $build/bin/mailctl -c $inst/postern.toml status | stop | user add ... | queue list
