@@ -29,6 +29,7 @@ struct Script {
     std::string mail_reply = "250 2.1.0 ok";
     std::map<std::string, std::string> rcpt_reply;  // address -> reply; default 250
     std::string data_reply = "250 2.0.0 queued";
+    std::string rset_reply = "250 2.0.0 ok";
     // Seen:
     int connections = 0;
     int bdat_commands = 0;
@@ -116,7 +117,8 @@ public:
         } else if (verb == "RSET") {
             mail_ok_ = false;
             rcpts_ = 0;
-            c.write("250 2.0.0 ok\r\n");
+            c.write(s_.rset_reply + "\r\n");
+            if (s_.rset_reply.starts_with("421")) c.close();
         } else if (verb == "QUIT") {
             c.write("221 2.0.0 bye\r\n");
             c.close();
@@ -528,4 +530,30 @@ TEST_CASE("smtp transport: CHUNKING sends BDAT chunks, with and without PIPELINI
     REQUIRE(h.script.messages.size() == 1);
     CHECK(h.script.messages[0] == want);  // BDAT carries the dots as they are
     CHECK(h.script.bdat_commands > 5);
+}
+
+TEST_CASE("smtp transport: a cached connection that fails its RSET is replaced",
+          "[smtp_transport]") {
+    Harness h;
+    SmtpTransport t(h.loop.get(), *h.queue, h.planner, h.opts);
+    auto r1 = h.run(t, h.enqueue({"bob@remote.example"}, kBody));
+    REQUIRE(t.idle_connections() == 1);
+    h.script.rset_reply = "421 4.4.2 idle too long";
+    auto r2 = h.run(t, h.enqueue({"carol@remote.example"}, kBody));
+    CHECK(r1[0].state == TargetState::delivered);
+    CHECK(r2[0].state == TargetState::delivered);
+    CHECK(h.script.connections == 2);
+    CHECK(h.script.messages.size() == 2);
+}
+
+TEST_CASE("smtp transport: a cached connection the server closed is dropped", "[smtp_transport]") {
+    Harness h;
+    SmtpTransport t(h.loop.get(), *h.queue, h.planner, h.opts);
+    h.run(t, h.enqueue({"bob@remote.example"}, kBody));
+    REQUIRE(t.idle_connections() == 1);
+    h.tracker.abort_all();  // the server hangs up on its idle client
+    REQUIRE(h.loop.run_until([&] { return t.idle_connections() == 0; }));
+    auto r = h.run(t, h.enqueue({"carol@remote.example"}, kBody));
+    CHECK(r[0].state == TargetState::delivered);
+    CHECK(h.script.connections == 2);
 }
