@@ -56,6 +56,7 @@ std::vector<DkimKeyFile> dkim_list_keys(const fs::path& dir) {
         }
     }
     std::vector<DkimKeyFile> out;
+    out.reserve(found.size());
     for (auto& [k, path] : found) out.push_back({k.first, k.second, path, false});
     for (auto& k : out) {
         auto active = dkim_active_selector(dir, k.domain);
