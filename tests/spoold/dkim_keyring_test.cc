@@ -92,7 +92,7 @@ TEST_CASE("dkim keyring: loads the active key of each domain, warns about the re
     CHECK(warnings.size() == 1);
 }
 
-TEST_CASE("dkim keyring: the From: domain signs; no key, no signature, no body read") {
+TEST_CASE("dkim keyring: the From: domain signs, no key means no signature and no body read") {
     TempDir tmp;
     fs::path dir = dkim_key_dir(tmp.path);
     write_key(dir, "example.com", "s1", DkimKeyType::ed25519);
