@@ -105,6 +105,7 @@ struct SmtpTransport::Job {
     uint64_t avoid = 0;        // a link whose host deferred everyone: not reused for them
     bool reused = false;       // the link came from the cache (RSET probe)
     bool txn_started = false;  // begin() on the current link
+    int extra_txns = 0;        // transactions after a "452 4.5.3 too many recipients"
     std::vector<size_t> sent;  // targets in the current transaction
     // Streaming the message.
     uint64_t offset = 0;
@@ -128,6 +129,7 @@ struct SmtpTransport::Job {
     void read_next(Link& l);
     void results_in(Link& l, std::vector<SmtpRecipientResult> r);
     void link_closed(const std::string& why, bool tls_failed);
+    bool more_on_same_link(Link& l, const std::vector<SmtpRecipientResult>& r);
     void finish_all();
 };
 
@@ -452,6 +454,7 @@ void SmtpTransport::Job::results_in(Link& l, std::vector<SmtpRecipientResult> r)
                 l.conn && l.conn->session().tls_active() ? " tls" : "", status,
                 log_escape(r[k].reply).c_str());
     }
+    if (more_on_same_link(l, r)) return;
     // The connection is done with this batch: back to its host (or to a waiting batch).
     l.job = 0;
     link = 0;
@@ -465,6 +468,29 @@ void SmtpTransport::Job::results_in(Link& l, std::vector<SmtpRecipientResult> r)
     plaintext = false;
     avoid = l.id;
     next_address();
+}
+
+// RFC 5321 4.5.3.1.10: recipients refused as too many ("452 4.5.3") while others of the same
+// transaction were taken go in a new transaction on the same connection at once, instead of
+// waiting for the next attempt. The other deferred ones keep their reply.
+bool SmtpTransport::Job::more_on_same_link(Link& l, const std::vector<SmtpRecipientResult>& r) {
+    auto too_many = [](const std::string& reply) {
+        return reply.starts_with("452 4.5.3") || (reply.starts_with("452 ") && reply.size() > 4 &&
+                                                  reply[4] != '4');  // no enhanced code
+    };
+    bool took = false;
+    std::vector<size_t> again;
+    for (size_t k = 0; k < r.size() && k < sent.size(); ++k) {
+        if (r[k].outcome == SmtpOutcome::delivered) took = true;
+        if (r[k].outcome == SmtpOutcome::deferred && too_many(r[k].reply)) again.push_back(sent[k]);
+    }
+    if (!took || again.empty() || ++extra_txns > 50 || !l.conn || l.conn->closed() ||
+        l.conn->session().want() != SmtpClientSession::Want::transaction)
+        return false;
+    for (size_t i = 0; i < open.size(); ++i)
+        if (open[i] && std::find(again.begin(), again.end(), i) == again.end()) open[i] = 0;
+    start_txn(l);
+    return true;
 }
 
 void SmtpTransport::Job::link_closed(const std::string& why, bool tls_failed) {

@@ -30,6 +30,7 @@ struct Script {
     std::map<std::string, std::string> rcpt_reply;  // address -> reply; default 250
     std::string data_reply = "250 2.0.0 queued";
     std::string rset_reply = "250 2.0.0 ok";
+    int max_rcpts = 0;  // recipients per transaction; 0: no limit
     // Seen:
     int connections = 0;
     int bdat_commands = 0;
@@ -93,6 +94,7 @@ public:
             auto it = s_.rcpt_reply.find(addr);
             std::string r = it == s_.rcpt_reply.end() ? "250 2.1.5 ok" : it->second;
             if (!mail_ok_) r = "503 5.5.1 MAIL first";
+            if (s_.max_rcpts && rcpts_ >= s_.max_rcpts) r = "452 4.5.3 too many recipients";
             if (r.starts_with("2")) ++rcpts_;
             answer(c, r);
         } else if (verb == "DATA") {
@@ -556,4 +558,23 @@ TEST_CASE("smtp transport: a cached connection the server closed is dropped", "[
     auto r = h.run(t, h.enqueue({"carol@remote.example"}, kBody));
     CHECK(r[0].state == TargetState::delivered);
     CHECK(h.script.connections == 2);
+}
+
+TEST_CASE("smtp transport: too many recipients go in further transactions at once",
+          "[smtp_transport]") {
+    Harness h;
+    h.script.max_rcpts = 2;
+    h.script.rcpt_reply["dave@remote.example"] = "450 4.2.0 busy";
+    SmtpTransport t(h.loop.get(), *h.queue, h.planner, h.opts);
+    auto r = h.run(t, h.enqueue({"a@remote.example", "b@remote.example", "c@remote.example",
+                                 "dave@remote.example", "e@remote.example"},
+                                kBody));
+    CHECK(r[0].state == TargetState::delivered);
+    CHECK(r[1].state == TargetState::delivered);
+    CHECK(r[2].state == TargetState::delivered);
+    CHECK(r[3].state == TargetState::deferred);
+    CHECK(r[3].reply == "450 4.2.0 busy");
+    CHECK(r[4].state == TargetState::delivered);
+    CHECK(h.script.connections == 1);
+    CHECK(h.script.messages.size() == 2);  // a+b, then c+e (dave 450 in between)
 }
