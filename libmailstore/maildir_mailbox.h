@@ -41,10 +41,13 @@ public:
     StoreResult<UidMap> move_to(std::span<const uint32_t> uids, std::string_view folder) override;
     StoreResult<std::optional<std::string>> cache_get(uint32_t uid, uint32_t version) override;
     StoreResult<void> cache_put(uint32_t uid, uint32_t version, std::string_view data) override;
+    StoreResult<void> cache_put_many(uint32_t version, std::span<const CacheSlot> slots) override;
 
 private:
     // The folder's records as a fresh snapshot.
     StoreResult<SnapshotTable> load(lmdb::Txn& txn, const FolderMeta& meta);
+    StoreResult<void> put_slot(lmdb::Txn& txn, uint32_t uid, uint32_t version,
+                               std::string_view data, std::string& scratch);
     // Finds the current name of a file whose name changed behind our back (rare: a
     // flag change whose index commit was lost). Empty when gone.
     std::string find_by_stem(const std::string& stem);

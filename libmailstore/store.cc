@@ -30,6 +30,14 @@ StoreResult<std::string> Mailbox::read_message(uint32_t uid) {
     return read_all(**r);
 }
 
+StoreResult<void> Mailbox::cache_put_many(uint32_t version, std::span<const CacheSlot> slots) {
+    for (const CacheSlot& c : slots) {
+        auto r = cache_put(c.uid, version, c.data);
+        if (!r && r.error() != StoreError::not_found && r.error() != StoreError::expunged) return r;
+    }
+    return {};
+}
+
 StoreResult<std::vector<std::string>> MailStore::list_folders(std::string_view user) {
     auto f = folders(user);
     if (!f) return std::unexpected(f.error());

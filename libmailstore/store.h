@@ -133,6 +133,12 @@ struct Delivered {
     uint32_t uid = 0;
 };
 
+// One message's cache slot content, for Mailbox::cache_put_many.
+struct CacheSlot {
+    uint32_t uid = 0;
+    std::string data;
+};
+
 // One folder of one user. messages() is a snapshot sorted by uid: it changes only when this
 // handle changes something (its own flag changes and expunges show at once) or on refresh().
 // Not thread-safe; use one handle per session.
@@ -190,6 +196,10 @@ public:
     // get gives nullopt when empty or written with another version; both are best effort.
     virtual StoreResult<std::optional<std::string>> cache_get(uint32_t uid, uint32_t version) = 0;
     virtual StoreResult<void> cache_put(uint32_t uid, uint32_t version, std::string_view data) = 0;
+    // Several slots at once, as one write where the backend can (Maildir: one LMDB commit,
+    // one sync, instead of one per message): what a FETCH or SEARCH round parsed. Entries
+    // of messages that are gone are skipped. The default calls cache_put for each.
+    virtual StoreResult<void> cache_put_many(uint32_t version, std::span<const CacheSlot> slots);
 };
 
 // Where the message bytes of a delivery come from: a buffer or a reader.

@@ -671,11 +671,24 @@ TEMPLATE_TEST_CASE("cache slot: versioned, shared by handles, gone with the mess
     CHECK(*a->cache_get(1, 2) == "v2");
     CHECK(*a->cache_get(2, 2) == std::nullopt);
     CHECK(a->cache_get(7, 1).error() == StoreError::not_found);
+
+    // Several at once (one commit on Maildir); a UID not there is skipped, not an error.
+    const CacheSlot slots[] = {{1, "one"}, {7, "nobody"}, {2, "two"}};
+    REQUIRE(a->cache_put_many(3, slots));
+    CHECK(*a->cache_get(1, 3) == "one");
+    CHECK(*a->cache_get(2, 3) == "two");
+    CHECK(*b->cache_get(2, 3) == "two");
+    CHECK(*a->cache_get(2, 2) == std::nullopt);
+    REQUIRE(a->cache_put_many(3, {}));
     CHECK(a->cache_put(7, 1, "x").error() == StoreError::not_found);
     Uids u1{1};
     REQUIRE(b->expunge(u1));
-    CHECK(*a->cache_get(1, 2) == std::nullopt);
+    CHECK(*a->cache_get(1, 3) == std::nullopt);
     CHECK(a->cache_put(1, 2, "x").error() == StoreError::expunged);
+    const CacheSlot after[] = {{1, "gone"}, {2, "two again"}};
+    REQUIRE(a->cache_put_many(3, after));  // the expunged one is skipped
+    CHECK(*a->cache_get(1, 3) == std::nullopt);
+    CHECK(*a->cache_get(2, 3) == "two again");
 }
 
 TEMPLATE_TEST_CASE("status agrees with a snapshot after every kind of change", "[contract]",
