@@ -4,6 +4,8 @@
 #include <map>
 #include <set>
 
+#include "libproto/core/log.h"
+#include "libproto/core/log_escape.h"
 #include "spoold/dsn.h"
 
 namespace postern {
@@ -55,6 +57,28 @@ Verdict store_error(StoreError e) {
 
 bool is_final(TargetState s) { return s == TargetState::delivered || s == TargetState::failed; }
 
+// A failure nobody hears of (NOTIFY=NEVER, or the postmaster's copy failed): logged.
+void log_unreported(const Envelope& env, std::string_view address, std::string_view error) {
+    log_msg(LogLevel::warning, "%s: failure to <%s> not reported (%s): %s", env.id.c_str(),
+            log_escape(address).c_str(),
+            env.reverse_path.empty() ? "null sender, NOTIFY=NEVER: dropped" : "NOTIFY=NEVER",
+            log_escape(error).c_str());
+}
+
+// A recipient as one line of a DSN about its target t: a remote target under its own
+// address, with the recipient as Original-Recipient when no ORCPT was given and an alias
+// led there; a local mailbox under the recipient's address.
+Recipient dsn_line(const Recipient& r, const Target& t) {
+    Recipient x = r;
+    x.targets.clear();
+    x.last_error = t.reply;
+    if (t.remote && t.address != r.address) {
+        if (x.orcpt.empty()) x.orcpt = "rfc822;" + r.address;
+        x.address = t.address;
+    }
+    return x;
+}
+
 // True when another recipient of env already has `mailbox` delivered: one copy per mailbox.
 bool delivered_elsewhere(const Envelope& env, const std::string& mailbox, size_t except) {
     for (size_t i = 0; i < env.recipients.size(); ++i) {
@@ -70,21 +94,24 @@ bool delivered_elsewhere(const Envelope& env, const std::string& mailbox, size_t
 Deliverer::Deliverer(Queue queue, std::shared_ptr<Accounts> accounts, DeliveryParams params)
     : queue_(std::move(queue)), accounts_(std::move(accounts)), params_(std::move(params)) {}
 
-std::expected<std::string, QueueError> Deliverer::enqueue_bounce(
-    const Envelope& env, const std::vector<Recipient>& failed, std::string_view original,
-    int64_t now) {
-    std::vector<const Recipient*> list;
-    list.reserve(failed.size());
-    for (const auto& r : failed) list.push_back(&r);
-    std::string msg = build_failure_dsn(params_.hostname, env, list, original, now);
+std::expected<std::string, QueueError> Deliverer::enqueue_dsn(const Envelope& env, DsnReport report,
+                                                              const std::vector<Recipient>& rcpts,
+                                                              std::string_view original,
+                                                              int64_t now) {
+    report.rcpts.clear();
+    report.rcpts.reserve(rcpts.size());
+    for (const auto& r : rcpts) report.rcpts.push_back(&r);
+    std::string msg = build_dsn(params_.hostname, env, report, original, now);
     auto w = queue_.create();
     if (!w) return std::unexpected(w.error());
     if (auto r = w->append(msg); !r) return std::unexpected(r.error());
     Envelope b;
-    b.reverse_path = "";  // a bounce never bounces
+    b.reverse_path = "";  // a DSN never bounces to anyone...
     Recipient r;
-    r.address = env.reverse_path;
-    r.notify = dsn_notify::never;
+    r.address = report.to;
+    // ... but its own failure goes to postmaster once (finish): NOTIFY not given. The
+    // postmaster's copy says NEVER, so its failure is only logged.
+    r.notify = report.postmaster_copy ? dsn_notify::never : 0;
     b.recipients.push_back(std::move(r));
     b.smtputf8 = env.smtputf8;
     b.arrival = now;
@@ -162,6 +189,7 @@ std::vector<AttemptReport> Deliverer::attempt_batch(MailStore& store,
     for (auto& p : ps) {
         if (p.go) {
             record_local(p, now);
+            notify_success(p, now);
             if (p.remote.empty()) {
                 finish(p, now);
             } else if (p.write(queue_)) {
@@ -335,6 +363,8 @@ AttemptReport Deliverer::record_remote(const RemoteBatch& batch,
         TargetResult res = k < results.size()
                                ? results[k]
                                : TargetResult{TargetState::deferred, "4.4.0 no answer for it"};
+        // "host H said: ..." keeps the Remote-MTA of the DSN in the log (dsn.h).
+        if (!res.remote_mta.empty()) res.reply = remote_reply_text(res.remote_mta, res.reply);
         RcptReport rr{r.address, t.address, RcptResult::deferred, res.reply};
         if (res.state == TargetState::delivered) {
             rr.result = RcptResult::delivered;
@@ -421,31 +451,34 @@ void Deliverer::finish(Prepared& p, int64_t now) {
         const auto idx = static_cast<uint32_t>(i);
         if (!r.expanded) {
             if (r.status != RcptStatus::failed || r.notified) continue;
-            if (wants_failure_dsn(r)) dsn_for.push_back(r);
+            if (wants_failure_dsn(r))
+                dsn_for.push_back(r);
+            else
+                log_unreported(env, r.address, r.last_error);
             notes.push_back({.kind = Kind::notified, .rcpt = idx});
             continue;
         }
         for (size_t j = 0; j < r.targets.size(); ++j) {
             const Target& t = r.targets[j];
             if (t.state != TargetState::failed || t.notified) continue;
-            if (wants_failure_dsn(r)) {
-                Recipient x = r;
-                x.targets.clear();
-                x.last_error = t.reply;
-                if (t.remote) {
-                    if (x.orcpt.empty()) x.orcpt = "rfc822;" + r.address;
-                    x.address = t.address;
-                }
-                dsn_for.push_back(std::move(x));
-            }
+            if (!wants_failure_dsn(r)) log_unreported(env, t.address, t.reply);
+            if (wants_failure_dsn(r)) dsn_for.push_back(dsn_line(r, t));
             notes.push_back(
                 {.kind = Kind::target_notified, .rcpt = idx, .target = static_cast<uint32_t>(j)});
         }
     }
-    if (!dsn_for.empty() && !env.reverse_path.empty()) {
+    if (!dsn_for.empty()) {
+        // Never a DSN to the null sender: the failure of such mail goes to postmaster.
+        DsnReport report;
+        report.to = env.reverse_path;
+        if (env.reverse_path.empty()) {
+            report.to = postmaster();
+            report.postmaster_copy = true;
+        }
         std::expected<std::string, QueueError> b = std::unexpected(QueueError::io);
         if (load_message(p))
-            b = enqueue_bounce(env, dsn_for, std::string_view(p.msg).substr(p.hdr_len), now);
+            b = enqueue_dsn(env, std::move(report), dsn_for,
+                            std::string_view(p.msg).substr(p.hdr_len), now);
         if (!b) {
             // What was delivered stays recorded; the bounce is tried again next time.
             p.write(queue_);
@@ -462,6 +495,7 @@ void Deliverer::finish(Prepared& p, int64_t now) {
     bool remaining =
         std::any_of(env.recipients.begin(), env.recipients.end(),
                     [](const Recipient& r) { return r.status == RcptStatus::pending; });
+    if (remaining) warn_delay(p, now);
     if (!remaining) {
         if (auto r = queue_.remove(rep.id); !r && r.error() != QueueError::not_found) {
             rep.outcome = AttemptReport::Outcome::error;
@@ -486,6 +520,86 @@ void Deliverer::finish(Prepared& p, int64_t now) {
     rep.next_attempt = next;
     p.add({.kind = Kind::attempt, .attempts = attempts, .next_attempt = next}, false);
     if (p.write(queue_)) rep.outcome = AttemptReport::Outcome::deferred;
+}
+
+}  // namespace postern
+
+namespace postern {
+
+std::string Deliverer::postmaster() const {
+    return params_.postmaster.empty() ? "postmaster@" + params_.hostname : params_.postmaster;
+}
+
+// NOTIFY=SUCCESS for the local mailboxes just delivered: one "delivered" DSN for them. Best
+// effort: a DSN that cannot be queued is logged, the delivery stands. Remote targets are not
+// reported: a DSN-capable peer reports itself once NOTIFY is passed on, and "relayed" for a
+// peer without DSN (RFC 3461 4.2) needs the SMTP client to say which peers those were.
+void Deliverer::notify_success(Prepared& p, int64_t now) {
+    if (p.env.reverse_path.empty() || !p.msg_loaded) return;
+    std::vector<Recipient> ok;
+    std::set<uint32_t> seen;
+    for (const auto& l : p.local) {
+        const Recipient& r = p.env.recipients[l.ref.rcpt];
+        if (!wants_success_dsn(r) || r.targets[l.ref.target].state != TargetState::delivered ||
+            !seen.insert(l.ref.rcpt).second)
+            continue;
+        Recipient x = r;
+        x.targets.clear();
+        x.last_error.clear();
+        ok.push_back(std::move(x));
+    }
+    if (ok.empty()) return;
+    DsnReport report;
+    report.action = DsnAction::delivered;
+    report.to = p.env.reverse_path;
+    auto b =
+        enqueue_dsn(p.env, std::move(report), ok, std::string_view(p.msg).substr(p.hdr_len), now);
+    if (b)
+        p.rep.bounce_ids.push_back(*b);
+    else
+        log_msg(LogLevel::error, "%s: cannot queue the success DSN: %s", p.rep.id.c_str(),
+                queue_error_text(b.error()));
+}
+
+// The one delay warning, once the entry is older than params_.delay_warning: every target
+// still pending of the recipients that want it (NOTIFY given without DELAY: none), in one
+// DSN. Recorded (W) even when nobody wanted it; not when it could not be queued (tried at
+// the next attempt). Never to the null sender.
+void Deliverer::warn_delay(Prepared& p, int64_t now) {
+    const Envelope& env = p.env;
+    if (params_.delay_warning == 0 || env.delay_notified || env.held ||
+        now < env.arrival + static_cast<int64_t>(params_.delay_warning))
+        return;
+    std::vector<Recipient> late;
+    for (const auto& r : env.recipients) {
+        if (r.status != RcptStatus::pending || !wants_delay_dsn(r)) continue;
+        if (!r.expanded) {
+            Recipient x = r;
+            x.targets.clear();
+            late.push_back(std::move(x));
+            continue;
+        }
+        for (const auto& t : r.targets)
+            if (!is_final(t.state)) late.push_back(dsn_line(r, t));
+    }
+    if (!late.empty() && !env.reverse_path.empty()) {
+        DsnReport report;
+        report.action = DsnAction::delayed;
+        report.to = env.reverse_path;
+        report.retry_until = env.arrival + static_cast<int64_t>(params_.max_lifetime);
+        std::expected<std::string, QueueError> b = std::unexpected(QueueError::io);
+        if (load_message(p))
+            b = enqueue_dsn(env, std::move(report), late, std::string_view(p.msg).substr(p.hdr_len),
+                            now);
+        if (!b) {
+            log_msg(LogLevel::error, "%s: cannot queue the delay warning: %s", p.rep.id.c_str(),
+                    p.rep.error.empty() ? queue_error_text(b.error()) : p.rep.error.c_str());
+            p.rep.error.clear();  // the attempt itself stands (finish sets the outcome)
+            return;
+        }
+        p.rep.bounce_ids.push_back(*b);
+    }
+    p.add({.kind = Kind::delay_notified}, false);
 }
 
 }  // namespace postern

@@ -25,6 +25,7 @@
 #include "libmailstore/accounts.h"
 #include "libmailstore/queue/queue.h"
 #include "libmailstore/store.h"
+#include "spoold/dsn.h"
 #include "spoold/remote_transport.h"
 
 namespace postern {
@@ -33,6 +34,12 @@ struct DeliveryParams {
     std::string hostname = "localhost";  // DSN Reporting-MTA, MAILER-DAEMON@
     std::vector<uint32_t> retry_schedule{60, 300, 900, 1800, 3600};
     uint32_t max_lifetime = 5 * 24 * 3600;  // seconds; then bounce
+    // Seconds after arrival when the sender gets the one "delayed" DSN for mail still being
+    // retried ([spoold] delay_warning_hours); 0: none.
+    uint32_t delay_warning = 4 * 3600;
+    // Where the failure of mail with the null sender (a bounce, a delay warning, a remote
+    // <> message relayed on) is reported, once; empty: "postmaster@" + hostname.
+    std::string postmaster;
 };
 
 enum class RcptResult { delivered, deferred, failed };
@@ -107,9 +114,14 @@ private:
     void record_local(Prepared& p, int64_t now);
     void finish(Prepared& p, int64_t now);
     bool load_message(Prepared& p);
-    std::expected<std::string, QueueError> enqueue_bounce(const Envelope& env,
-                                                          const std::vector<Recipient>& failed,
-                                                          std::string_view original, int64_t now);
+    // Queues a DSN about env (sent with the null sender, so it never bounces to anyone but
+    // postmaster: see finish).
+    std::expected<std::string, QueueError> enqueue_dsn(const Envelope& env, DsnReport report,
+                                                       const std::vector<Recipient>& rcpts,
+                                                       std::string_view original, int64_t now);
+    void notify_success(Prepared& p, int64_t now);
+    std::string postmaster() const;
+    void warn_delay(Prepared& p, int64_t now);
     Queue queue_;
     std::shared_ptr<Accounts> accounts_;
     DeliveryParams params_;

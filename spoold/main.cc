@@ -85,6 +85,7 @@ std::expected<void, std::string> setup(DaemonContext<Config>& ctx) {
     params.hostname = cfg.hostname;
     params.retry_schedule = cfg.spoold.retry_schedule_seconds;
     params.max_lifetime = cfg.spoold.max_queue_lifetime_seconds;
+    params.delay_warning = cfg.spoold.delay_warning_hours * 3600;
     g_scheduler =
         std::make_unique<Scheduler>(ctx.loop, Deliverer(*queue, *accounts, params),
                                     std::move(stores), unix_now, std::move(transport), limits);

@@ -37,6 +37,9 @@ struct RemoteBatch {
 struct TargetResult {
     TargetState state = TargetState::deferred;
     std::string reply;  // "250 2.0.0 ok", "451 4.3.0 ...", "550 5.1.1 ..." or a local text
+    // The host that gave `reply` (the MX or smarthost name), when a server answered: the
+    // DSN's Remote-MTA. Empty for a text of our own (connection refused, DNS failure).
+    std::string remote_mta{};
 };
 
 class RemoteTransport {

@@ -93,8 +93,9 @@ struct Envelope {
     // Filled in by the queue (ignored by commit):
     uint64_t size = 0;  // message bytes
     uint32_t attempts = 0;
-    int64_t next_attempt = 0;  // unix seconds; 0 = due now
-    bool held = false;         // mailctl queue hold: never attempted nor expired
+    int64_t next_attempt = 0;     // unix seconds; 0 = due now
+    bool held = false;            // mailctl queue hold: never attempted nor expired
+    bool delay_notified = false;  // spoold sent its one delay warning (W record)
 };
 
 // Encodes / decodes the envelope trailer text (used by the queue; exposed for tests).
@@ -166,6 +167,7 @@ struct StateRecord {
         target_notified,  // b i j: target's failure bounced (or none wanted)
         hold,             // H: held by mailctl
         release,          // U: released
+        delay_notified,   // W: the one delay warning DSN was enqueued (or none was wanted)
     };
     Kind kind = Kind::attempt;
     uint32_t rcpt = 0;              // recipient index

@@ -59,12 +59,13 @@ char letter(Kind k) {
     case Kind::target_notified: return 'b';
     case Kind::hold: return 'H';
     case Kind::release: return 'U';
+    case Kind::delay_notified: return 'W';
     }
     return '?';
 }
 
 std::optional<Kind> kind_of(char c) {
-    for (int k = 0; k <= static_cast<int>(Kind::release); ++k)
+    for (int k = 0; k <= static_cast<int>(Kind::delay_notified); ++k)
         if (letter(static_cast<Kind>(k)) == c) return static_cast<Kind>(k);
     return std::nullopt;
 }
@@ -105,7 +106,8 @@ std::string payload_of(const StateRecord& r) {
         break;
     case Kind::flush:
     case Kind::hold:
-    case Kind::release: break;
+    case Kind::release:
+    case Kind::delay_notified: break;
     case Kind::done:
     case Kind::local_done:
     case Kind::notified: add_num(p, r.rcpt); break;
@@ -160,7 +162,8 @@ std::optional<StateRecord> parse_payload(std::string_view payload) {
         break;
     case Kind::flush:
     case Kind::hold:
-    case Kind::release: ok = want(1); break;
+    case Kind::release:
+    case Kind::delay_notified: ok = want(1); break;
     case Kind::done:
     case Kind::local_done:
     case Kind::notified: ok = want(2) && parse_num(f[1], r.rcpt); break;
@@ -243,6 +246,7 @@ void apply_state_record(Envelope& env, const StateRecord& rec) {
         return;
     case Kind::hold: env.held = true; return;
     case Kind::release: env.held = false; return;
+    case Kind::delay_notified: env.delay_notified = true; return;
     default: break;
     }
     if (rec.rcpt >= env.recipients.size()) return;

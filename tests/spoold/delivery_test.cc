@@ -50,12 +50,16 @@ TEST_CASE("delivery: unknown recipient and alias loop bounce to the sender") {
     CHECK(b->reverse_path.empty());
     REQUIRE(b->recipients.size() == 1);
     CHECK(b->recipients[0].address == "sender@example.test");
-    // The bounce is itself delivered like any message; it never bounces again.
+    // The bounce is itself delivered like any message; it never bounces to its sender (<>).
     auto r2 = f.deliverer->attempt(*f.store, r.bounce_ids[0], kNow);
     CHECK(r2.outcome == AttemptReport::Outcome::finished);
-    // "sender" is unknown in example.test: the bounce fails, and no bounce of a bounce.
-    CHECK(r2.bounce_ids.empty());
-    CHECK(f.queue->ids()->empty());
+    // "sender" is unknown in example.test: the bounce fails, and only the postmaster hears.
+    REQUIRE(r2.bounce_ids.size() == 1);
+    auto copy = f.queue->read(r2.bounce_ids[0]);
+    REQUIRE(copy);
+    CHECK(copy->recipients[0].address == "postmaster@mx.example.test");
+    CHECK(copy->recipients[0].notify == dsn_notify::never);
+    CHECK(f.queue->ids()->size() == 1);
 }
 
 TEST_CASE("delivery: a bounce to a local sender lands as multipart/report") {
@@ -71,13 +75,16 @@ TEST_CASE("delivery: a bounce to a local sender lands as multipart/report") {
     CHECK(m[0].find("Final-Recipient: rfc822; ghost@example.test") != std::string::npos);
 }
 
-TEST_CASE("delivery: null sender failure is dropped without a bounce") {
+TEST_CASE("delivery: null sender failure goes to postmaster, never to <>") {
     Fixture f;
     std::string id = f.enqueue("", {"ghost@example.test"}, kBody);
     auto r = f.deliverer->attempt(*f.store, id, kNow);
     CHECK(r.outcome == AttemptReport::Outcome::finished);
-    CHECK(r.bounce_ids.empty());
-    CHECK(f.queue->ids()->empty());
+    REQUIRE(r.bounce_ids.size() == 1);
+    auto copy = f.queue->read(r.bounce_ids[0]);
+    REQUIRE(copy);
+    CHECK(copy->recipients[0].address == "postmaster@mx.example.test");
+    CHECK(f.queue->ids()->size() == 1);  // only the postmaster's copy
 }
 
 TEST_CASE("delivery: remote targets are deferred, local part delivered once, then expire") {

@@ -49,6 +49,7 @@ TEST_CASE("dsn: a multipart/report with one part per failed recipient") {
     b.address = "y@example.test";
     b.last_error = "4.4.7 delivery time expired; last error: 4.2.2 mailbox full";
     std::string original = "Subject: hello\r\nFrom: alice@example.org\r\n\r\nbody line\r\n";
+    env.ret = DsnRet::full;  // the whole message; without RET, the header only
     std::string m = build_failure_dsn("mx.example.test", env, {&a, &b}, original, 1700000100);
     auto has = [&](const std::string& s) {
         INFO("want substring: " << s);
