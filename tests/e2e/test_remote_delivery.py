@@ -409,6 +409,29 @@ class RemoteDeliveryTest(unittest.TestCase):
         time.sleep(1)
         self.assertEqual(len(pf.messages()), 1)
 
+    def test_postfix_relays_to_postern_over_starttls(self):
+        """The other way: a Postfix whose transport map sends example.test to Postern's MX
+        port delivers into alice's mailbox, over STARTTLS."""
+        if not tool_exists("postfix"):
+            self.skipTest("postfix is not installed")
+        inst = self.instance()
+        pf = PrivatePostfix(self, domain="pf.test", user="zed",
+                            relay=("example.test", inst.port("smtp")))
+        msg = (b"From: zed@pf.test\r\nTo: %s\r\nSubject: from postfix\r\n"
+               b"Message-ID: <pf-1@pf.test>\r\n\r\nrelayed by postfix\r\n" % ALICE.encode())
+        with smtplib.SMTP("127.0.0.1", pf.port, timeout=15) as s:
+            self.assertEqual(s.sendmail("zed@pf.test", [ALICE], msg), {})
+        ok = wait_for(lambda: len(self.mailbox(inst, ALICE)) == 1, 60)
+        if not ok:
+            inst.dump_logs()
+            sys.stderr.write(pf.maillog()[-4000:])
+        self.assertTrue(ok, "Postfix did not relay the message to Postern")
+        got = self.mailbox(inst, ALICE)[0]
+        self.assertIn(b"relayed by postfix", got)
+        # Postern's Received: line names the TLS session Postfix opened.
+        self.assertRegex(got, rb"by \S+ \(Postern\) with ESMTPS")
+        self.assertRegex(got, rb"using TLSv1\.[23] with cipher")
+
 
 def pw_path(test, password, mode=0o600):
     """A smarthost password file in a temp dir of its own (removed at the test's end),
@@ -434,7 +457,9 @@ class PrivatePostfix:
     free 127.0.0.1 port, accepting mail for user@domain into a Maildir, STARTTLS with a
     self-signed certificate. No DNS. Started here, stopped (bounded) at the test's end."""
 
-    def __init__(self, test, domain, user):
+    def __init__(self, test, domain, user, relay=None):
+        """relay: (domain, port): mail for that domain goes to 127.0.0.1:port (a transport
+        map), with opportunistic STARTTLS."""
         if not _present(os.geteuid() == 0, "root (a private Postfix runs its master as root)"):
             raise unittest.SkipTest("a private Postfix needs root")
         self.root = tempfile.mkdtemp(prefix="postern-postfix-")
@@ -461,6 +486,11 @@ class PrivatePostfix:
             f.write(MAIN_CF.format(root=self.root, conf=self.conf, queue=self.queue,
                                    data=self.data, mail=self.mail, domain=domain, cert=cert,
                                    key=key, uid=nobody.pw_uid, gid=nobody.pw_gid))
+        if relay is not None:
+            with open(os.path.join(self.conf, "transport"), "w") as f:
+                f.write("%s smtp:[127.0.0.1]:%d\n" % relay)
+            with open(os.path.join(self.conf, "main.cf"), "a") as f:
+                f.write(RELAY_CF.format(conf=self.conf, domain=relay[0]))
         with open(os.path.join(self.conf, "master.cf"), "w") as f:
             f.write(MASTER_CF.format(port=self.port))
         self.started = False
@@ -570,6 +600,13 @@ smtpd_tls_cert_file = {cert}
 smtpd_tls_key_file = {key}
 smtpd_tls_received_header = yes
 smtpd_tls_loglevel = 1
+"""
+
+RELAY_CF = """\
+relay_domains = {domain}
+transport_maps = texthash:{conf}/transport
+smtp_tls_security_level = may
+smtp_tls_loglevel = 1
 """
 
 MASTER_CF = """\
