@@ -54,6 +54,10 @@ public:
     const SmtpClientSession& session() const { return session_; }
     const PeerAddress& peer() const { return conn_.peer(); }
     bool tls_handshake_failed() const { return tls_failed_; }
+    // The reason on_closed gives is a reply of the server (not a local text).
+    bool failure_is_remote() const {
+        return local_failure_.empty() && session_.failure_from_server();
+    }
     bool closed() const { return closed_; }
 
     // ConnectionHandler

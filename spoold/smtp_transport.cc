@@ -74,7 +74,7 @@ struct SmtpTransport::Link final : SmtpClientOwner {
     void on_results(SmtpClientConnection& c, std::vector<SmtpRecipientResult> r) override;
     void on_closed(SmtpClientConnection& c, const std::string& why) override;
     // The connection is gone (or never came): `this` is destroyed before it returns.
-    void gone(const std::string& why, bool tls_failed);
+    void gone(const std::string& why, bool tls_failed, bool remote = false);
 };
 
 struct SmtpTransport::HostSlot {
@@ -100,6 +100,7 @@ struct SmtpTransport::Job {
     size_t addr = 0;
     bool plaintext = false;  // this address again without TLS (may: the handshake failed)
     std::string last_reply = "451 4.4.0 no host to deliver to";
+    std::string last_mta;  // who said last_reply, when a server did
     std::string prefix;
     uint64_t link = 0;
     uint64_t avoid = 0;        // a link whose host deferred everyone: not reused for them
@@ -128,7 +129,7 @@ struct SmtpTransport::Job {
     void start_txn(Link& l);
     void read_next(Link& l);
     void results_in(Link& l, std::vector<SmtpRecipientResult> r);
-    void link_closed(const std::string& why, bool tls_failed);
+    void link_closed(const std::string& why, bool tls_failed, bool remote);
     bool more_on_same_link(Link& l, const std::vector<SmtpRecipientResult>& r);
     void finish_all();
 };
@@ -200,7 +201,7 @@ void SmtpTransport::deliver(const RemoteBatch& batch, Done done) {
 void SmtpTransport::finish(Job* j) {
     std::vector<TargetResult> out = std::move(j->results);
     for (size_t i = 0; i < out.size(); ++i)
-        if (j->open[i]) out[i] = {TargetState::deferred, j->last_reply};
+        if (j->open[i]) out[i] = {TargetState::deferred, j->last_reply, j->last_mta};
     Done done = std::move(j->done);
     jobs_.erase(j->id);
     done(std::move(out));
@@ -237,7 +238,10 @@ void SmtpTransport::Job::next_address() {
             connect();
             return;
         }
-        if (cur().addresses.empty()) last_reply = "451 4.4.4 no address for " + cur().host;
+        if (cur().addresses.empty()) {
+            last_reply = "451 4.4.4 no address for " + cur().host;
+            last_mta.clear();
+        }
         ++hop;
         addr = 0;
         plaintext = false;
@@ -431,22 +435,25 @@ void SmtpTransport::Job::results_in(Link& l, std::vector<SmtpRecipientResult> r)
                                .targets[batch.targets[i].target]
                                .address;
         const char* status = "deferred";
+        // The DSN\'s Remote-MTA: the host that said it, when a server said it.
+        std::string mta = r[k].from_server ? cur().host : std::string();
         switch (r[k].outcome) {
         case SmtpOutcome::delivered:
-            results[i] = {TargetState::delivered, r[k].reply};
+            results[i] = {TargetState::delivered, r[k].reply, mta};
             open[i] = 0;
             decided = true;
             status = "sent";
             break;
         case SmtpOutcome::failed:
-            results[i] = {TargetState::failed, r[k].reply};
+            results[i] = {TargetState::failed, r[k].reply, mta};
             open[i] = 0;
             decided = true;
             status = "bounced";
             break;
         case SmtpOutcome::deferred:
-            results[i] = {TargetState::deferred, r[k].reply};
+            results[i] = {TargetState::deferred, r[k].reply, mta};
             last_reply = r[k].reply;
+            last_mta = mta;
             break;
         }
         log_msg(LogLevel::info, "smtp %s: %s to=<%s> relay=%s%s status=%s (%s)", batch.id.c_str(),
@@ -493,10 +500,13 @@ bool SmtpTransport::Job::more_on_same_link(Link& l, const std::vector<SmtpRecipi
     return true;
 }
 
-void SmtpTransport::Job::link_closed(const std::string& why, bool tls_failed) {
+void SmtpTransport::Job::link_closed(const std::string& why, bool tls_failed, bool remote) {
     // Gone before this batch had results from it: setup, the RSET probe, or the connect.
     link = 0;
-    if (!why.empty()) last_reply = why;
+    if (!why.empty()) {
+        last_reply = why;
+        last_mta = remote ? cur().host : std::string();
+    }
     if (reused && !txn_started) {
         reused = false;
         connect();  // a stale cached connection: a fresh one to the same address
@@ -575,10 +585,10 @@ void SmtpTransport::Link::on_results(SmtpClientConnection&, std::vector<SmtpReci
 }
 
 void SmtpTransport::Link::on_closed(SmtpClientConnection& c, const std::string& why) {
-    gone(why, c.tls_handshake_failed());
+    gone(why, c.tls_handshake_failed(), c.failure_is_remote());
 }
 
-void SmtpTransport::Link::gone(const std::string& why, bool tls_failed) {
+void SmtpTransport::Link::gone(const std::string& why, bool tls_failed, bool remote) {
     SmtpTransport* tr = t;
     uint64_t jid = job;
     uint64_t self = id;
@@ -595,7 +605,7 @@ void SmtpTransport::Link::gone(const std::string& why, bool tls_failed) {
         if (!why.empty())
             log_msg(LogLevel::info, "smtp %s: %s: %s", jt->second->batch.id.c_str(), label.c_str(),
                     log_escape(why).c_str());
-        jt->second->link_closed(why, tls_failed);
+        jt->second->link_closed(why, tls_failed, remote);
     }
     conn = nullptr;
     // A slot is free: the first batch waiting for this host goes on.

@@ -132,9 +132,10 @@ const char* SmtpClientSession::waiting_for() const {
 
 // --- session failure ---
 
-void SmtpClientSession::fatal(std::string reply) {
+void SmtpClientSession::fatal(std::string reply, bool from_server) {
     if (state_ == Want::closed) return;
     failure_ = std::move(reply);
+    failure_from_server_ = from_server;
     failed_in_setup_ = !setup_done_;
     if (txn_) {
         // Recipients without an answer of their own are deferred with the session's failure;
@@ -143,7 +144,7 @@ void SmtpClientSession::fatal(std::string reply) {
         if (!x.over)
             for (size_t i = 0; i < x.results.size(); ++i)
                 if (!x.answered[i] || x.accepted[i])
-                    x.results[i] = {SmtpOutcome::deferred, failure_};
+                    x.results[i] = {SmtpOutcome::deferred, failure_, failure_from_server_};
         results_ = std::move(x.results);
         results_ready_ = true;
         txn_.reset();
@@ -191,7 +192,10 @@ void SmtpClientSession::on_line(std::string_view line) {
     const ClientReply& r = reader_.reply();
     if (pending_.empty() || state_ == Want::tls) {
         // Unasked: a 421 before the server hangs up, or garbage.
-        fatal(r.code == 421 ? r.text() : "421 4.5.0 protocol error: unexpected reply " + r.text());
+        if (r.code == 421)
+            fatal(r.text(), true);
+        else
+            fatal("421 4.5.0 protocol error: unexpected reply " + r.text());
         return;
     }
     handle(r);
@@ -206,13 +210,13 @@ void SmtpClientSession::handle(const ClientReply& r) {
     }
     // 421: the server is closing the channel whatever the command was (RFC 5321 3.8).
     if (r.code == 421) {
-        fatal(r.text());
+        fatal(r.text(), true);
         return;
     }
     switch (p.cmd) {
     case Cmd::greeting:
         if (r.code != 220) {
-            fatal(r.text());
+            fatal(r.text(), true);
             return;
         }
         send("EHLO " + cfg_.helo_name, Cmd::ehlo);
@@ -224,12 +228,12 @@ void SmtpClientSession::handle(const ClientReply& r) {
         } else if (r.permanent() && !tls_active_) {
             send("HELO " + cfg_.helo_name, Cmd::helo);
         } else {
-            fatal(r.text());
+            fatal(r.text(), true);
         }
         return;
     case Cmd::helo:
         if (!r.positive()) {
-            fatal(r.text());
+            fatal(r.text(), true);
             return;
         }
         caps_ = {};
@@ -269,7 +273,7 @@ void SmtpClientSession::handle(const ClientReply& r) {
         return;
     case Cmd::rset:
         if (!r.positive()) {
-            fatal(r.text());
+            fatal(r.text(), true);
             return;
         }
         dirty_ = false;
@@ -342,7 +346,7 @@ void SmtpClientSession::quit() {
 
 void SmtpClientSession::refuse_all(const std::string& reply) {
     auto& x = *txn_;
-    for (auto& res : x.results) res = {SmtpOutcome::failed, reply};
+    for (auto& res : x.results) res = {SmtpOutcome::failed, reply, false};
     x.over = true;
     finish_txn();
 }
@@ -352,7 +356,7 @@ void SmtpClientSession::begin(SmtpClientTransaction t) {
     txn_.emplace();
     auto& x = *txn_;
     size_t n = t.recipients.size();
-    x.results.assign(n, {SmtpOutcome::deferred, "451 4.4.0 not tried"});
+    x.results.assign(n, {SmtpOutcome::deferred, "451 4.4.0 not tried", false});
     x.answered.assign(n, 0);
     x.accepted.assign(n, 0);
     x.t = std::move(t);
@@ -389,7 +393,7 @@ void SmtpClientSession::begin(SmtpClientTransaction t) {
     for (size_t i = 0; i < n; ++i)
         if (unsafe_on_wire(tt.recipients[i].address) || unsafe_on_wire(tt.recipients[i].orcpt)) {
             x.results[i] = {SmtpOutcome::failed,
-                            "501 5.1.3 the recipient address cannot be sent in SMTP"};
+                            "501 5.1.3 the recipient address cannot be sent in SMTP", false};
             x.answered[i] = 1;
         }
     x.bdat = caps_.chunking;
@@ -486,7 +490,7 @@ void SmtpClientSession::advance() {
 void SmtpClientSession::apply_to_accepted(SmtpOutcome o, const std::string& reply) {
     auto& x = *txn_;
     for (size_t i = 0; i < x.results.size(); ++i)
-        if (x.accepted[i]) x.results[i] = {o, reply};
+        if (x.accepted[i]) x.results[i] = {o, reply, true};
 }
 
 void SmtpClientSession::txn_reply(const Pending& p, const ClientReply& r) {
@@ -501,7 +505,7 @@ void SmtpClientSession::txn_reply(const Pending& p, const ClientReply& r) {
             x.mail_failed = true;
             x.over = true;
             for (size_t i = 0; i < x.results.size(); ++i)
-                if (!x.answered[i]) x.results[i] = {outcome_of(r), r.text()};
+                if (!x.answered[i]) x.results[i] = {outcome_of(r), r.text(), true};
         }
         break;
     case Cmd::rcpt:
@@ -511,9 +515,9 @@ void SmtpClientSession::txn_reply(const Pending& p, const ClientReply& r) {
             x.accepted[p.index] = 1;
             ++x.accepted_count;
             // Provisional: the end of data decides (a lost connection defers it).
-            x.results[p.index] = {SmtpOutcome::deferred, "451 4.4.2 no reply to the data"};
+            x.results[p.index] = {SmtpOutcome::deferred, "451 4.4.2 no reply to the data", false};
         } else {
-            x.results[p.index] = {outcome_of(r), r.text()};
+            x.results[p.index] = {outcome_of(r), r.text(), true};
         }
         break;
     case Cmd::data:

@@ -98,7 +98,8 @@ enum class SmtpOutcome : uint8_t { delivered, deferred, failed };
 
 struct SmtpRecipientResult {
     SmtpOutcome outcome = SmtpOutcome::deferred;
-    std::string reply;  // "250 2.0.0 ok", "450 4.2.0 ...", or a local reply
+    std::string reply;         // "250 2.0.0 ok", "450 4.2.0 ...", or a local reply
+    bool from_server = false;  // `reply` is what the server said (not a text of our own)
 };
 
 namespace detail {
@@ -166,6 +167,8 @@ public:
     uint64_t timeout_ms() const;
     // Why the session ended (want closed without quit()): "421 4.4.2 ..." style.
     const std::string& failure() const { return failure_; }
+    // failure() is a reply the server gave (its greeting, a 421, ...), not our own text.
+    bool failure_from_server() const { return failure_from_server_; }
     // The session failed before it was ready for a transaction (greeting, EHLO, TLS, AUTH):
     // the host, not a message, is the problem.
     bool failed_in_setup() const { return failed_in_setup_; }
@@ -211,7 +214,7 @@ private:
     void finish_txn();
     void txn_reply(const Pending& p, const ClientReply& r);
     void apply_to_accepted(SmtpOutcome o, const std::string& reply);
-    void fatal(std::string reply);
+    void fatal(std::string reply, bool from_server = false);
     void refuse_all(const std::string& reply);
     const char* waiting_for() const;
 
@@ -230,6 +233,7 @@ private:
     bool dirty_ = false;  // a transaction was left unfinished on the server: RSET first
     bool quitting_ = false;
     bool failed_in_setup_ = false;
+    bool failure_from_server_ = false;
     bool setup_done_ = false;
     uint64_t transactions_ = 0;
 };

@@ -224,6 +224,7 @@ TEST_CASE("session: pipelined transaction with per-recipient results", "[smtp_cl
     CHECK(res[1].reply == "450 4.2.0 greylisted");
     CHECK(res[2].outcome == SmtpOutcome::failed);
     CHECK(res[2].reply == "550 5.1.1 no such user");
+    CHECK(res[2].from_server);
     REQUIRE(s.want() == Want::transaction);
     CHECK(s.timeout_ms() == 0);
 
@@ -351,6 +352,7 @@ TEST_CASE("session: what is refused before anything is sent", "[smtp_client]") {
         for (auto& r : res) {
             CHECK(r.outcome == SmtpOutcome::failed);
             CHECK(r.reply.starts_with(c.reply_start));
+            CHECK(!r.from_server);
         }
         CHECK(s.want() == Want::transaction);
     }
@@ -398,6 +400,7 @@ TEST_CASE("session: setup failures close with a reason", "[smtp_client]") {
         serve(s, "554 5.7.1 go away\n");
         CHECK(s.want() == Want::closed);
         CHECK(s.failure() == "554 5.7.1 go away");
+        CHECK(s.failure_from_server());
         CHECK(s.failed_in_setup());
     }
     SECTION("garbage greeting") {
@@ -421,6 +424,7 @@ TEST_CASE("session: setup failures close with a reason", "[smtp_client]") {
         s.on_timeout();
         CHECK(s.want() == Want::closed);
         CHECK(s.failure() == "421 4.4.2 timed out waiting for the greeting");
+        CHECK(!s.failure_from_server());
     }
     SECTION("credentials without TLS to a remote host") {
         auto cfg = plain_config();

@@ -297,6 +297,7 @@ TEST_CASE("smtp transport: 5xx fails the target with the remote reply", "[smtp_t
     auto r = h.run(t, h.enqueue({"bob@remote.example"}, kBody));
     CHECK(r[0].state == TargetState::failed);
     CHECK(r[0].reply == "550 5.1.1 <bob@remote.example>: no such user");
+    CHECK(r[0].remote_mta == "localhost");  // the DSN\'s Remote-MTA
     CHECK(h.script.messages.empty());
 }
 
@@ -322,6 +323,7 @@ TEST_CASE("smtp transport: a server that never greets times out and defers", "[s
     auto took = std::chrono::steady_clock::now() - start;
     CHECK(r[0].state == TargetState::deferred);
     CHECK(r[0].reply == "421 4.4.2 timed out waiting for the greeting");
+    CHECK(r[0].remote_mta.empty());  // our own text
     CHECK(took >= std::chrono::milliseconds(250));
     CHECK(took < std::chrono::seconds(3));
 }
@@ -432,6 +434,7 @@ TEST_CASE("smtp transport: a message over the peer's SIZE is refused unsent", "[
     auto r = h.run(t, h.enqueue({"bob@remote.example", "carol@remote.example"}, kBody));
     CHECK(r[0].state == TargetState::failed);
     CHECK(r[0].reply.starts_with("552 5.3.4"));
+    CHECK(r[0].remote_mta.empty());
     CHECK(r[1].state == TargetState::failed);
     for (const auto& c : h.script.commands) CHECK(!c.starts_with("MAIL"));
 }
