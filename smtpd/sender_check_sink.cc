@@ -32,7 +32,7 @@ public:
     void commit(bool eight_bit, CommitDone done) override {
         FromHeaderAddresses from = watcher_.finish();
         if (from.unreadable) {
-            refuse("unreadable From: header", std::move(done));
+            refuse("unreadable From: header", done);
             return;
         }
         // The user's own address and the envelope sender (checked at MAIL) need no lookup.
@@ -67,7 +67,7 @@ public:
                 switch (l->verdict) {
                 case SenderOwnership::owned: inner_->commit(eight_bit, std::move(done)); return;
                 case SenderOwnership::not_owned:
-                    refuse("From: <" + l->address + "> is not the user's", std::move(done));
+                    refuse("From: <" + l->address + "> is not the user's", done);
                     return;
                 case SenderOwnership::temp_failure:
                     inner_.reset();
@@ -84,7 +84,7 @@ public:
     }
 
 private:
-    void refuse(const std::string& why, CommitDone done) {
+    void refuse(const std::string& why, const CommitDone& done) {
         log_msg(LogLevel::info, "sender refused: user=%s %s", log_escape(user_).c_str(),
                 log_escape(why).c_str());
         inner_.reset();  // aborts the entry: nothing is queued
