@@ -80,6 +80,12 @@ bool FetchJob::lost(StoreError e) {
 }
 
 bool FetchJob::produce(size_t budget) {
+    bool done = produce_round(budget);
+    pending_.flush(*box_);
+    return done;
+}
+
+bool FetchJob::produce_round(size_t budget) {
     // Also bounded in time: parsing uncached messages reads far more than it writes, and
     // the pool thread is shared with every other session.
     auto deadline = std::chrono::steady_clock::now() + kRoundTime;
@@ -150,7 +156,7 @@ void FetchJob::start_message(uint32_t uid) {
         }
     }
     bool seen_now = std::binary_search(seen_now_.begin(), seen_now_.end(), uid);
-    msg_.emplace(*box_, uid, chunk_);
+    msg_.emplace(*box_, uid, chunk_, pending_);
     pieces_.clear();
     piece_ = 0;
     done_ = 0;

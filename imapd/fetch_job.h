@@ -6,7 +6,8 @@
 //
 // Per batch of messages it sets \Seen (one store_flags, when the plan says so) and reads
 // info() once; per message it opens the reader at most once and takes the MIME structure
-// from the cache (fetch_message.h). Literal bodies are streamed from the reader in 64 KB
+// from the cache (fetch_message.h); the structures parsed in a round are cached with one
+// cache_put_many when the round ends (one store write per round, not per message). Literal bodies are streamed from the reader in 64 KB
 // chunks: raw for BODY[...], through the transfer decoder for BINARY[...] (whose size is
 // counted first, in a decoding pass, since a literal announces its length).
 //
@@ -60,6 +61,7 @@ private:
         MimeEncoding enc = MimeEncoding::kIdentity;
     };
 
+    bool produce_round(size_t budget);  // produce() without writing pending_
     void load_batch();
     void start_message(uint32_t uid);
     // Builds the pieces of one message; false when it is gone or the FETCH stops.
@@ -87,6 +89,7 @@ private:
     std::vector<MessageInfo> infos_;
     std::vector<uint32_t> seen_now_;  // \Seen set by this FETCH (ascending)
     std::vector<char> chunk_;
+    CacheSlotBatch pending_;  // parsed this round, written when produce() returns
     std::string out_;
     std::string tmp_;
 

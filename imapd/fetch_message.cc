@@ -1,8 +1,5 @@
 #include "imapd/fetch_message.h"
 
-#include "libproto/mime/mime_cache.h"
-#include "libproto/mime/mime_parser.h"
-
 namespace postern {
 
 StoreResult<MessageReader*> FetchMessage::reader() {
@@ -16,22 +13,9 @@ StoreResult<MessageReader*> FetchMessage::reader() {
 
 StoreResult<const MimeMessage*> FetchMessage::mime() {
     if (mime_) return &*mime_;
-    // The cache is best effort: an error or a slot that does not decode is a miss.
-    if (auto c = box_.cache_get(uid_, kMimeCacheVersion); c && *c) {
-        if (auto m = mime_cache_decode(**c)) {
-            mime_ = std::move(*m);
-            return &*mime_;
-        }
-    } else if (!c && message_gone(c.error())) {
-        return std::unexpected(c.error());
-    }
-    auto r = reader();
-    if (!r) return std::unexpected(r.error());
-    MimeParser parser;
-    auto got = read_range(0, (*r)->size(), [&](std::string_view b) { parser.feed(b); });
-    if (!got) return std::unexpected(got.error());
-    mime_ = parser.finish();
-    (void)box_.cache_put(uid_, kMimeCacheVersion, mime_cache_encode(*mime_));
+    auto m = load_message_structure(box_, uid_, reader_, chunk_, pending_);
+    if (!m) return std::unexpected(m.error());
+    mime_ = std::move(*m);
     return &*mime_;
 }
 

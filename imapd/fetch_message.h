@@ -1,14 +1,16 @@
 #pragma once
 // One message's store data for FETCH: its reader (opened at most once per FETCH) and its
-// MIME structure from the Mailbox's cache slot (kMimeCacheVersion), parsed from the octets
-// and put into the cache on a miss or an undecodable slot. So a FETCH of many envelopes
-// reads each message file at most once, and never when the cache has it. Pool only.
+// MIME structure (message_structure.h: the cache slot, or parsed from the octets with the
+// slot added to the round's CacheSlotBatch, which FetchJob writes at the end of the round).
+// So a FETCH of many envelopes reads each message file at most once, and never when the
+// cache has it. Pool only.
 
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <vector>
 
+#include "imapd/message_structure.h"
 #include "libmailstore/store.h"
 #include "libproto/mime/mime_part.h"
 
@@ -21,8 +23,8 @@ inline bool message_gone(StoreError e) {
 
 class FetchMessage {
 public:
-    FetchMessage(Mailbox& box, uint32_t uid, std::vector<char>& chunk)
-        : box_(box), uid_(uid), chunk_(chunk) {}
+    FetchMessage(Mailbox& box, uint32_t uid, std::vector<char>& chunk, CacheSlotBatch& pending)
+        : box_(box), uid_(uid), chunk_(chunk), pending_(pending) {}
 
     StoreResult<MessageReader*> reader();
     StoreResult<const MimeMessage*> mime();
@@ -48,6 +50,7 @@ private:
     Mailbox& box_;
     uint32_t uid_;
     std::vector<char>& chunk_;
+    CacheSlotBatch& pending_;
     std::unique_ptr<MessageReader> reader_;
     std::optional<MimeMessage> mime_;
 };

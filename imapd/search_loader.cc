@@ -7,9 +7,7 @@
 #include "imapd/search_fold.h"
 #include "imapd/search_text.h"
 #include "libproto/core/ascii.h"
-#include "libproto/mime/mime_cache.h"
 #include "libproto/mime/mime_encoded_word.h"
-#include "libproto/mime/mime_parser.h"
 #include "libproto/mime/mime_text.h"
 
 namespace postern {
@@ -23,8 +21,8 @@ bool gone(StoreError e) { return e == StoreError::expunged || e == StoreError::n
 class DeepMatcher {
 public:
     DeepMatcher(Mailbox& box, const SearchPlan& plan, const SearchContext& ctx,
-                std::vector<char>& buf)
-        : box_(box), plan_(plan), ctx_(ctx), buf_(buf) {}
+                std::vector<char>& buf, CacheSlotBatch& pending)
+        : box_(box), plan_(plan), ctx_(ctx), buf_(buf), pending_(pending) {}
 
     uint64_t bytes_read() const { return bytes_; }
 
@@ -85,10 +83,7 @@ private:
     }
 
     StoreResult<MimeMessage> load_mime(uint32_t uid) {
-        bool opened = reader_ != nullptr;
-        auto m = search_load_mime(box_, uid, reader_, buf_);
-        if (!opened && reader_) bytes_ += reader_->size();  // a cache miss read it all
-        return m;
+        return load_message_structure(box_, uid, reader_, buf_, pending_, &bytes_);
     }
 
     StoreResult<void> scan_header(uint32_t uid, const MimeMessage& m, std::vector<bool>& hits,
@@ -176,35 +171,12 @@ private:
     const SearchPlan& plan_;
     const SearchContext& ctx_;
     std::vector<char>& buf_;
+    CacheSlotBatch& pending_;
     std::unique_ptr<MessageReader> reader_;
     uint64_t bytes_ = 0;
 };
 
 }  // namespace
-
-StoreResult<MimeMessage> search_load_mime(Mailbox& box, uint32_t uid,
-                                          std::unique_ptr<MessageReader>& reader,
-                                          std::vector<char>& buf) {
-    if (auto c = box.cache_get(uid, kMimeCacheVersion); c && *c) {
-        if (auto m = mime_cache_decode(**c)) return std::move(*m);
-    }
-    if (!reader) {
-        auto r = box.open_message(uid);
-        if (!r) return std::unexpected(r.error());
-        reader = std::move(*r);
-    }
-    MimeParser parser;
-    for (uint64_t at = 0, size = reader->size(); at < size;) {
-        auto n = reader->read_at(at, std::span<char>(buf.data(), buf.size()));
-        if (!n) return std::unexpected(n.error());
-        if (*n == 0) break;
-        parser.feed(std::string_view(buf.data(), *n));
-        at += *n;
-    }
-    MimeMessage m = parser.finish();
-    (void)box.cache_put(uid, kMimeCacheVersion, mime_cache_encode(m));  // best effort
-    return m;
-}
 
 StoreResult<uint32_t> search_batch(Mailbox& box, const SearchPlan& plan, const SearchContext& ctx,
                                    uint32_t pos, const SearchBudget& budget, SearchMatches& out) {
@@ -237,7 +209,14 @@ StoreResult<uint32_t> search_batch(Mailbox& box, const SearchPlan& plan, const S
     }
     const bool with_info = (plan.needs & search_needs_info) != 0;
     std::vector<char> buf(kChunk);
-    DeepMatcher deep(box, plan, ctx, buf);
+    CacheSlotBatch pending;
+    DeepMatcher deep(box, plan, ctx, buf, pending);
+    // What this batch parsed goes to the cache as one store write, however the batch ends.
+    struct FlushAtEnd {
+        CacheSlotBatch& pending;
+        Mailbox& box;
+        ~FlushAtEnd() { pending.flush(box); }
+    } flush_at_end{pending, box};
     size_t k = 0;  // next in infos
     uint32_t i = pos;
     for (; i < end; ++i) {

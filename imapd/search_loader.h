@@ -5,7 +5,8 @@
 // so the loop is never held and a large folder yields between batches.
 //
 // Cost per stage: the snapshot (flags, keywords, UID) is free; info() is one call per
-// batch; envelope keys read the MIME cache (parsing and caching the message on a miss);
+// batch; envelope keys read the MIME cache (parsing the message on a miss; the structures
+// parsed in a batch are cached with one cache_put_many at its end, message_structure.h);
 // HEADER of a non-envelope field reads the root header; only BODY / TEXT read bodies,
 // streamed in 64 KB chunks through the transfer and charset decoders.
 
@@ -14,6 +15,7 @@
 #include <memory>
 #include <vector>
 
+#include "imapd/message_structure.h"
 #include "imapd/search_matcher.h"
 #include "libmailstore/store.h"
 
@@ -35,11 +37,5 @@ struct SearchMatches {
 // do not match. Errors: the store's (info, reads) other than expunged / not_found.
 StoreResult<uint32_t> search_batch(Mailbox& box, const SearchPlan& plan, const SearchContext& ctx,
                                    uint32_t pos, const SearchBudget& budget, SearchMatches& out);
-
-// The message's MimeMessage from the cache, or parsed (streamed through `reader`, opened
-// when null) and then cached. Errors: the store's (expunged / not_found when it is gone).
-StoreResult<MimeMessage> search_load_mime(Mailbox& box, uint32_t uid,
-                                          std::unique_ptr<MessageReader>& reader,
-                                          std::vector<char>& buf);
 
 }  // namespace postern

@@ -125,6 +125,13 @@ StoreResult<size_t> sort_values_batch(Mailbox& box, uint8_t needs,
         infos = std::move(*r);
     }
     std::vector<char> buf(64 * 1024);
+    // The structures parsed in this batch go to the cache as one store write at its end.
+    CacheSlotBatch pending;
+    struct FlushAtEnd {
+        CacheSlotBatch& pending;
+        Mailbox& box;
+        ~FlushAtEnd() { pending.flush(box); }
+    } flush_at_end{pending, box};
     size_t k = 0;
     size_t i = from;
     for (; i < end; ++i) {
@@ -140,7 +147,7 @@ StoreResult<size_t> sort_values_batch(Mailbox& box, uint8_t needs,
         }
         if (needs & sort_needs_mime) {
             std::unique_ptr<MessageReader> reader;
-            auto m = search_load_mime(box, uid, reader, buf);
+            auto m = load_message_structure(box, uid, reader, buf, pending);
             if (!m) {
                 if (gone(m.error())) continue;
                 return std::unexpected(m.error());

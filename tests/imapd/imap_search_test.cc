@@ -380,6 +380,33 @@ TEST_CASE("imapd: cheap keys open no message; header keys use the cache", "[imap
     CHECK(b.memory().calls("open_message") == after_first + 1);
 }
 
+TEST_CASE("imapd: SEARCH, SORT and THREAD cache what they parse with one write per batch",
+          "[imapd][search]") {
+    TestBackend b;
+    const int n = 300;
+    for (int i = 0; i < n; ++i) put(b, msg1, jan2, 0, {});
+    Client c(b);
+    c.login("alice", "INBOX");
+    // Cold: every message is parsed once, its slot written within a cache_put_many.
+    CHECK(search_line(c.send("a SEARCH SUBJECT hello")).starts_with("* SEARCH 1 2 3 "));
+    CHECK(b.memory().calls("cache_put") == n);
+    int puts = b.memory().calls("cache_put_many");
+    CHECK(puts >= 1);
+    CHECK(puts * 20 <= n);
+    // Warm: SEARCH and SORT read the cache, write nothing.
+    int opened = b.memory().calls("open_message");
+    CHECK(search_line(c.send("b SEARCH FROM alice")).starts_with("* SEARCH 1 2 3 "));
+    CHECK(has(c.send("c SORT (SUBJECT) UTF-8 ALL"), "c OK SORT"));
+    CHECK(b.memory().calls("open_message") == opened);
+    CHECK(b.memory().calls("cache_put_many") == puts);
+    // SORT over uncached messages batches its writes the same way.
+    for (int i = 0; i < n; ++i) put(b, msg1, jan2, 0, {});
+    REQUIRE(has(c.send("n NOOP"), "n OK"));
+    CHECK(has(c.send("d SORT (FROM) UTF-8 ALL"), "d OK SORT"));
+    CHECK(b.memory().calls("cache_put") == 2 * n);
+    CHECK((b.memory().calls("cache_put_many") - puts) * 20 <= n);
+}
+
 TEST_CASE("imapd: a large folder is searched in batches and the answer streams",
           "[imapd][search]") {
     TestBackend b;

@@ -198,6 +198,12 @@ public:
         m->cache.emplace(version, std::string(data));
         return {};
     }
+    // Counted on its own ("cache_put_many"; each slot still counts as a "cache_put"), so a
+    // test can check that many slots went to the store as one write.
+    StoreResult<void> cache_put_many(uint32_t version, std::span<const CacheSlot> slots) override {
+        if (auto e = core_->enter("cache_put_many")) return std::unexpected(*e);
+        return Mailbox::cache_put_many(version, slots);
+    }
 
 private:
     // This handle's folder, unless it was deleted (or deleted and re-created) since.
