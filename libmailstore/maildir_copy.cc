@@ -3,7 +3,9 @@
 // the internal date), cur/ is fsynced, and one index transaction records the copies (and for
 // MOVE drops the originals). Only then are a MOVE's source files unlinked. A crash before
 // the commit leaves links the index does not know (invisible until a rebuild), never a
-// half-recorded copy.
+// half-recorded copy. Where the kernel refuses the link (fs.protected_hardlinks and a file
+// the daemon user does not own, another file system, too many links) the bytes are copied
+// instead, fsynced before the index records them (maildir_link.h).
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +13,7 @@
 
 #include "libmailstore/maildir_mailbox.h"
 #include "libmailstore/maildir_keywords.h"
+#include "libmailstore/maildir_link.h"
 #include "libmailstore/maildir_name.h"
 
 namespace postern {
@@ -82,17 +85,16 @@ StoreResult<UidMap> MaildirMailbox::copy_once(std::span<const uint32_t> uids,
         }
         c.link = ddir / "cur" / c.to.file_name();
         fs::path src = dir_ / (c.from.in_new ? "new" : "cur") / c.from.file_name();
-        if (::link(src.c_str(), c.link.c_str()) != 0) {
-            int err = errno;
+        const fs::path dtmp = ddir / "tmp";
+        if (int err = maildir_link_or_copy(src, c.link, dtmp); err != 0) {
             std::string actual = err == ENOENT ? find_by_stem(c.from.stem) : std::string();
             if (actual.empty()) {
                 if (err == ENOENT) continue;  // expunged meanwhile
                 return undo(errno_to_store_error(err));
             }
-            if (::link((dir_ / "cur" / actual).c_str(), c.link.c_str()) != 0) {
-                if (errno == ENOENT) continue;
-                return undo(errno_to_store_error(errno));
-            }
+            err = maildir_link_or_copy(dir_ / "cur" / actual, c.link, dtmp);
+            if (err == ENOENT) continue;
+            if (err != 0) return undo(errno_to_store_error(err));
         }
         ++dmeta.uidnext;
         added += c.to.size;
