@@ -44,6 +44,12 @@ SaslOptions DaemonBackend::sasl_options() {
     return o;
 }
 
+StoreResult<uint64_t> DaemonBackend::quota_limit(std::string_view user) {
+    // What the store's quota_of asks (quota_lookup): a user gone meanwhile has none.
+    auto u = accounts_->get_user(user);
+    return u ? u->quota_bytes : 0;
+}
+
 void DaemonBackend::run_blocking(std::function<void()> work, std::function<void()> done) {
     // The session guards `done` itself (a weak token), so the job is detached.
     run_on_pool_detached(loop_, std::move(work), std::move(done));

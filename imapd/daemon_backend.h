@@ -21,6 +21,7 @@ public:
     MailStore& store() override { return *store_; }
     const SaslCallbacks& sasl_callbacks() override { return callbacks_; }
     SaslOptions sasl_options() override;
+    StoreResult<uint64_t> quota_limit(std::string_view user) override;  // Accounts
     void run_blocking(std::function<void()> work, std::function<void()> done) override;
     void post(std::function<void()> fn) override { poster_.post(std::move(fn)); }
 

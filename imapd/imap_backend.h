@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string_view>
 
 #include "libmailstore/store.h"
 #include "libproto/sasl/sasl.h"
@@ -29,6 +30,17 @@ public:
     virtual const SaslCallbacks& sasl_callbacks() = 0;
     // Hostname and the instance secret for unknown users' fake SCRAM salts.
     virtual SaslOptions sasl_options() = 0;
+    // The user's quota in octets (0: unlimited) for GETQUOTA; called from run_blocking work.
+    // This default derives it from the store (usage + quota_room: exact below the quota, the
+    // usage once at or over it); the daemon reads Accounts, as the store does.
+    virtual StoreResult<uint64_t> quota_limit(std::string_view user) {
+        auto room = store().quota_room(user);
+        if (!room) return std::unexpected(room.error());
+        if (*room == UINT64_MAX) return 0;
+        auto used = store().usage(user);
+        if (!used) return std::unexpected(used.error());
+        return *used + *room;
+    }
     virtual void run_blocking(std::function<void()> work, std::function<void()> done) = 0;
     virtual void post(std::function<void()> fn) = 0;
 };

@@ -45,6 +45,9 @@ constexpr Row rows[] = {
     {Id::store, cmd_store},
     {Id::copy, cmd_copy},
     {Id::move, cmd_copy},
+    {Id::getquotaroot, cmd_getquotaroot},
+    {Id::getquota, cmd_getquota},
+    {Id::setquota, cmd_setquota},
 };
 
 constexpr std::array<ImapCommandHandler, size_t(Id::unknown) + 1> make_table() {

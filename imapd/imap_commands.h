@@ -36,6 +36,10 @@ void cmd_idle(ImapSession& s, ImapCommand& c);
 void cmd_fetch(ImapSession& s, ImapCommand& c);  // FETCH and UID FETCH
 void cmd_store(ImapSession& s, ImapCommand& c);  // STORE and UID STORE
 void cmd_copy(ImapSession& s, ImapCommand& c);   // COPY, MOVE and their UID forms
+// cmd_quota.cc (RFC 9208)
+void cmd_getquotaroot(ImapSession& s, ImapCommand& c);
+void cmd_getquota(ImapSession& s, ImapCommand& c);
+void cmd_setquota(ImapSession& s, ImapCommand& c);
 
 // STATUS data of one folder (cmd_status.cc; LIST-STATUS uses it too). read_status is the
 // blocking part (DELETED counts \Deleted messages in a snapshot).

@@ -1,0 +1,78 @@
+"""End-to-end IMAP extensions against the real imapd with Python's imaplib: QUOTA (RFC 9208:
+GETQUOTAROOT / GETQUOTA of a user without a quota, SETQUOTA refused, STATUS SIZE and
+DELETED) and the capabilities that announce them.
+"""
+
+import imaplib
+import sys
+import unittest
+
+from postern_instance import Instance, daemon_exists
+
+ALICE = "alice@example.test"
+PW = "correct horse"
+MSG = b"From: a@example.org\r\nSubject: hi\r\n\r\nhello\r\n"
+
+
+@unittest.skipUnless(all(daemon_exists(d) for d in ("imapd", "mailctl")), "imapd not built")
+class ImapExtTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.inst = Instance(services=["imapd"]).__enter__()
+        try:
+            cls.inst.add_domain("example.test")
+            cls.inst.add_user(ALICE, PW)
+        except BaseException:
+            cls.inst.__exit__(*sys.exc_info())
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.inst.__exit__(None, None, None)
+
+    def imaps(self):
+        c = imaplib.IMAP4_SSL("127.0.0.1", self.inst.port("imaps"),
+                              ssl_context=self.inst.client_tls_context(check_hostname=False),
+                              timeout=30)
+        c.login(ALICE, PW)
+        return c
+
+    def test_quota(self):
+        c = self.imaps()
+        try:
+            typ, data = c.capability()
+            caps = data[0].decode().split()
+            self.assertIn("QUOTA", caps)
+            self.assertIn("QUOTA=RES-STORAGE", caps)
+            self.assertIn("STATUS=SIZE", caps)
+            # mailctl sets no quota (none by default): no quota root.
+            typ, data = c.getquotaroot("INBOX")
+            self.assertEqual(typ, "OK")
+            self.assertEqual(data[0], [b'"INBOX"'])
+            self.assertEqual(data[1], [None])  # no QUOTA line
+            typ, data = c.getquota('""')
+            self.assertEqual(typ, "NO")
+            self.assertIn(b"[NONEXISTENT]", data[0])
+            typ, data = c.setquota('""', "(STORAGE 100)")
+            self.assertEqual(typ, "NO")
+            typ, data = c.getquotaroot("Nosuch")
+            self.assertEqual(typ, "NO")
+        finally:
+            c.logout()
+
+    def test_status_size_deleted(self):
+        c = self.imaps()
+        try:
+            c.create("Sized")
+            c.append("Sized", r"(\Deleted)", None, MSG)
+            c.append("Sized", None, None, MSG + b"more\r\n")
+            typ, data = c.status("Sized", "(MESSAGES SIZE DELETED)")
+            self.assertEqual(typ, "OK")
+            want = "(MESSAGES 2 DELETED 1 SIZE %d)" % (2 * len(MSG) + 6)
+            self.assertIn(want, data[0].decode())
+        finally:
+            c.logout()
+
+
+if __name__ == "__main__":
+    unittest.main()

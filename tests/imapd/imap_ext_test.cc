@@ -1,0 +1,94 @@
+// imapd's extensions over MemoryStore: QUOTA (RFC 9208: GETQUOTAROOT, GETQUOTA, SETQUOTA
+// refused, STATUS SIZE/DELETED), QRESYNC (RFC 7162: ENABLE, SELECT (QRESYNC ...) with
+// VANISHED (EARLIER) and changed FLAGS, CLOSED).
+
+#include <atomic>
+#include <catch2/catch.hpp>
+
+#include "tests/imapd/imap_test_util.h"
+
+using namespace imaptest;
+
+namespace {
+
+StoreOptions with_quota(std::atomic<uint64_t>& q) {
+    StoreOptions o;
+    o.quota_of = [&q](std::string_view) { return q.load(); };
+    return o;
+}
+
+uint64_t usage(TestBackend& b) {
+    auto u = b.store().usage(alice);
+    REQUIRE(u);
+    return *u;
+}
+
+}  // namespace
+
+TEST_CASE("quota: GETQUOTAROOT and GETQUOTA report STORAGE in KiB", "[quota]") {
+    std::atomic<uint64_t> q = 10 * 1024 + 500;  // 10.49 KiB: the limit rounds down
+    TestBackend b(with_quota(q));
+    b.deliver(alice, "one");
+    b.deliver(alice, "two");
+    uint64_t used = usage(b);
+    REQUIRE(used > 0);
+    std::string used_kib = std::to_string((used + 1023) / 1024);
+    Client c(b);
+    c.login();
+    std::string r = c.send("a GETQUOTAROOT INBOX");
+    INFO(r);
+    CHECK(has(r, "* QUOTAROOT \"INBOX\" \"\"\r\n"));
+    CHECK(has(r, "* QUOTA \"\" (STORAGE " + used_kib + " 10)\r\n"));
+    CHECK(has(r, "a OK"));
+    r = c.send("b GETQUOTA \"\"");
+    CHECK(has(r, "* QUOTA \"\" (STORAGE " + used_kib + " 10)\r\nb OK"));
+    CHECK(has(c.send("c GETQUOTA other"), "c NO [NONEXISTENT]"));
+    CHECK(has(c.send("d GETQUOTAROOT Nosuch"), "d NO [NONEXISTENT]"));
+    CHECK(has(c.send("e SETQUOTA \"\" (STORAGE 100)"), "e NO [NOPERM]"));
+}
+
+TEST_CASE("quota: a user without a quota has no quota root", "[quota]") {
+    TestBackend b;
+    Client c(b);
+    c.login();
+    std::string r = c.send("a GETQUOTAROOT INBOX");
+    CHECK(has(r, "* QUOTAROOT \"INBOX\"\r\na OK"));
+    CHECK_FALSE(has(r, "* QUOTA "));
+    CHECK(has(c.send("b GETQUOTA \"\""), "b NO [NONEXISTENT]"));
+}
+
+TEST_CASE("quota: usage follows deliveries; over the quota APPEND is OVERQUOTA", "[quota]") {
+    std::atomic<uint64_t> q = 1 << 20;
+    TestBackend b(with_quota(q));
+    Client c(b);
+    c.login();
+    CHECK(has(c.send("a GETQUOTA \"\""), "(STORAGE 0 1024)"));
+    b.deliver(alice, std::string(3000, 'x'));
+    CHECK(has(c.send("b GETQUOTA \"\""),
+              "(STORAGE " + std::to_string((usage(b) + 1023) / 1024) + " 1024)"));
+    q = usage(b);  // full
+    CHECK(has(c.send("c APPEND INBOX {5+}\r\nhello"), "c NO [OVERQUOTA]"));
+}
+
+TEST_CASE("quota: commands need authentication; capabilities after login", "[quota]") {
+    TestBackend b;
+    Client c(b);
+    CHECK_FALSE(has(c.send("a CAPABILITY"), "QUOTA"));
+    CHECK(has(c.send("b GETQUOTAROOT INBOX"), "b BAD"));
+    c.login();
+    std::string caps = c.send("c CAPABILITY");
+    CHECK(has(caps, " QUOTA "));
+    CHECK(has(caps, " QUOTA=RES-STORAGE"));
+    CHECK(has(caps, " STATUS=SIZE"));
+}
+
+TEST_CASE("quota: STATUS SIZE and DELETED", "[quota]") {
+    TestBackend b;
+    b.deliver(alice, "one", "INBOX", flag_deleted);
+    b.deliver(alice, "two");
+    Client c(b);
+    c.login();
+    std::string r = c.send("a STATUS INBOX (MESSAGES SIZE DELETED)");
+    CHECK(
+        has(r, "* STATUS \"INBOX\" (MESSAGES 2 DELETED 1 SIZE " + std::to_string(usage(b)) + ")"));
+}
