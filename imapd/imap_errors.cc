@@ -68,7 +68,6 @@ ImapReply refusal_reply(ImapRefusal r) {
                 "Plaintext authentication is disallowed without TLS (use STARTTLS)"};
     case ImapRefusal::read_only: return {S::no, C::readonly, "Mailbox is read-only"};
     case ImapRefusal::bad_sequence: return {S::bad, C::none, "Invalid message sequence number"};
-    case ImapRefusal::no_saved_result: return {S::bad, C::none, "No saved search result"};
     }
     return {S::bad, C::none, "Command refused"};
 }

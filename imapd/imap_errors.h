@@ -62,7 +62,6 @@ enum class ImapRefusal : uint8_t {
     privacy_required,  // plaintext LOGIN / PLAIN without TLS (LOGINDISABLED)
     read_only,         // changes in an EXAMINEd mailbox
     bad_sequence,      // a message sequence number above the message count
-    no_saved_result,   // "$" before any SEARCH RETURN (SAVE)
 };
 ImapReply refusal_reply(ImapRefusal r);
 

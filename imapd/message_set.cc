@@ -18,7 +18,8 @@ std::expected<std::vector<uint32_t>, ImapRefusal> resolve_message_set(
     const std::vector<uint32_t>* saved) {
     std::vector<uint32_t> out;
     if (set.saved) {
-        if (saved == nullptr) return std::unexpected(ImapRefusal::no_saved_result);
+        // RFC 5182 2.1: the saved result is empty from SELECT until a SAVE.
+        if (saved == nullptr) return out;
         // The saved UIDs that are still there.
         for (uint32_t u : *saved) {
             auto it = first_not_below(snapshot, u);

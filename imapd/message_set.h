@@ -15,8 +15,9 @@
 
 namespace postern {
 
-// The UIDs `set` names, ascending and unique. Errors: bad_sequence for a sequence number
-// above the message count, no_saved_result for "$" without `saved`.
+// The UIDs `set` names, ascending and unique; "$" names those of `saved` still in the
+// snapshot, none when nothing was saved (null). Errors: bad_sequence for a sequence number
+// above the message count.
 std::expected<std::vector<uint32_t>, ImapRefusal> resolve_message_set(
     const SequenceSet& set, bool uid, std::span<const MessageEntry> snapshot,
     const std::vector<uint32_t>* saved);

@@ -380,6 +380,25 @@ TEST_CASE("imapd: cheap keys open no message; header keys use the cache", "[imap
     CHECK(b.memory().calls("open_message") == after_first + 1);
 }
 
+TEST_CASE("imapd: \"$\" before any SAVE is the empty set in every command", "[imapd][search]") {
+    TestBackend b;
+    three(b);
+    Client c(b);
+    c.login("alice", "INBOX");
+    CHECK(c.send("f FETCH $ (FLAGS)") == "f OK FETCH completed\r\n");
+    CHECK(c.send("g UID FETCH $ (FLAGS)") == "g OK FETCH completed\r\n");
+    CHECK(c.send("s STORE $ +FLAGS (\\Deleted)").starts_with("s OK"));
+    CHECK(c.send("t UID STORE $ +FLAGS (\\Deleted)").starts_with("t OK"));
+    CHECK(c.send("c COPY $ INBOX").starts_with("c OK"));
+    CHECK(c.send("d UID COPY $ INBOX").starts_with("d OK"));
+    CHECK(c.send("e UID EXPUNGE $").starts_with("e OK"));
+    CHECK(search_line(c.send("h SEARCH $")) == "* SEARCH");
+    CHECK(search_line(c.send("i SEARCH OR $ SEEN")) == "* SEARCH 1");
+    // Nothing was changed, copied or expunged.
+    CHECK(search_line(c.send("j SEARCH ALL")) == "* SEARCH 1 2 3");
+    CHECK(search_line(c.send("k SEARCH DELETED")) == "* SEARCH 3");
+}
+
 TEST_CASE("imapd: SEARCH, SORT and THREAD cache what they parse with one write per batch",
           "[imapd][search]") {
     TestBackend b;
