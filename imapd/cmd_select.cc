@@ -2,9 +2,16 @@
 // snapshot of the folder off the loop, then FLAGS, PERMANENTFLAGS, EXISTS, (rev1) RECENT
 // and UNSEEN, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, (rev2) LIST and [READ-WRITE] /
 // [READ-ONLY]. A previously selected mailbox is closed first without expunging ([CLOSED]);
-// a failed SELECT leaves none selected. The QRESYNC parameter is not supported yet.
+// a failed SELECT leaves none selected. With QRESYNC (RFC 7162 3.2.5) and a matching
+// UIDVALIDITY, VANISHED (EARLIER) and FETCH lines of what changed since the client's modseq
+// follow (Mailbox::changes_since; when the log no longer reaches back, the client's
+// known-UIDs that are gone instead). seq-match-data is accepted and not used.
+#include <algorithm>
+
 #include "imapd/imap_commands.h"
 #include "imapd/imap_flags.h"
+#include "imapd/message_set.h"
+#include "imapd/selected_view.h"
 #include "libproto/imap/imap_string.h"
 
 namespace postern {
@@ -13,7 +20,49 @@ namespace {
 struct OpenJob {
     StoreResult<std::unique_ptr<Mailbox>> box = std::unexpected(StoreError::temporary);
     std::vector<std::string> keywords;
+    // QRESYNC: set when the UIDVALIDITY matched.
+    bool resync = false;
+    std::vector<uint32_t> vanished;
+    std::vector<MessageInfo> changed;
+    StoreError resync_error = StoreError::temporary;
+    bool resync_failed = false;
 };
+
+// Pool: what the client missed since q.modseq (RFC 7162 3.2.5.1).
+void resync(Mailbox& box, const QresyncParams& q, OpenJob& job) {
+    if (box.uidvalidity() != q.uidvalidity) return;  // the client must start over
+    auto ch = box.changes_since(q.modseq);
+    if (!ch) {
+        job.resync_failed = true;
+        job.resync_error = ch.error();
+        return;
+    }
+    job.resync = true;
+    uint32_t max_uid = box.uidnext() > 0 ? box.uidnext() - 1 : 0;
+    auto known = [&](uint32_t uid) {
+        return !q.known_uids || q.known_uids->contains(uid, max_uid);
+    };
+    if (ch->vanished_complete) {
+        for (uint32_t u : ch->vanished)
+            if (known(u)) job.vanished.push_back(u);
+    } else if (q.known_uids) {
+        // Every known UID not in the folder now.
+        auto snap = box.messages();
+        size_t i = 0;
+        for (const SeqRange& r : q.known_uids->normalized(max_uid)) {
+            for (uint64_t u = r.first; u <= r.last && u <= max_uid; ++u) {
+                while (i < snap.size() && snap[i].uid < u) ++i;
+                if (i == snap.size() || snap[i].uid != u) job.vanished.push_back(uint32_t(u));
+            }
+        }
+    } else {
+        job.vanished = ch->vanished;  // all the log still knows
+    }
+    if (!ch->changed.empty()) {
+        auto infos = box.info(ch->changed);
+        if (infos) job.changed = std::move(*infos);
+    }
+}
 
 void write_keywords(std::string& out, const std::vector<std::string>& kws) {
     for (const std::string& k : kws) out.append(" ").append(k);
@@ -57,6 +106,20 @@ void opened(ImapSession& s, const std::string& user, const std::string& folder, 
         imap_write_string(out, s.client_name(folder), s.enabled().utf8_accept);
         out.append("\r\n");
     }
+    if (job.resync_failed) return s.finish(store_error_reply(job.resync_error));
+    if (job.resync) {
+        if (!job.vanished.empty()) {
+            out.append("* VANISHED (EARLIER) ");
+            write_uid_set(out, job.vanished);
+            out.append("\r\n");
+        }
+        for (const MessageInfo& m : job.changed) {
+            auto it = std::lower_bound(snap.begin(), snap.end(), m.uid,
+                                       [](const MessageEntry& e, uint32_t u) { return e.uid < u; });
+            if (it == snap.end() || it->uid != m.uid) continue;
+            write_flags_fetch(out, box, uint32_t(it - snap.begin()) + 1, *it, &m.modseq);
+        }
+    }
     s.set_state(std::move(sel));
     s.skip_refresh();
     s.finish(ImapResult::ok, read_only ? "EXAMINE completed" : "SELECT completed",
@@ -74,15 +137,18 @@ void cmd_select(ImapSession& s, ImapCommand& c) {
         s.out().append("* OK [CLOSED] Previous mailbox closed\r\n");
         s.set_state(Authenticated{user});
     }
-    if (a.qresync) return s.finish(ImapResult::bad, "QRESYNC is not supported yet");
+    if (a.qresync && !s.enabled().qresync)
+        return s.finish(ImapResult::bad, "QRESYNC needs ENABLE QRESYNC");
     auto folder = s.store_name(a.mailbox);
     if (!folder) return s.finish(ImapResult::no, "Invalid mailbox name", ImapCode::cannot);
     if (a.condstore) s.enabled().condstore = true;
     auto job = std::make_shared<OpenJob>();
     s.blocking(
-        [&store = s.backend().store(), user, folder = *folder, job] {
+        [&store = s.backend().store(), user, folder = *folder, job, q = a.qresync] {
             job->box = store.open_mailbox(user, folder);
-            if (job->box) job->keywords = (*job->box)->folder_keywords();
+            if (!job->box) return;
+            job->keywords = (*job->box)->folder_keywords();
+            if (q) resync(**job->box, *q, *job);
         },
         [&s, user, folder = *folder, read_only, job] { opened(s, user, folder, read_only, *job); });
 }

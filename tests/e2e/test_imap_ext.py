@@ -1,6 +1,7 @@
 """End-to-end IMAP extensions against the real imapd with Python's imaplib: QUOTA (RFC 9208:
 GETQUOTAROOT / GETQUOTA of a user without a quota, SETQUOTA refused, STATUS SIZE and
-DELETED) and the capabilities that announce them.
+DELETED), QRESYNC (ENABLE, SELECT (QRESYNC ...) after another session's expunge and flag
+change: VANISHED (EARLIER) and the FETCH of the change) and the capabilities.
 """
 
 import imaplib
@@ -71,6 +72,34 @@ class ImapExtTest(unittest.TestCase):
             want = "(MESSAGES 2 DELETED 1 SIZE %d)" % (2 * len(MSG) + 6)
             self.assertIn(want, data[0].decode())
         finally:
+            c.logout()
+
+    def test_qresync_select(self):
+        c = self.imaps()
+        o = self.imaps()
+        try:
+            c.create("Resync")
+            for i in range(3):
+                c.append("Resync", None, None, MSG)
+            typ, data = c._simple_command("ENABLE", "QRESYNC")
+            self.assertEqual(typ, "OK")
+            c.select("Resync")
+            validity = int(c.untagged_responses["UIDVALIDITY"][0])
+            modseq = int(c.untagged_responses["HIGHESTMODSEQ"][0])
+            c.close()
+            o.select("Resync")
+            o.uid("STORE", "1", "+FLAGS", r"(\Deleted)")
+            o.expunge()
+            o.uid("STORE", "3", "+FLAGS", r"(\Seen)")
+            typ, data = c._simple_command("SELECT", "Resync",
+                                          "(QRESYNC (%d %d))" % (validity, modseq))
+            self.assertEqual(typ, "OK")
+            self.assertEqual(c.untagged_responses.get("VANISHED"), [b"(EARLIER) 1"])
+            fetches = b" ".join(x for x in c.untagged_responses.get("FETCH", []) if x)
+            self.assertIn(b"UID 3 FLAGS (\\Seen)", fetches)
+            self.assertNotIn(b"UID 2 ", fetches)
+        finally:
+            o.logout()
             c.logout()
 
 

@@ -92,3 +92,40 @@ TEST_CASE("quota: STATUS SIZE and DELETED", "[quota]") {
     CHECK(
         has(r, "* STATUS \"INBOX\" (MESSAGES 2 DELETED 1 SIZE " + std::to_string(usage(b)) + ")"));
 }
+
+TEST_CASE("qresync: SELECT (QRESYNC ...) sends VANISHED (EARLIER) and changed flags", "[qresync]") {
+    TestBackend b;
+    for (int i = 0; i < 4; ++i) b.deliver(alice, "m" + std::to_string(i));
+    Client c(b);
+    c.login();
+    CHECK(has(c.send("a CAPABILITY"), " QRESYNC "));
+    CHECK(has(c.send("b SELECT INBOX (QRESYNC (1 1))"), "b BAD"));  // not enabled
+    CHECK(has(c.send("c ENABLE QRESYNC"), "* ENABLED QRESYNC\r\n"));
+    std::string r = c.send("d SELECT INBOX");
+    uint32_t validity = b.store().open_mailbox(alice, "INBOX").value()->uidvalidity();
+    auto at = r.find("[HIGHESTMODSEQ ");
+    REQUIRE(at != std::string::npos);
+    uint64_t modseq = std::stoull(r.substr(at + 15));
+    // Another session expunges UID 2 and flags UID 3.
+    Client o(b);
+    o.login("alice", "INBOX");
+    REQUIRE(has(o.send("x STORE 2 +FLAGS (\\Deleted)"), "x OK"));
+    REQUIRE(has(o.send("y EXPUNGE"), "y OK"));
+    REQUIRE(has(o.send("z STORE 2 +FLAGS (\\Flagged)"), "z OK"));  // UID 3 now
+    r = c.send("e SELECT INBOX (QRESYNC (" + std::to_string(validity) + " " +
+               std::to_string(modseq) + "))");
+    INFO(r);
+    CHECK(has(r, "* OK [CLOSED]"));
+    CHECK(has(r, "* VANISHED (EARLIER) 2\r\n"));
+    CHECK(has(r, "* 2 FETCH (UID 3 FLAGS (\\Flagged) MODSEQ ("));
+    CHECK_FALSE(has(r, "UID 1 FLAGS"));
+    CHECK(has(r, "e OK [READ-WRITE]"));
+    // Known UIDs limit VANISHED; a wrong UIDVALIDITY gets no resync lines.
+    r = c.send("f SELECT INBOX (QRESYNC (" + std::to_string(validity) + " " +
+               std::to_string(modseq) + " 3:4))");
+    CHECK_FALSE(has(r, "VANISHED"));
+    r = c.send("g SELECT INBOX (QRESYNC (" + std::to_string(validity + 1) + " 1))");
+    CHECK_FALSE(has(r, "VANISHED"));
+    CHECK_FALSE(has(r, "FETCH"));
+    CHECK(has(r, "g OK"));
+}
