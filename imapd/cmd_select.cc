@@ -5,7 +5,7 @@
 // a failed SELECT leaves none selected. With QRESYNC (RFC 7162 3.2.5) and a matching
 // UIDVALIDITY, VANISHED (EARLIER) and FETCH lines of what changed since the client's modseq
 // follow (Mailbox::changes_since; when the log no longer reaches back, the client's
-// known-UIDs that are gone instead). seq-match-data is accepted and not used.
+// known-UIDs (default 1:*) that are gone instead). seq-match-data is accepted and not used.
 #include <algorithm>
 
 #include "imapd/imap_commands.h"
@@ -45,22 +45,28 @@ void resync(Mailbox& box, const QresyncParams& q, OpenJob& job) {
     if (ch->vanished_complete) {
         for (uint32_t u : ch->vanished)
             if (known(u)) job.vanished.push_back(u);
-    } else if (q.known_uids) {
-        // Every known UID not in the folder now.
+    } else {
+        // Every known UID not in the folder now; without known-uids the client is taken to
+        // know all of 1:max (RFC 7162 3.2.5.1).
+        std::vector<SeqRange> ranges{SeqRange{1, max_uid}};
+        if (q.known_uids) ranges = q.known_uids->normalized(max_uid);
         auto snap = box.messages();
         size_t i = 0;
-        for (const SeqRange& r : q.known_uids->normalized(max_uid)) {
+        for (const SeqRange& r : ranges) {
             for (uint64_t u = r.first; u <= r.last && u <= max_uid; ++u) {
                 while (i < snap.size() && snap[i].uid < u) ++i;
                 if (i == snap.size() || snap[i].uid != u) job.vanished.push_back(uint32_t(u));
             }
         }
-    } else {
-        job.vanished = ch->vanished;  // all the log still knows
     }
     if (!ch->changed.empty()) {
         auto infos = box.info(ch->changed);
-        if (infos) job.changed = std::move(*infos);
+        if (!infos) {
+            job.resync_failed = true;
+            job.resync_error = infos.error();
+            return;
+        }
+        job.changed = std::move(*infos);
     }
 }
 
