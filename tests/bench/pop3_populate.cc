@@ -5,7 +5,7 @@
 //
 // Adds DOMAIN and users u1..uUSERS@DOMAIN, all with one yescrypt hash of the password in
 // $BENCH_PASS (default "pass"), then delivers every file of SRC_BASE/uN/cur (sorted by
-// name, as /work/shared/bench/populate.py writes them) into uN's INBOX with the file's
+// name, as ../shared/bench/populate.py writes them) into uN's INBOX with the file's
 // mtime as internal date. Prints the hash on stdout (the benchmark gives Dovecot the same
 // one, so both servers check the same yescrypt cost per login).
 
