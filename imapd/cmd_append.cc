@@ -5,12 +5,16 @@
 #include <memory>
 
 #include "imapd/imap_flags.h"
+#include "imapd/mailbox_name.h"
 #include "imapd/message_set.h"
 
 namespace postern {
 namespace {
 
 constexpr ImapReply bad_flag{ImapResult::bad, ImapCode::none, "Invalid flag in APPEND"};
+// RFC 6855 4: the UTF8 data item only after ENABLE UTF8=ACCEPT.
+constexpr ImapReply utf8_not_enabled{ImapResult::bad, ImapCode::none,
+                                     "UTF8 message data needs ENABLE UTF8=ACCEPT"};
 constexpr ImapReply too_many{ImapResult::no, ImapCode::limit, "Too many messages in one APPEND"};
 
 std::string appenduid_code(const std::vector<Delivered>& d) {
@@ -31,7 +35,9 @@ ImapAppend::ImapAppend(ImapSession& s, const ImapAppendBegin& b, std::optional<I
     if (refusal_) return;
     auto name = s.store_name(b.mailbox);
     if (!name) {
-        refusal_ = store_error_reply(StoreError::invalid, StoreContext::target);
+        refusal_ = mailbox_name_bad_utf8(b.mailbox)
+                       ? ImapSession::invalid_name_reply(b.mailbox)
+                       : store_error_reply(StoreError::invalid, StoreContext::target);
         return;
     }
     folder_ = std::move(*name);
@@ -66,6 +72,7 @@ void ImapAppend::refuse(ImapReply r) {
 void ImapAppend::on_message(const ImapAppendMessage& m) {
     auto flags = parse_flag_names(m.flags);
     if (!refusal_ && !flags) refuse(bad_flag);
+    if (!refusal_ && m.utf8 && !s_.enabled().utf8_accept) refuse(utf8_not_enabled);
     if (!refusal_ && items_.size() >= max_messages) refuse(too_many);
     // The quota's room, less what this APPEND already brought.
     if (!refusal_ && (m.size > room_ || accepted_ > room_ - m.size))

@@ -67,7 +67,7 @@ void cmd_copy(ImapSession& s, ImapCommand& c) {
         resolve_message_set(set, c.uid, sel.box->messages(), sel.saved ? &*sel.saved : nullptr);
     if (!uids) return s.finish(refusal_reply(uids.error()));
     auto dest = s.store_name(name);
-    if (!dest) return s.finish(ImapResult::no, "Invalid mailbox name", ImapCode::cannot);
+    if (!dest) return s.finish(ImapSession::invalid_name_reply(name));
     // RFC 4315 / 6851: nothing to copy is no error, and no COPYUID.
     if (uids->empty()) return s.finish(ImapResult::ok, move ? "MOVE completed" : "COPY completed");
 

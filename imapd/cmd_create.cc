@@ -42,14 +42,12 @@ void done(ImapSession& s, const Result& r, std::string_view ok_text) {
     s.finish(ImapResult::ok, ok_text);
 }
 
-const ImapReply bad_name{ImapResult::no, ImapCode::cannot, "Invalid mailbox name"};
-
 }  // namespace
 
 void cmd_create(ImapSession& s, ImapCommand& c) {
     auto& a = std::get<ImapCreate>(c.args);
     auto folder = s.store_name(a.mailbox);
-    if (!folder) return s.finish(bad_name);
+    if (!folder) return s.finish(ImapSession::invalid_name_reply(a.mailbox));
     if (*folder == "INBOX")
         return s.finish(ImapResult::no, "INBOX always exists", ImapCode::alreadyexists);
     auto use = special_use_bits(a.special_use);
@@ -63,7 +61,7 @@ void cmd_create(ImapSession& s, ImapCommand& c) {
 void cmd_delete(ImapSession& s, ImapCommand& c) {
     auto& a = std::get<ImapDelete>(c.args);
     auto folder = s.store_name(a.mailbox);
-    if (!folder) return s.finish(bad_name);
+    if (!folder) return s.finish(ImapSession::invalid_name_reply(a.mailbox));
     if (*folder == "INBOX")
         return s.finish(ImapResult::no, "INBOX cannot be deleted", ImapCode::cannot);
     if (auto* sel = std::get_if<Selected>(&s.state()); sel && sel->folder == *folder)
@@ -78,7 +76,8 @@ void cmd_rename(ImapSession& s, ImapCommand& c) {
     auto& a = std::get<ImapRename>(c.args);
     auto from = s.store_name(a.from);
     auto to = s.store_name(a.to);
-    if (!from || !to) return s.finish(bad_name);
+    if (!from) return s.finish(ImapSession::invalid_name_reply(a.from));
+    if (!to) return s.finish(ImapSession::invalid_name_reply(a.to));
     if (*to == "INBOX") return s.finish(ImapResult::no, "Cannot rename to INBOX", ImapCode::cannot);
     if (auto* sel = std::get_if<Selected>(&s.state()); sel && sel->folder == *from)
         return s.finish(ImapResult::no, "Close the mailbox before renaming it", ImapCode::inuse);

@@ -33,7 +33,7 @@ void write_quota(std::string& out, uint64_t used, uint64_t limit) {
 void cmd_getquotaroot(ImapSession& s, ImapCommand& c) {
     auto& a = std::get<ImapGetquotaroot>(c.args);
     auto folder = s.store_name(a.mailbox);
-    if (!folder) return s.finish(ImapResult::no, "Invalid mailbox name", ImapCode::cannot);
+    if (!folder) return s.finish(ImapSession::invalid_name_reply(a.mailbox));
     auto job = std::make_shared<QuotaJob>();
     s.blocking(
         [&backend = s.backend(), user = *s.user(), f = *folder, job] {

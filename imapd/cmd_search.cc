@@ -127,6 +127,12 @@ void run_batch(ImapSession& s, const Job& job) {
 void cmd_search(ImapSession& s, ImapCommand& c) {
     Selected& sel = std::get<Selected>(s.state());
     auto& a = std::get<ImapSearch>(c.args);
+    // RFC 6855 3: after ENABLE UTF8=ACCEPT a CHARSET conflicts with UTF-8 strings (IMAP4rev2
+    // keeps CHARSET, RFC 9051 6.4.4).
+    if (!a.charset.empty() && s.enabled().utf8_accept && !s.enabled().imap4rev2) {
+        forget_saved(s, a.return_opts);
+        return s.finish(ImapResult::bad, "No CHARSET after ENABLE UTF8=ACCEPT");
+    }
     if (!charset_supported(a.charset)) {
         forget_saved(s, a.return_opts);
         return s.finish_with_code(ImapResult::no, "BADCHARSET (UTF-8 US-ASCII)",

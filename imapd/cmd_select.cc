@@ -146,7 +146,7 @@ void cmd_select(ImapSession& s, ImapCommand& c) {
     if (a.qresync && !s.enabled().qresync)
         return s.finish(ImapResult::bad, "QRESYNC needs ENABLE QRESYNC");
     auto folder = s.store_name(a.mailbox);
-    if (!folder) return s.finish(ImapResult::no, "Invalid mailbox name", ImapCode::cannot);
+    if (!folder) return s.finish(ImapSession::invalid_name_reply(a.mailbox));
     if (a.condstore) s.enabled().condstore = true;
     auto job = std::make_shared<OpenJob>();
     s.blocking(

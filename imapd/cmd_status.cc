@@ -48,7 +48,7 @@ void write_status(std::string& out, std::string_view client_name, bool utf8, con
 void cmd_status(ImapSession& s, ImapCommand& c) {
     auto& a = std::get<ImapStatus>(c.args);
     auto folder = s.store_name(a.mailbox);
-    if (!folder) return s.finish(ImapResult::no, "Invalid mailbox name", ImapCode::cannot);
+    if (!folder) return s.finish(ImapSession::invalid_name_reply(a.mailbox));
     auto r = std::make_shared<StoreResult<StatusData>>(std::unexpected(StoreError::temporary));
     s.blocking([&store = s.backend().store(), user = *s.user(), f = *folder, items = a.items,
                 r] { *r = read_status(store, user, f, items); },

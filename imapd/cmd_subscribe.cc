@@ -9,7 +9,7 @@ void cmd_subscribe(ImapSession& s, ImapCommand& c) {
     const std::string& name =
         on ? std::get<ImapSubscribe>(c.args).mailbox : std::get<ImapUnsubscribe>(c.args).mailbox;
     auto folder = s.store_name(name);
-    if (!folder) return s.finish(ImapResult::no, "Invalid mailbox name", ImapCode::cannot);
+    if (!folder) return s.finish(ImapSession::invalid_name_reply(name));
     auto r = std::make_shared<StoreResult<void>>(std::unexpected(StoreError::temporary));
     s.blocking([&store = s.backend().store(), user = *s.user(), f = *folder, on,
                 r] { *r = store.set_subscribed(user, f, on); },

@@ -60,6 +60,12 @@ std::string ImapSession::client_name(std::string_view stored) const {
     return client_mailbox_name(stored, enabled_.utf8_accept);
 }
 
+ImapReply ImapSession::invalid_name_reply(std::string_view client) {
+    if (mailbox_name_bad_utf8(client))
+        return {ImapResult::bad, ImapCode::none, "Mailbox name is not valid UTF-8"};
+    return {ImapResult::no, ImapCode::cannot, "Invalid mailbox name"};
+}
+
 void ImapSession::start() {
     out_.append("* OK [CAPABILITY ").append(capabilities()).append("] ");
     out_.append(opts_.hostname).append(" Postern IMAP ready\r\n");

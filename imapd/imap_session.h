@@ -127,6 +127,8 @@ public:
     // The store-name form of a client's mailbox name (mailbox_name.h, with UTF8=ACCEPT).
     std::optional<std::string> store_name(std::string_view client) const;
     std::string client_name(std::string_view stored) const;
+    // Why store_name(client) failed: BAD for invalid UTF-8, else NO [CANNOT].
+    static ImapReply invalid_name_reply(std::string_view client);
 
     // Response bytes (untagged lines with their CR LF); written out when the session yields.
     std::string& out() { return out_; }

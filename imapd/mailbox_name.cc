@@ -64,6 +64,10 @@ std::string client_mailbox_name(std::string_view stored, bool utf8) {
     return std::string(stored);
 }
 
+bool mailbox_name_bad_utf8(std::string_view client) {
+    return has_8bit(client) && !utf8_to_mutf7(client);
+}
+
 bool list_match(std::string_view pattern, std::string_view name) {
     // INBOX is case-insensitive: compare both with the canonical spelling.
     std::string p = canonical_inbox(std::string(pattern));

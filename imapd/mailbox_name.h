@@ -18,6 +18,8 @@ inline constexpr char mailbox_delimiter = '/';
 std::optional<std::string> store_mailbox_name(std::string_view client, bool utf8);
 // The client's spelling of a store name: as stored, or decoded to UTF-8 with `utf8`.
 std::string client_mailbox_name(std::string_view stored, bool utf8);
+// `client` has 8-bit octets that are not valid UTF-8 (RFC 6855 3: a syntax error, BAD).
+bool mailbox_name_bad_utf8(std::string_view client);
 
 // RFC 3501 6.3.8: `name` matches `pattern` where "*" matches anything and "%" anything but
 // the delimiter. A leading "INBOX" matches case-insensitively.

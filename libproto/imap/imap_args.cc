@@ -80,6 +80,7 @@ bool parse_status_items(ImapLexer& lx, uint16_t& out) {
 bool parse_append_head(ImapLexer& lx, AppendHead& out, size_t max_items) {
     out.flags.clear();
     out.internal_date.reset();
+    out.utf8 = false;
     if (!lx.sp()) return false;
     if (lx.peek() == '(') {
         if (!parse_flag_list(lx, out.flags, max_items) || !lx.sp()) return false;
@@ -88,6 +89,11 @@ bool parse_append_head(ImapLexer& lx, AppendHead& out, size_t max_items) {
         ImapDateTime dt;
         if (!parse_imap_date_time(lx, dt) || !lx.sp()) return false;
         out.internal_date = dt;
+    }
+    if (lx.eat_keyword("UTF8")) {
+        if (!lx.sp() || !lx.eat('(')) return lx.fail("expected UTF8 (literal8)");
+        out.utf8 = true;
+        return lx.peek() == '~' || lx.fail("UTF8 message data needs a literal8");
     }
     char c = lx.peek();
     return c == '{' || c == '~' || lx.fail("expected the message literal");

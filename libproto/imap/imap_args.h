@@ -23,10 +23,12 @@ bool parse_flag_list(ImapLexer& lx, std::vector<std::string>& out, size_t max_it
 bool parse_status_items(ImapLexer& lx, uint16_t& out);
 
 // APPEND's message head after the mailbox (or after the previous message, MULTIAPPEND):
-// SP [flag-list SP] [date-time SP], leaving the lexer at the literal's header.
+// SP [flag-list SP] [date-time SP] ["UTF8" SP "("], leaving the lexer at the literal's
+// header. The UTF8 form (RFC 6855 4) takes a literal8; its ")" follows the data.
 struct AppendHead {
     std::vector<std::string> flags;
     std::optional<ImapDateTime> internal_date;
+    bool utf8 = false;
 };
 bool parse_append_head(ImapLexer& lx, AppendHead& out, size_t max_items);
 

@@ -93,6 +93,7 @@ void ImapParser::reset_command() {
     discard_tag_.clear();
     append_begun_ = false;
     append_tag_.clear();
+    append_close_paren_ = false;
 }
 
 ImapBad ImapParser::make_bad(ImapParseError e) {
@@ -346,7 +347,8 @@ std::optional<ImapEvent> ImapParser::on_append_literal(uint64_t size, bool sync,
                           size);
     }
     AppendHead head;
-    if (!parse_append_head(lx, head, limits_.list_items_max) || lx.pos() != marker_at) {
+    bool closed = !append_begun_ || !append_close_paren_ || lx.eat(')');
+    if (!closed || !parse_append_head(lx, head, limits_.list_items_max) || lx.pos() != marker_at) {
         ImapBadReason r = lx.limit_exceeded() ? ImapBadReason::limit : ImapBadReason::syntax;
         std::string_view text = lx.error().empty() ? std::string_view("bad APPEND") : lx.error();
         return reject(error(r, text, Id::append), !sync, size);
@@ -354,7 +356,8 @@ std::optional<ImapEvent> ImapParser::on_append_literal(uint64_t size, bool sync,
     if (size > limits_.append_max)
         return reject(error(ImapBadReason::literal_too_big, "message too big", Id::append), !sync,
                       size);
-    ImapAppendMessage msg{std::move(head.flags), head.internal_date, size, binary, sync};
+    ImapAppendMessage msg{std::move(head.flags), head.internal_date, size, binary, sync, head.utf8};
+    append_close_paren_ = head.utf8;
     std::optional<ImapEvent> ev;
     if (!append_begun_) {
         ImapAppendBegin begin{std::string(imap_peek_tag(cmd_)), std::move(mailbox)};
@@ -384,7 +387,7 @@ std::optional<ImapEvent> ImapParser::on_command_end() {
     }
     if (append_begun_) {
         std::optional<ImapEvent> ev;
-        if (cmd_.empty()) {
+        if (cmd_ == (append_close_paren_ ? ")" : "")) {
             ev = ImapAppendEnd{};
         } else {
             ev = make_bad(error(ImapBadReason::syntax, "bad APPEND", ImapCommandId::append));

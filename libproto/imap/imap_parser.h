@@ -78,6 +78,7 @@ struct ImapAppendMessage {
     uint64_t size = 0;
     bool binary = false;  // literal8 (~{n}): may contain NUL, no content transfer encoding
     bool synchronizing = true;
+    bool utf8 = false;  // the UTF8 (literal8) data item of RFC 6855 4
 };
 struct ImapAppendData {
     std::string_view bytes;  // into the fed input; valid until the next next() / feed()
@@ -166,6 +167,7 @@ private:
     bool append_begun_ = false;
     std::string append_tag_;
     std::optional<ImapAppendMessage> pending_message_;
+    bool append_close_paren_ = false;  // the last message was "UTF8 (~{n}": ")" follows
 
     // refuse_literal() applies to the literal just announced.
     bool refusable_ = false;
