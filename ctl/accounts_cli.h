@@ -14,7 +14,8 @@ namespace postern::ctl {
 // Registers a subcommand whose handler needs the loaded config.
 using WithConfig = std::function<void(CLI::App* sub, std::function<int(const Config&)> run)>;
 
-// domain add|del|list, user add|del|list|passwd, alias add|del|list (cmd_accounts.cc)
+// domain add|del|list, user add [--quota SIZE]|del|list|passwd|quota|show [--json],
+// alias add|del|list (cmd_accounts.cc)
 void add_account_commands(CLI::App& app, const WithConfig& with_config);
 
 // index rebuild [U@D] (cmd_index.cc)

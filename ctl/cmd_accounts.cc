@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -14,6 +15,8 @@
 #include "ctl/accounts_cli.h"
 #include "ctl/ctl.h"
 #include "ctl/password_input.h"
+#include "ctl/queue_output.h"
+#include "ctl/size_arg.h"
 #include "ctl/store_errors.h"
 #include "ctl/validate.h"
 #include "libmailstore/accounts.h"
@@ -28,8 +31,10 @@ struct Args {
     std::string name;     // domain or address
     std::string targets;  // alias targets, comma-separated
     std::string domain;   // optional filter for list
+    std::string size;     // user quota SIZE, user add --quota SIZE ("": not given)
     bool password_stdin = false;
     bool force = false;
+    bool as_json = false;  // user show --json
 };
 Args args;
 
@@ -219,9 +224,22 @@ std::expected<std::string, int> new_password() {
     return std::move(*pw);
 }
 
+// The SIZE of `user quota` / `user add --quota`, checked before anything is opened.
+std::expected<uint64_t, int> checked_size(const std::string& s) {
+    auto n = parse_size(s);
+    if (!n) return std::unexpected(fail(exit_usage, "invalid quota: " + n.error()));
+    return *n;
+}
+
 int user_add(const Config& c) {
     auto a = checked_address(args.name);
     if (!a) return a.error();
+    uint64_t quota = 0;
+    if (!args.size.empty()) {
+        auto q = checked_size(args.size);
+        if (!q) return q.error();
+        quota = *q;
+    }
     int code = exit_ok;
     auto acc = open_accounts(c, code);
     if (!acc) return code;
@@ -245,7 +263,7 @@ int user_add(const Config& c) {
                                          ": remove it, then add the user");
         return store_fail(s.error(), "mail storage of user " + *a);
     }
-    auto r = acc->add_user(*a, *pw);
+    auto r = acc->add_user(*a, *pw, quota);
     wipe(*pw);
     if (!r) {
         if (auto d = store->discard_user(*a); !d && d.error() != StoreError::not_found)
@@ -259,8 +277,67 @@ int user_add(const Config& c) {
             return fail(exit_failed, "no such domain: " + domain_of(*a));
         return store_fail(r.error(), "user " + *a);
     }
-    std::printf("added user %s%s\n", a->c_str(),
-                a->rfind("nobody@", 0) == 0 ? " (catch-all for its domain)" : "");
+    const std::string with_quota = quota ? " (quota " + format_size(quota) + ")" : "";
+    std::printf("added user %s%s%s\n", a->c_str(),
+                a->rfind("nobody@", 0) == 0 ? " (catch-all for its domain)" : "",
+                with_quota.c_str());
+    return exit_ok;
+}
+
+// Takes effect at once: the daemons look the quota up on every delivery, APPEND and COPY.
+int user_quota(const Config& c) {
+    auto a = checked_address(args.name);
+    if (!a) return a.error();
+    auto q = checked_size(args.size);
+    if (!q) return q.error();
+    int code = exit_ok;
+    auto acc = open_accounts(c, code);
+    if (!acc) return code;
+    if (auto r = acc->set_quota(*a, *q); !r) {
+        if (r.error() == StoreError::not_found) return fail(exit_failed, "no such user: " + *a);
+        return store_fail(r.error(), "user " + *a);
+    }
+    if (*q == 0)
+        std::printf("quota of %s removed\n", a->c_str());
+    else
+        std::printf("quota of %s set to %s (%llu octets)\n", a->c_str(), format_size(*q).c_str(),
+                    static_cast<unsigned long long>(*q));
+    return exit_ok;
+}
+
+// The account's quota and the store's usage (octets of all its messages in all folders).
+int user_show(const Config& c) {
+    auto a = checked_address(args.name);
+    if (!a) return a.error();
+    int code = exit_ok;
+    auto acc = open_accounts(c, code);
+    if (!acc) return code;
+    auto u = acc->get_user(*a);
+    if (!u) {
+        if (u.error() == StoreError::not_found) return fail(exit_failed, "no such user: " + *a);
+        return store_fail(u.error(), "user " + *a);
+    }
+    auto store = open_mail_store(c, code);
+    if (!store) return code;
+    auto used = store->usage(*a);
+    if (!used) return store_fail(used.error(), "mail storage of user " + *a);
+    const auto quota = static_cast<unsigned long long>(u->quota_bytes);
+    const auto usage = static_cast<unsigned long long>(*used);
+    if (args.as_json) {
+        std::printf("{\"address\":%s,\"quota_bytes\":%llu,\"usage_bytes\":%llu}\n",
+                    json_string(*a).c_str(), quota, usage);
+        return exit_ok;
+    }
+    std::printf("user  %s\n", a->c_str());
+    if (quota == 0)
+        std::printf("quota none\n");
+    else
+        std::printf("quota %s (%llu octets)\n", format_size(quota).c_str(), quota);
+    if (quota == 0)
+        std::printf("usage %llu octets\n", usage);
+    else
+        std::printf("usage %llu octets (%.0Lf%%)\n", usage,
+                    std::floor(static_cast<long double>(usage) * 100 / quota));
     return exit_ok;
 }
 
@@ -414,13 +491,15 @@ void add_account_commands(CLI::App& app, const WithConfig& with_config) {
     with_config(ddel, domain_del);
     with_config(domain->add_subcommand("list", "list domains"), domain_list);
 
-    auto* user = app.add_subcommand("user", "add, delete, list users or set a password");
+    auto* user =
+        app.add_subcommand("user", "add, delete, list, show users, set a password or a quota");
     user->require_subcommand(1);
     auto* uadd =
         user->add_subcommand("add", "add a user (nobody@DOMAIN is the domain's catch-all)");
     uadd->add_option("ADDRESS", args.name, "user@domain")->required();
     uadd->add_flag("--password-stdin", args.password_stdin,
                    "read the password from stdin (one line)");
+    uadd->add_option("--quota", args.size, "quota: 1048576, 500M, 2G or none (the default)");
     with_config(uadd, user_add);
     auto* udel =
         user->add_subcommand("del", "delete a user (the mail is moved aside, not removed)");
@@ -434,6 +513,15 @@ void add_account_commands(CLI::App& app, const WithConfig& with_config) {
     upw->add_flag("--password-stdin", args.password_stdin,
                   "read the password from stdin (one line)");
     with_config(upw, user_passwd);
+    auto* uquota = user->add_subcommand("quota", "set or remove a user's quota");
+    uquota->add_option("ADDRESS", args.name, "user@domain")->required();
+    uquota->add_option("SIZE", args.size, "1048576, 500K, 500M, 2G, 1T; none or 0 removes it")
+        ->required();
+    with_config(uquota, user_quota);
+    auto* ushow = user->add_subcommand("show", "show a user's quota and usage");
+    ushow->add_option("ADDRESS", args.name, "user@domain")->required();
+    ushow->add_flag("--json", args.as_json, "as one JSON object (docs/mailctl.md)");
+    with_config(ushow, user_show);
 
     auto* alias = app.add_subcommand("alias", "add, delete or list aliases");
     alias->require_subcommand(1);
