@@ -120,7 +120,12 @@ TEST_CASE("utf8: APPEND with the UTF8 (literal8) data item", "[utf8]") {
     const std::string msg = "Subject: \xc3\xbc\r\n\r\nhi\r\n";  // 17 octets
     const std::string n = std::to_string(msg.size());
     // Before ENABLE: BAD, nothing stored.
+    std::string r0;
     CHECK(has(c.raw("a APPEND INBOX UTF8 (~{" + n + "+}\r\n" + msg + ")\r\n"), "a BAD"));
+    // A synchronizing one gets no "+" (the client sends nothing more).
+    r0 = c.send("a1 APPEND INBOX UTF8 (~{" + n + "}");
+    CHECK_FALSE(has(r0, "+ "));
+    CHECK(has(r0, "a1 BAD"));
     CHECK(has(c.send("a2 STATUS INBOX (MESSAGES)"), "(MESSAGES 0)"));
     c.send("e ENABLE UTF8=ACCEPT");
     // LITERAL+ form, with flags.
