@@ -112,9 +112,10 @@ std::expected<X509Ptr, std::string> build_cert(const std::string& hostname,
 
 }  // namespace
 
-std::expected<void, std::string> make_self_signed_cert(
-    const std::string& hostname, const std::vector<std::string>& addresses,
-    const std::filesystem::path& cert_file, const std::filesystem::path& key_file) {
+std::expected<void, std::string> make_self_signed_cert(const std::string& hostname,
+                                                       const std::vector<std::string>& addresses,
+                                                       const std::filesystem::path& cert_file,
+                                                       const std::filesystem::path& key_file) {
     PKey key(EVP_EC_gen("P-256"));
     if (!key) return std::unexpected(ssl_error("EC key generation"));
     auto cert = build_cert(hostname, addresses, key.get());

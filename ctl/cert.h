@@ -14,8 +14,9 @@ namespace postern::ctl {
 // valid 10 years) and writes them as PEM:
 // key_file with mode 0600, cert_file with mode 0644. Neither file may exist yet.
 // Returns a one-line reason on failure (and leaves neither file behind).
-std::expected<void, std::string> make_self_signed_cert(
-    const std::string& hostname, const std::vector<std::string>& addresses,
-    const std::filesystem::path& cert_file, const std::filesystem::path& key_file);
+std::expected<void, std::string> make_self_signed_cert(const std::string& hostname,
+                                                       const std::vector<std::string>& addresses,
+                                                       const std::filesystem::path& cert_file,
+                                                       const std::filesystem::path& key_file);
 
 }  // namespace postern::ctl

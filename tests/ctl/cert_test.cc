@@ -21,8 +21,8 @@ TEST_CASE("make_self_signed_cert") {
     fs::path dir = ::mkdtemp(tmpl);
     const auto cert_file = dir / "cert.pem", key_file = dir / "key.pem";
 
-    auto r = make_self_signed_cert("mail.test", {"127.0.0.1", "::1", "0.0.0.0"}, cert_file,
-                                   key_file);
+    auto r =
+        make_self_signed_cert("mail.test", {"127.0.0.1", "::1", "0.0.0.0"}, cert_file, key_file);
     REQUIRE(r.has_value());
 
     struct stat st {};
