@@ -6,6 +6,7 @@
 
 #include "imapd/search_fold.h"
 #include "libproto/core/ascii.h"
+#include "libproto/core/civil_date.h"
 #include "libproto/mime/mime_date.h"
 #include "libproto/mime/mime_encoded_word.h"
 
@@ -136,20 +137,9 @@ uint32_t day_number(const ImapDate& d) { return uint32_t(d.year) * 10000 + d.mon
 
 // The UTC calendar day of unix seconds as yyyymmdd.
 uint32_t utc_day(int64_t t) {
-    int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
-    // Civil from days (Howard Hinnant's algorithm).
-    days += 719468;
-    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-    auto doe = unsigned(days - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = int64_t(yoe) + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    unsigned d = doy - (153 * mp + 2) / 5 + 1;
-    unsigned m = mp < 10 ? mp + 3 : mp - 9;
-    if (m <= 2) ++y;
-    if (y < 0) return 0;
-    return uint32_t(y) * 10000 + m * 100 + d;
+    const CivilDate c = civil_from_days(t >= 0 ? t / 86400 : (t - 86399) / 86400);
+    if (c.year < 0) return 0;
+    return uint32_t(c.year) * 10000 + c.month * 100 + c.day;
 }
 
 // The day the message was sent as written in its Date: field (RFC 3501: "disregarding time

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "libproto/core/ascii.h"
+#include "libproto/core/civil_date.h"
 #include "libproto/imap/imap_lexer.h"
 
 namespace postern {
@@ -11,13 +12,6 @@ namespace {
 
 constexpr std::array<std::string_view, 12> months{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-
-bool leap(unsigned y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-unsigned days_in(unsigned y, unsigned m) {
-    static constexpr std::array<unsigned, 12> d{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && leap(y) ? 29 : d[m - 1];
-}
 
 // Exactly `n` digits.
 bool digits(ImapLexer& lx, size_t n, unsigned& out) {
@@ -50,7 +44,7 @@ bool month(ImapLexer& lx, uint8_t& out) {
 bool rest_of_date(ImapLexer& lx, unsigned day, ImapDate& out) {
     unsigned year = 0;
     if (!lx.eat('-') || !month(lx, out.month) || !lx.eat('-') || !digits(lx, 4, year)) return false;
-    if (day < 1 || day > days_in(year, out.month)) return false;
+    if (day < 1 || day > days_in_month(year, out.month)) return false;
     out.year = uint16_t(year);
     out.day = uint8_t(day);
     return true;
@@ -93,14 +87,7 @@ bool parse_imap_date_time(ImapLexer& lx, ImapDateTime& out) {
 }
 
 int64_t ImapDateTime::to_unix() const {
-    // Days from the civil date (Howard Hinnant's algorithm).
-    int y = date.year - (date.month <= 2 ? 1 : 0);
-    int era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = unsigned(y - era * 400);
-    unsigned mp = (date.month + 9) % 12;
-    unsigned doy = (153 * mp + 2) / 5 + date.day - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    int64_t days = int64_t(era) * 146097 + int64_t(doe) - 719468;
+    const int64_t days = days_from_civil(date.year, date.month, date.day);
     return days * 86400 + hour * 3600 + minute * 60 + second - int64_t(zone_minutes) * 60;
 }
 

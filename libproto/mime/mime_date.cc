@@ -4,19 +4,13 @@
 #include <string>
 
 #include "libproto/core/ascii.h"
+#include "libproto/core/civil_date.h"
 
 namespace postern {
 namespace {
 
 constexpr std::array<std::string_view, 12> months{"jan", "feb", "mar", "apr", "may", "jun",
                                                   "jul", "aug", "sep", "oct", "nov", "dec"};
-
-bool leap(unsigned y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-unsigned days_in(unsigned y, unsigned m) {
-    static constexpr std::array<unsigned, 12> d{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && leap(y) ? 29 : d[m - 1];
-}
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -106,14 +100,7 @@ std::optional<int> named_zone(std::string_view z) {
 }  // namespace
 
 int64_t MimeDateTime::to_unix() const {
-    // Days from civil (Howard Hinnant's algorithm).
-    int y = int(year) - (month <= 2 ? 1 : 0);
-    int era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = unsigned(y - era * 400);
-    unsigned mp = month > 2 ? month - 3u : month + 9u;
-    unsigned doy = (153 * mp + 2) / 5 + day - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    int64_t days = int64_t(era) * 146097 + int64_t(doe) - 719468;
+    const int64_t days = days_from_civil(int(year), month, day);
     return days * 86400 + hour * 3600 + minute * 60 + second - int64_t(zone_minutes) * 60;
 }
 
@@ -141,7 +128,7 @@ std::optional<MimeDateTime> mime_parse_date(std::string_view value) {
     if (digits == 3) n += 1900;
     if (n < 1900 || n > 9999) return std::nullopt;
     d.year = uint16_t(n);
-    if (day > days_in(d.year, d.month)) return std::nullopt;
+    if (day > days_in_month(d.year, d.month)) return std::nullopt;
     d.day = uint8_t(day);
     // time-of-day: hour ":" minute [":" second]
     if (!c.number(2, n, digits) || n > 23) return std::nullopt;
