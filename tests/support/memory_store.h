@@ -1,6 +1,6 @@
 #pragma once
 // MailStore in memory: the second complete backend of store.h, for contract tests
-// (tests/mailstore/store_contract_test.cc runs the same suite against it and the Maildir
+// (tests/mailstore/store_contract_*_test.cc run the same suite against it and the Maildir
 // store) and for protocol tests that want a fast, deterministic store with faults.
 //
 // It behaves as the Maildir backend does where store.h leaves room: one mutex over all state;
