@@ -24,6 +24,7 @@ data/, queue/ and run/: files a test writes there itself as root may need os.cho
 Binaries come from $POSTERN_BIN (set by CTest to <build>/bin), else <repo>/build/bin.
 """
 
+import imaplib
 import os
 import random
 import re
@@ -35,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest
 
 ALL_SERVICES = ("smtpd", "spoold", "pop3d", "imapd")
 
@@ -368,3 +370,40 @@ def client_tls_context(cert_path, check_hostname=True):
     if not check_hostname:
         ctx.verify_mode = ssl.CERT_REQUIRED
     return ctx
+
+
+class InstanceTestCase(unittest.TestCase):
+    """A test class sharing one instance: SERVICES started, the domains of USERS added and
+    each (address, password) of USERS made a user; stopped after the class. INSTANCE_ENV:
+    extra environment for mailctl and so for the daemons it starts."""
+
+    SERVICES = ()
+    USERS = ()
+    INSTANCE_ENV = None
+    IMAP_TIMEOUT = 30
+
+    @classmethod
+    def setUpClass(cls):
+        cls.inst = Instance(services=list(cls.SERVICES), env=cls.INSTANCE_ENV).__enter__()
+        try:
+            for domain in sorted({addr.split("@")[1] for addr, _ in cls.USERS}):
+                cls.inst.add_domain(domain)
+            for addr, password in cls.USERS:
+                cls.inst.add_user(addr, password)
+        except BaseException:
+            cls.inst.__exit__(*sys.exc_info())
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.inst.__exit__(None, None, None)
+
+    def imaps(self, user=None):
+        """An imaplib client on the instance's IMAPS port, logged in as `user` (an address
+        of USERS; default: the first)."""
+        addr, password = next((u for u in self.USERS if u[0] == user), self.USERS[0])
+        c = imaplib.IMAP4_SSL(LOOPBACK, self.inst.port("imaps"),
+                              ssl_context=self.inst.client_tls_context(check_hostname=False),
+                              timeout=self.IMAP_TIMEOUT)
+        c.login(addr, password)
+        return c

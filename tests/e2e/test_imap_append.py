@@ -10,13 +10,12 @@ import os
 import re
 import signal
 import socket
-import ssl
 import sys
 import threading
 import time
 import unittest
 
-from postern_instance import Instance, daemon_exists, wait_for
+from postern_instance import Instance, InstanceTestCase, daemon_exists, wait_for
 
 ALICE = "alice@example.test"
 PW = "correct horse"
@@ -84,27 +83,11 @@ class RawImap:
 
 
 @unittest.skipUnless(all(daemon_exists(d) for d in ("imapd", "mailctl")), "imapd not built")
-class ImapAppendTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.inst = Instance(services=["imapd"], env=DAEMON_ENV).__enter__()
-        try:
-            cls.inst.add_domain("example.test")
-            cls.inst.add_user(ALICE, PW)
-        except BaseException:
-            cls.inst.__exit__(*sys.exc_info())
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.inst.__exit__(None, None, None)
-
-    def imaps(self):
-        c = imaplib.IMAP4_SSL("127.0.0.1", self.inst.port("imaps"),
-                              ssl_context=self.inst.client_tls_context(check_hostname=False),
-                              timeout=60)
-        c.login(ALICE, PW)
-        return c
+class ImapAppendTest(InstanceTestCase):
+    SERVICES = ("imapd",)
+    USERS = ((ALICE, PW),)
+    INSTANCE_ENV = DAEMON_ENV
+    IMAP_TIMEOUT = 60
 
     def test_capabilities(self):
         c = self.imaps()

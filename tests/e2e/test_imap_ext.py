@@ -4,11 +4,9 @@ DELETED), QRESYNC (ENABLE, SELECT (QRESYNC ...) after another session's expunge 
 change: VANISHED (EARLIER) and the FETCH of the change) and the capabilities.
 """
 
-import imaplib
-import sys
 import unittest
 
-from postern_instance import Instance, daemon_exists
+from postern_instance import InstanceTestCase, daemon_exists
 
 ALICE = "alice@example.test"
 PW = "correct horse"
@@ -16,27 +14,9 @@ MSG = b"From: a@example.org\r\nSubject: hi\r\n\r\nhello\r\n"
 
 
 @unittest.skipUnless(all(daemon_exists(d) for d in ("imapd", "mailctl")), "imapd not built")
-class ImapExtTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.inst = Instance(services=["imapd"]).__enter__()
-        try:
-            cls.inst.add_domain("example.test")
-            cls.inst.add_user(ALICE, PW)
-        except BaseException:
-            cls.inst.__exit__(*sys.exc_info())
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.inst.__exit__(None, None, None)
-
-    def imaps(self):
-        c = imaplib.IMAP4_SSL("127.0.0.1", self.inst.port("imaps"),
-                              ssl_context=self.inst.client_tls_context(check_hostname=False),
-                              timeout=30)
-        c.login(ALICE, PW)
-        return c
+class ImapExtTest(InstanceTestCase):
+    SERVICES = ("imapd",)
+    USERS = ((ALICE, PW),)
 
     def test_quota(self):
         c = self.imaps()

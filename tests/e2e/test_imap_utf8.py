@@ -4,11 +4,9 @@ that did not enable it sees (and uses) the same folders in modified UTF-7; inval
 a name is BAD; SEARCH CHARSET after ENABLE is BAD; APPEND with the UTF8 (~{n}) data item.
 """
 
-import imaplib
-import sys
 import unittest
 
-from postern_instance import Instance, daemon_exists
+from postern_instance import InstanceTestCase, daemon_exists
 
 ALICE = "alice@example.test"
 PW = "correct horse"
@@ -17,27 +15,9 @@ NIHONGO = "\u65e5\u672c\u8a9e"
 
 
 @unittest.skipUnless(all(daemon_exists(d) for d in ("imapd", "mailctl")), "imapd not built")
-class ImapUtf8Test(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.inst = Instance(services=["imapd"]).__enter__()
-        try:
-            cls.inst.add_domain("example.test")
-            cls.inst.add_user(ALICE, PW)
-        except BaseException:
-            cls.inst.__exit__(*sys.exc_info())
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.inst.__exit__(None, None, None)
-
-    def imaps(self):
-        c = imaplib.IMAP4_SSL("127.0.0.1", self.inst.port("imaps"),
-                              ssl_context=self.inst.client_tls_context(check_hostname=False),
-                              timeout=30)
-        c.login(ALICE, PW)
-        return c
+class ImapUtf8Test(InstanceTestCase):
+    SERVICES = ("imapd",)
+    USERS = ((ALICE, PW),)
 
     @staticmethod
     def raw(c, tag, data):
