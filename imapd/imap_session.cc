@@ -208,10 +208,7 @@ void ImapSession::bad_input(const ImapBad& b) {
         AppendEnding r = append_->on_bad(b);
         write_tagged(b.tag, r.status, r.code, r.text);
         end_command();
-        if (r.status == ImapResult::bad && ++bad_commands_ >= opts_.max_bad_commands) {
-            out_.append("* BYE Too many invalid commands\r\n");
-            close();
-        }
+        if (r.status == ImapResult::bad) count_bad_command();
         return;
     }
     if (b.reason == ImapBadReason::literal_too_big && b.id == ImapCommandId::append) {
@@ -222,10 +219,13 @@ void ImapSession::bad_input(const ImapBad& b) {
     } else {
         write_tagged(b.tag, status, status == ImapResult::no ? "TOOBIG" : "", text);
     }
-    if (++bad_commands_ >= opts_.max_bad_commands) {
-        out_.append("* BYE Too many invalid commands\r\n");
-        close();
-    }
+    count_bad_command();
+}
+
+void ImapSession::count_bad_command() {
+    if (++bad_commands_ < opts_.max_bad_commands) return;
+    out_.append("* BYE Too many invalid commands\r\n");
+    close();
 }
 
 std::optional<ImapReply> ImapSession::gate(ImapCommandId id, bool needs_handler) const {
@@ -243,10 +243,7 @@ void ImapSession::begin(ImapCommand& cmd) {
     std::optional<ImapReply> refused = gate(cmd.id, true);
     if (refused) {
         write_tagged(cmd.tag, refused->status, imap_code_name(refused->code), refused->text);
-        if (refused->status == ImapResult::bad && ++bad_commands_ >= opts_.max_bad_commands) {
-            out_.append("* BYE Too many invalid commands\r\n");
-            close();
-        }
+        if (refused->status == ImapResult::bad) count_bad_command();
         return;
     }
     current_ = std::move(cmd);

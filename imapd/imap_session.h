@@ -174,6 +174,8 @@ private:
     void handle(ImapEvent& ev);
     void begin(ImapCommand& cmd);
     void bad_input(const ImapBad& b);
+    // A BAD answered: after max_bad_commands of them, * BYE and close.
+    void count_bad_command();
     void write_tagged(std::string_view tag, ImapResult status, std::string_view code_text,
                       std::string_view text);
     // Why the command may not run now (state, TLS, no handler), or nothing.
