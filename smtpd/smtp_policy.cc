@@ -38,6 +38,7 @@ Envelope queue_envelope(const SmtpClientInfo& c, const SmtpEnvelope& e) {
                : e.params.body == SmtpBody::seven_bit    ? BodyType::seven_bit
                                                          : BodyType::unspecified;
     env.smtputf8 = e.params.smtputf8;
+    env.requiretls = e.params.requiretls;
     env.client_ip = c.ip;
     env.client_helo = c.helo;
     env.auth_user = c.auth_user;

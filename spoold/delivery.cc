@@ -114,6 +114,7 @@ std::expected<std::string, QueueError> Deliverer::enqueue_dsn(const Envelope& en
     r.notify = report.postmaster_copy ? dsn_notify::never : 0;
     b.recipients.push_back(std::move(r));
     b.smtputf8 = env.smtputf8;
+    b.requiretls = env.requiretls;
     b.arrival = now;
     return w->commit(std::move(b));
 }

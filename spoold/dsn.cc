@@ -202,8 +202,10 @@ std::string build_dsn(std::string_view hostname, const Envelope& env, const DsnR
 
     m += "--" + boundary + "\r\n";
     std::string_view part = original;
-    // The whole message only when asked for it, and only with a failure (RFC 3461 4.3).
-    const bool full = env.ret == DsnRet::full && rep.action == DsnAction::failed;
+    // The whole message only when asked for it, and only with a failure (RFC 3461 4.3);
+    // never the body of a REQUIRETLS message (RFC 8689 5: its bounce is headers only, and
+    // it goes back with REQUIRETLS itself, see Deliverer::enqueue_dsn).
+    const bool full = env.ret == DsnRet::full && rep.action == DsnAction::failed && !env.requiretls;
     if (!full) {
         size_t end = original.find("\r\n\r\n");
         part = end == std::string_view::npos ? original : original.substr(0, end + 2);

@@ -194,6 +194,11 @@ void SmtpTransport::deliver(const RemoteBatch& batch, Done done) {
         }
         jj.order = std::move(plan.hops);
         for (auto& h : plan.fallback) jj.order.push_back(std::move(h));
+        // RFC 8689 4.2.1: a REQUIRETLS message goes only over TLS with a certificate that
+        // verifies (whatever the domain's own policy), so its links are never shared with
+        // ordinary mail (the TLS policy is part of the link key).
+        if (jj.batch.envelope->requiretls)
+            for (auto& h : jj.order) h.tls = TlsPolicy::verify;
         jj.start();
     });
 }
@@ -360,6 +365,7 @@ void SmtpTransport::Job::start_txn(Link& l) {
     tx.smtputf8 = env.smtputf8;
     tx.ret = ret_of(env.ret);
     tx.envid = env.envid;
+    tx.requiretls = env.requiretls;
     sent.clear();
     for (size_t i = 0; i < batch.targets.size(); ++i) {
         if (!open[i]) continue;

@@ -19,6 +19,8 @@
 // TLS: none never, may opportunistic (a failed handshake retries that address in
 // plaintext), encrypt requires STARTTLS, verify also checks the certificate chain (system
 // trust store) and that it names NextHop::host. AUTH only after TLS unless on loopback.
+// A REQUIRETLS message (RFC 8689) raises every hop to verify and asks the server for
+// REQUIRETLS, or fails with 550 5.7.30 when the server does not offer it.
 //
 // Threading: everything on the loop except the queue reads and the prefix (pool jobs).
 

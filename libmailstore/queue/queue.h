@@ -86,7 +86,8 @@ struct Envelope {
     DsnRet ret = DsnRet::unspecified;
     BodyType body = BodyType::unspecified;
     bool smtputf8 = false;
-    std::string client_ip;  // for logs and the DSN; may be empty (locally generated)
+    bool requiretls = false;  // RFC 8689: every hop over verified TLS to a REQUIRETLS server
+    std::string client_ip;    // for logs and the DSN; may be empty (locally generated)
     std::string client_helo;
     std::string auth_user;  // authenticated login, empty if none
     int64_t arrival = 0;    // unix seconds; commit fills it in when 0

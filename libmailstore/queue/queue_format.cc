@@ -91,6 +91,7 @@ std::string encode_envelope(const Envelope& env) {
     out += "ret " + std::to_string(static_cast<int>(env.ret)) + "\n";
     out += "body " + std::to_string(static_cast<int>(env.body)) + "\n";
     out += "utf8 " + std::string(env.smtputf8 ? "1" : "0") + "\n";
+    if (env.requiretls) out += "requiretls 1\n";  // only when set: older files stay the same
     line(out, "ip", env.client_ip);
     line(out, "helo", env.client_helo);
     line(out, "auth", env.auth_user);
@@ -140,6 +141,8 @@ std::expected<Envelope, QueueError> decode_envelope(std::string_view text) {
             ok = parse_num(val, env.arrival);
         else if (key == "utf8")
             env.smtputf8 = (val == "1");
+        else if (key == "requiretls")
+            env.requiretls = (val == "1");
         else if (key == "ret" || key == "body") {
             int n = 0;
             ok = parse_num(val, n) && n >= 0 && n <= 3;

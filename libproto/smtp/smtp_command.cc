@@ -140,6 +140,10 @@ std::expected<void, SmtpSyntaxError> parse_mail_params(std::string_view s, MailP
                 if (has_value)
                     return fail(SmtpSyntax::bad_parameter_value, "SMTPUTF8 takes no value");
                 p.smtputf8 = true;
+            } else if (key == "REQUIRETLS") {
+                if (has_value || p.requiretls)
+                    return fail(SmtpSyntax::bad_parameter_value, "bad REQUIRETLS parameter");
+                p.requiretls = true;
             } else if (key == "RET") {
                 if (p.ret != SmtpDsnRet::unspecified)
                     return fail(SmtpSyntax::bad_parameter_value, "duplicate RET parameter");

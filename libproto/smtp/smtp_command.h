@@ -83,6 +83,7 @@ struct MailParams {
     SmtpDsnRet ret = SmtpDsnRet::unspecified;
     std::string envid;                // ENVID=, xtext-decoded
     std::optional<std::string> auth;  // AUTH= (RFC 4954 5), xtext-decoded, "<>" kept as is
+    bool requiretls = false;          // REQUIRETLS (RFC 8689 4): TLS on every hop, or a bounce
 };
 
 struct RcptParams {

@@ -356,6 +356,8 @@ void SmtpSession::cmd_helo(const SmtpCommand& cmd) {
         for (auto m : sasl_mechanisms(client_.tls, sasl_policy_)) auth += " " + std::string(m);
         lines.push_back(auth);
     }
+    // RFC 8689 4: only inside TLS, where a REQUIRETLS message may be accepted.
+    if (client_.tls) lines.push_back("REQUIRETLS");
     for (const char* ext : {"SMTPUTF8", "DSN", "CHUNKING", "HELP"}) lines.push_back(ext);
     reply(SmtpReply{250, "", std::move(lines)});
 }
@@ -368,6 +370,10 @@ void SmtpSession::cmd_mail(SmtpCommand& cmd) {
     }
     if (cmd.mail.size && *cmd.mail.size > config_.max_message_size) {
         reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
+        return;
+    }
+    if (cmd.mail.requiretls && !client_.tls) {
+        reply(530, "5.7.10", "REQUIRETLS needs a TLS session");
         return;
     }
     wait();

@@ -53,6 +53,8 @@ EhloCapabilities parse_ehlo(const ClientReply& reply) {
             caps.binary_mime = true;
         } else if (iequals(key, "SMTPUTF8")) {
             caps.smtputf8 = true;
+        } else if (iequals(key, "REQUIRETLS")) {
+            caps.requiretls = true;
         } else if (iequals(key, "DSN")) {
             caps.dsn = true;
         } else if (iequals(key, "CHUNKING")) {

@@ -22,6 +22,7 @@ struct EhloCapabilities {
     bool dsn = false;               // RFC 3461
     bool chunking = false;          // RFC 3030
     bool enhanced_status = false;   // RFC 2034
+    bool requiretls = false;        // RFC 8689 (offered only inside TLS)
     std::vector<std::string> auth;  // AUTH mechanisms, upper-cased
     bool has_auth(std::string_view mech) const;
 };

@@ -390,6 +390,12 @@ void SmtpClientSession::begin(SmtpClientTransaction t) {
         refuse_all("553 5.6.7 the message needs SMTPUTF8, which the server does not offer");
         return;
     }
+    if (tt.requiretls && (!tls_active_ || !caps_.requiretls)) {
+        refuse_all(std::string("550 5.7.30 REQUIRETLS support required: ") +
+                   (tls_active_ ? "the server does not offer REQUIRETLS"
+                                : "the connection is not encrypted"));
+        return;
+    }
     for (size_t i = 0; i < n; ++i)
         if (unsafe_on_wire(tt.recipients[i].address) || unsafe_on_wire(tt.recipients[i].orcpt)) {
             x.results[i] = {SmtpOutcome::failed,
@@ -421,6 +427,7 @@ void SmtpClientSession::advance() {
                                    std::any_of(t.recipients.begin(), t.recipients.end(),
                                                [](const auto& r) { return !is_ascii(r.address); })))
                 line += " SMTPUTF8";
+            if (t.requiretls) line += " REQUIRETLS";
             if (caps_.dsn) {
                 if (t.ret == SmtpDsnRet::full) line += " RET=FULL";
                 if (t.ret == SmtpDsnRet::hdrs) line += " RET=HDRS";

@@ -22,7 +22,8 @@
 // server without 8BITMIME, or BINARYMIME without BINARYMIME+CHUNKING: 554 5.6.3, a bounce,
 // not a deferral, because we do not downgrade to 7 bit (RFC 6152 3 lets the client choose
 // between conversion and a non-delivery report) and the server's extensions do not change
-// between retries; SMTPUTF8 needed but not offered: 553 5.6.7 (RFC 6531 3.2).
+// between retries; SMTPUTF8 needed but not offered: 553 5.6.7 (RFC 6531 3.2); REQUIRETLS
+// asked for, outside TLS or to a server that does not offer it: 550 5.7.30 (RFC 8689 5).
 
 #include <cstdint>
 #include <deque>
@@ -92,6 +93,9 @@ struct SmtpClientTransaction {
     bool smtputf8 = false;
     SmtpDsnRet ret = SmtpDsnRet::unspecified;
     std::string envid;  // not xtext-encoded
+    // RFC 8689: MAIL ... REQUIRETLS, only inside TLS to a server offering it. The driver
+    // must also make the session require TLS with a verified certificate.
+    bool requiretls = false;
 };
 
 enum class SmtpOutcome : uint8_t { delivered, deferred, failed };

@@ -32,122 +32,13 @@ import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "support"))
+sys.path.insert(0, HERE)
 
-from postern_instance import Instance, _present, daemon_exists, tool_exists, wait_for  # noqa
-
-try:
-    from fake_smtp_remote import FakeRemote, make_self_signed  # noqa: E402
-except ImportError:  # python3-aiosmtpd missing
-    FakeRemote = None
-
-ALICE = "alice@example.test"
-PASSWORD = "alice-pw-123"
+from remote_delivery_case import ALICE, RemoteDeliveryCase, closed_port, make_self_signed
+from postern_instance import Instance, _present, tool_exists, wait_for
 
 
-def closed_port():
-    """A loopback port nothing listens on (connect: refused)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RemoteDeliveryTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        for d in ("smtpd", "spoold"):
-            if not daemon_exists(d):
-                raise unittest.SkipTest(d + " is not built")
-        if not _present(FakeRemote is not None, "python3-aiosmtpd"):
-            raise unittest.SkipTest("python3-aiosmtpd is not installed")
-        if not tool_exists("openssl"):
-            raise unittest.SkipTest("openssl is missing")
-
-    # --- set-up --------------------------------------------------------------------------
-
-    def remote(self, **kw):
-        r = FakeRemote(**kw).start()
-        self.addCleanup(r.stop)
-        return r
-
-    def instance(self, delivery=None, routes=None, tls_policy=None):
-        """An instance with alice, [delivery] keys (TOML text values), [delivery.routes] and
-        [delivery.tls_policy], a one-hour retry schedule, smtpd and spoold running."""
-        inst = Instance()
-        inst.__enter__()
-        self.addCleanup(inst.__exit__, None, None, None)
-        inst.add_domain("example.test")
-        inst.add_user(ALICE, PASSWORD)
-        inst.set_option("spoold", "retry_schedule_seconds", "[3600]")
-        for k, v in (delivery or {}).items():
-            inst.set_option("delivery", k, v)
-        tables = ""
-        for name, entries in (("routes", routes), ("tls_policy", tls_policy)):
-            if entries:
-                tables += "\n[delivery.%s]\n" % name
-                tables += "".join('"%s" = "%s"\n' % kv for kv in entries.items())
-        if tables:
-            with open(inst.config_path, "a") as f:
-                f.write(tables)
-        inst.start("smtpd", "spoold")
-        return inst
-
-    # --- helpers -------------------------------------------------------------------------
-
-    def submit(self, inst, rcpts, marker):
-        """Sends one message from alice on 587 (STARTTLS, AUTH); returns its bytes."""
-        msg = ("From: %s\r\nTo: %s\r\nSubject: remote %s\r\nMessage-ID: <%s@example.test>\r\n"
-               "\r\nbody of %s\r\n" % (ALICE, ", ".join(rcpts), marker, marker, marker)).encode()
-        with smtplib.SMTP("127.0.0.1", inst.port("submission"), timeout=15) as s:
-            s.ehlo("client.test")
-            s.starttls(context=inst.client_tls_context(check_hostname=False))
-            s.ehlo("client.test")
-            s.login(ALICE, PASSWORD)
-            self.assertEqual(s.sendmail(ALICE, rcpts, msg), {})
-        return msg
-
-    def entries(self, inst):
-        out = inst.ctl("queue", "list", "--json").stdout
-        return [json.loads(line) for line in out.splitlines() if line.strip()]
-
-    def targets(self, inst):
-        """{address: target} of every remote target in the queue."""
-        return {t["address"]: t for e in self.entries(inst) for r in e["recipients"]
-                for t in r["targets"] if t["kind"] == "remote"}
-
-    def wait_state(self, inst, addr, state, timeout=30):
-        ok = wait_for(lambda: self.targets(inst).get(addr, {}).get("state") == state, timeout)
-        if not ok:
-            inst.dump_logs()
-        self.assertTrue(ok, "%s never %s: %r" % (addr, state, self.targets(inst).get(addr)))
-        return self.targets(inst)[addr]
-
-    def wait_queue_empty(self, inst, timeout=30):
-        ok = wait_for(lambda: not self.entries(inst), timeout)
-        if not ok:
-            inst.dump_logs()
-        self.assertTrue(ok, "queue still holds %r" % self.entries(inst))
-
-    def wait_accepted(self, inst, remote, n, timeout=30):
-        ok = remote.wait_accepted(n, timeout)
-        if not ok:
-            inst.dump_logs()
-        self.assertTrue(ok, "remote accepted %d, want %d: %r" % (
-            len(remote.accepted), n, remote.transactions))
-
-    def assert_no_more(self, inst, remote, n):
-        """Nothing more arrives, even when the queue is flushed again."""
-        inst.ctl("queue", "flush")
-        time.sleep(1.5)
-        self.assertEqual(len(remote.accepted), n, remote.accepted)
-
-    def mailbox(self, inst, addr):
-        out = []
-        for p in inst.messages(addr, sub=("new",)):
-            with open(p, "rb") as f:
-                out.append(f.read())
-        return out
-
+class RemoteDeliveryTest(RemoteDeliveryCase):
     # --- scripted remotes through a route ------------------------------------------------
 
     def test_delivered_once(self):

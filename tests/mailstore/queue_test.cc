@@ -105,6 +105,11 @@ TEST_CASE("queue: envelope round trip with odd addresses") {
         CHECK(d->client_helo == e.client_helo);
         CHECK(d->auth_user == e.auth_user);
         CHECK(d->arrival == 1700000000);
+        CHECK_FALSE(d->requiretls);
+        e.requiretls = true;
+        auto rt = decode_envelope(encode_envelope(e));
+        REQUIRE(rt);
+        CHECK(rt->requiretls);
     }
 }
 

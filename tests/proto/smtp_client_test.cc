@@ -334,12 +334,15 @@ TEST_CASE("session: what is refused before anything is sent", "[smtp_client]") {
     auto utf8 = txn({"bob@remote.example"});
     utf8.smtputf8 = true;
     auto utf8_addr = txn({"b\xc3\xb6@remote.example"});
+    auto rtls = txn({"bob@remote.example"});
+    rtls.requiretls = true;
     auto c = GENERATE_COPY(values<Case>({
         {"SIZE", "250-mx\n250 SIZE 1000\n", big, "552 5.3.4 "},
         {"8BITMIME", "250-mx\n250 SIZE 1000\n", eight, "554 5.6.3 "},
         {"BINARYMIME", "250-mx\n250 8BITMIME\n", binary, "554 5.6.3 "},
         {"SMTPUTF8 flag", "250-mx\n250 8BITMIME\n", utf8, "553 5.6.7 "},
         {"SMTPUTF8 address", "250-mx\n250 8BITMIME\n", utf8_addr, "553 5.6.7 "},
+        {"REQUIRETLS without TLS", "250-mx\n250 REQUIRETLS\n", rtls, "550 5.7.30 "},
     }));
     DYNAMIC_SECTION(c.label) {
         SmtpClientSession s(plain_config());
@@ -463,6 +466,48 @@ TEST_CASE("session: STARTTLS, EHLO again, AUTH PLAIN", "[smtp_client]") {
     serve(s, "235 2.7.0 ok\n");
     CHECK(s.want() == Want::transaction);
     CHECK(s.authenticated());
+}
+
+TEST_CASE("session: REQUIRETLS goes only over TLS to a server that offers it", "[smtp_client]") {
+    auto cfg = plain_config();
+    cfg.tls = SmtpClientTls::required;
+    SmtpClientSession s(cfg);
+    serve(s, "220 mx\n");
+    s.take_output();
+    serve(s, "250-mx\n250 STARTTLS\n");
+    CHECK(s.take_output() == "STARTTLS\r\n");
+    serve(s, "220 2.0.0 go ahead\n");
+    REQUIRE(s.want() == Want::tls);
+    s.on_tls_ready();
+    CHECK(s.take_output() == "EHLO client.test\r\n");
+    auto t = txn({"bob@remote.example"});
+    t.requiretls = true;
+    SECTION("offered: the parameter goes on MAIL") {
+        serve(s, "250-mx\n250-PIPELINING\n250 REQUIRETLS\n");
+        REQUIRE(s.want() == Want::transaction);
+        CHECK(s.capabilities().requiretls);
+        s.begin(t);
+        CHECK(s.take_output() ==
+              "MAIL FROM:<alice@example.test> REQUIRETLS\r\nRCPT TO:<bob@remote.example>\r\n"
+              "DATA\r\n");
+    }
+    SECTION("not offered: refused before MAIL, a permanent failure") {
+        serve(s, "250-mx\n250 PIPELINING\n");
+        REQUIRE(s.want() == Want::transaction);
+        s.begin(t);
+        CHECK(s.take_output().empty());
+        REQUIRE(s.want() == Want::results);
+        auto res = s.take_results();
+        REQUIRE(res.size() == 1);
+        CHECK(res[0].outcome == SmtpOutcome::failed);
+        CHECK(res[0].reply ==
+              "550 5.7.30 REQUIRETLS support required: the server does not offer REQUIRETLS");
+    }
+    SECTION("an ordinary message to the same server carries no parameter") {
+        serve(s, "250-mx\n250-PIPELINING\n250 REQUIRETLS\n");
+        s.begin(txn({"bob@remote.example"}));
+        CHECK(s.take_output().starts_with("MAIL FROM:<alice@example.test>\r\n"));
+    }
 }
 
 TEST_CASE("session: AUTH LOGIN on loopback without TLS; failure defers", "[smtp_client]") {

@@ -64,6 +64,9 @@ TEST_CASE("smtp_command: syntax errors map to the right class") {
         {"size empty", "MAIL FROM:<a@b> SIZE=", SmtpSyntax::bad_parameter_value},
         {"size twice", "MAIL FROM:<a@b> SIZE=1 SIZE=2", SmtpSyntax::bad_parameter_value},
         {"smtputf8 value", "MAIL FROM:<a@b> SMTPUTF8=yes", SmtpSyntax::bad_parameter_value},
+        {"requiretls value", "MAIL FROM:<a@b> REQUIRETLS=yes", SmtpSyntax::bad_parameter_value},
+        {"requiretls twice", "MAIL FROM:<a@b> REQUIRETLS REQUIRETLS",
+         SmtpSyntax::bad_parameter_value},
         {"ret bad", "MAIL FROM:<a@b> RET=ALL", SmtpSyntax::bad_parameter_value},
         {"envid bad xtext", "MAIL FROM:<a@b> ENVID=ab+zz", SmtpSyntax::bad_parameter_value},
         {"envid lower hex", "MAIL FROM:<a@b> ENVID=ab+2b", SmtpSyntax::bad_parameter_value},
@@ -107,6 +110,10 @@ TEST_CASE("smtp_command: MAIL parameters") {
     CHECK(c->mail.ret == SmtpDsnRet::hdrs);
     CHECK(c->mail.envid == "QQ+Z");
     CHECK(c->mail.auth == "<>");
+    CHECK_FALSE(c->mail.requiretls);
+    auto rt = parse_smtp_command("MAIL FROM:<a@b.example> requiretls");
+    REQUIRE(rt.has_value());
+    CHECK(rt->mail.requiretls);
 
     auto huge = parse_smtp_command("MAIL FROM:<> SIZE=99999999999999999999999999");
     REQUIRE(huge.has_value());

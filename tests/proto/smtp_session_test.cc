@@ -176,11 +176,13 @@ TEST_CASE("smtp_session: greeting and EHLO extensions") {
                             "250-ENHANCEDSTATUSCODES\r\n", "250-STARTTLS\r\n", "250-SMTPUTF8\r\n",
                             "250-DSN\r\n", "250-CHUNKING\r\n", "250 HELP\r\n"})
         CHECK(ehlo.find(ext) != std::string::npos);
-    CHECK(ehlo.find("AUTH") == std::string::npos);  // not before TLS
+    CHECK(ehlo.find("AUTH") == std::string::npos);        // not before TLS
+    CHECK(ehlo.find("REQUIRETLS") == std::string::npos);  // RFC 8689 4: only inside TLS
 
     x.tls();
     auto after = x.say("EHLO client.example\r\n");
     CHECK(after.find("STARTTLS") == std::string::npos);
+    CHECK(after.find("250-REQUIRETLS\r\n") != std::string::npos);
     CHECK(after.find("250-AUTH SCRAM-SHA-256 PLAIN LOGIN\r\n") != std::string::npos);
 
     CHECK(x.say("HELO client.example\r\n") == "250 mx.test\r\n");
@@ -310,6 +312,19 @@ TEST_CASE("smtp_session: command gating") {
         INFO("got: " << out);
         CHECK(last.starts_with(tc.want));
     }
+}
+
+TEST_CASE("smtp_session: MAIL with REQUIRETLS only inside TLS") {
+    Harness x;
+    x.say("EHLO c\r\n");
+    CHECK(x.say("MAIL FROM:<a@b.example> REQUIRETLS\r\n") ==
+          "530 5.7.10 REQUIRETLS needs a TLS session\r\n");
+    x.tls();
+    x.say("EHLO c\r\n");
+    CHECK(x.say("MAIL FROM:<a@b.example> REQUIRETLS\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n"
+                "hi\r\n.\r\n")
+              .ends_with("250 2.0.0 Ok: queued as Q1\r\n"));
+    CHECK(x.h.delivered.at(0).envelope.params.requiretls);
 }
 
 TEST_CASE("smtp_session: submission requires AUTH before MAIL") {

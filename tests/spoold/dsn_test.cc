@@ -71,6 +71,12 @@ TEST_CASE("dsn: a multipart/report with one part per failed recipient") {
     m = build_failure_dsn("mx.example.test", env, {&a}, original, 1700000100);
     has("Content-Type: text/rfc822-headers\r\n");
     CHECK(m.find("body line") == std::string::npos);
+
+    env.ret = DsnRet::full;  // RFC 8689 5: a REQUIRETLS message's bounce has no body
+    env.requiretls = true;
+    m = build_failure_dsn("mx.example.test", env, {&a}, original, 1700000100);
+    has("Content-Type: text/rfc822-headers\r\n");
+    CHECK(m.find("body line") == std::string::npos);
 }
 
 TEST_CASE("dsn: dates are RFC 5322 in UTC") {

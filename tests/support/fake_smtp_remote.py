@@ -23,7 +23,8 @@ Modes (presets of the rules below; more rules can be added with fail() and hang(
 Options: starttls (a fresh self-signed certificate for `hostname`, made with openssl),
 require_tls (530 before STARTTLS), auth={"user": "password"} (AUTH PLAIN/LOGIN, only after
 STARTTLS unless auth_plaintext), auth_required (530 for MAIL without AUTH), pipelining
-(advertised, default on).
+(advertised, default on), requiretls (RFC 8689: REQUIRETLS offered inside TLS, and MAIL's
+REQUIRETLS parameter accepted there and kept in mail_options).
 
 What they saw: `transactions` (every MAIL..DATA that got as far as DATA, with the reply
 given), `accepted` (those answered 250: what a sender may count as delivered),
@@ -127,6 +128,8 @@ class _Handler:
         session.host_name = hostname
         if self.r.pipelining:
             responses.insert(len(responses) - 1, "250-PIPELINING")
+        if self.r.requiretls and server._tls_protocol is not None:
+            responses.insert(len(responses) - 1, "250-REQUIRETLS")
         return responses
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
@@ -134,6 +137,8 @@ class _Handler:
             return "530 5.7.0 authentication required"
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
+        if server.requiretls_asked:
+            envelope.mail_options.append("REQUIRETLS")
         return "250 2.1.0 ok"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -163,7 +168,19 @@ class _Handler:
 
 
 class _Smtp(SMTP):
-    """aiosmtpd's session, able to withhold its greeting (mode "hang")."""
+    """aiosmtpd's session, able to withhold its greeting (mode "hang") and to take MAIL's
+    REQUIRETLS parameter (which aiosmtpd itself refuses as unknown)."""
+
+    requiretls_asked = False
+
+    async def smtp_MAIL(self, arg):
+        words = (arg or "").split()
+        self.requiretls_asked = (self.event_handler.r.requiretls and
+                                 self._tls_protocol is not None and
+                                 any(w.upper() == "REQUIRETLS" for w in words[1:]))
+        if self.requiretls_asked:
+            arg = " ".join(w for w in words if w.upper() != "REQUIRETLS")
+        await super().smtp_MAIL(arg)
 
     async def _handle_client(self):
         remote = self.event_handler.r
@@ -189,7 +206,8 @@ class _Controller(Controller):
 class FakeRemote:
     def __init__(self, mode="accept", hostname="remote.test", starttls=False, require_tls=False,
                  auth=None, auth_required=False, auth_plaintext=False, pipelining=True,
-                 defer_rcpt=None, hang_seconds=3600, port=None, on_change=None):
+                 defer_rcpt=None, hang_seconds=3600, port=None, on_change=None,
+                 requiretls=False):
         if mode not in MODES:
             raise ValueError("mode must be one of %s" % ", ".join(MODES))
         self.mode, self.hostname = mode, hostname
@@ -197,6 +215,7 @@ class FakeRemote:
         self.auth = dict(auth or {})
         self.auth_required, self.auth_plaintext = auth_required, auth_plaintext
         self.pipelining, self.hang_seconds = pipelining, hang_seconds
+        self.requiretls = requiretls
         self.port = port or free_port()
         self.on_change = on_change
         self.transactions, self.accepted, self.auth_logins = [], [], []
