@@ -201,6 +201,7 @@ void parse_delivery(ConfigTable& t, DeliveryConfig& c) {
     t.num("connect_timeout_seconds", c.connect_timeout_seconds, 1, 3600);
     t.num("helo_timeout_seconds", c.helo_timeout_seconds, 1, 3600);
     t.num("data_done_timeout_seconds", c.data_done_timeout_seconds, 1, 3600);
+    t.path("tls_ca_file", c.tls_ca_file);
 }
 
 std::expected<std::string, std::string> read_smarthost_password(const std::filesystem::path& file) {

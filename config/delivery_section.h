@@ -56,6 +56,8 @@ struct DeliveryConfig {
     uint32_t connect_timeout_seconds = 30;
     uint32_t helo_timeout_seconds = 300;
     uint32_t data_done_timeout_seconds = 600;
+    // PEM CA bundle for the verify policy and the MTA-STS fetch; empty: the system's store.
+    std::filesystem::path tls_ca_file;
 };
 
 void parse_delivery(ConfigTable& t, DeliveryConfig& c);

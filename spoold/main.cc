@@ -11,6 +11,7 @@
 #include "libmailstore/queue/queue.h"
 #include "libmailstore/store.h"
 #include "libproto/net/daemon.h"
+#include "libproto/net/tls.h"
 #include "libproto/core/log.h"
 #include "spoold/dkim_keyring.h"
 #include "spoold/next_hop.h"
@@ -74,6 +75,11 @@ std::expected<void, std::string> setup(DaemonContext<Config>& ctx) {
     smtp.timeouts.ehlo = smtp.timeouts.greeting;
     smtp.timeouts.data_term = uint64_t(cfg.delivery.data_done_timeout_seconds) * 1000;
     smtp.max_per_host = cfg.delivery.host_concurrency_limit;
+    smtp.tls_ca_file = cfg.delivery.tls_ca_file;
+    if (!smtp.tls_ca_file.empty()) {  // read now: a bad bundle stops spoold at start
+        if (auto ca = make_client_tls(true, smtp.tls_ca_file); !ca)
+            return std::unexpected("delivery.tls_ca_file: " + ca.error());
+    }
     g_dkim.load(cfg.data_dir);  // DKIM-Signature for the From: domain, before the message
     smtp.prefix = [](const Envelope&, MessageReader& msg) { return g_dkim.prefix(msg); };
     auto transport = std::make_unique<SmtpTransport>(ctx.loop, *queue, *g_planner, smtp);

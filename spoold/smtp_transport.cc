@@ -159,7 +159,7 @@ size_t SmtpTransport::idle_connections() const {
 SSL_CTX* SmtpTransport::tls_context(bool verify) {
     SslCtxPtr& slot = verify ? tls_verify_ : tls_plain_;
     if (!slot) {
-        auto c = make_client_tls(verify);
+        auto c = make_client_tls(verify, opts_.tls_ca_file);
         if (!c) {
             log_msg(LogLevel::error, "smtp: client TLS context: %s", c.error().c_str());
             return nullptr;

@@ -78,12 +78,18 @@ std::expected<SslCtxPtr, std::string> make_server_tls(const std::filesystem::pat
     return ctx;
 }
 
-std::expected<SslCtxPtr, std::string> make_client_tls(bool verify) {
+std::expected<SslCtxPtr, std::string> make_client_tls(bool verify,
+                                                      const std::filesystem::path& ca_file) {
     ERR_clear_error();
     SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
     if (!ctx) return std::unexpected("cannot create TLS context: " + tls_error_text());
     common_options(ctx.get());
-    if (verify) {
+    if (verify && !ca_file.empty()) {
+        if (SSL_CTX_load_verify_locations(ctx.get(), ca_file.c_str(), nullptr) != 1)
+            return std::unexpected(ca_file.string() +
+                                   ": not a usable PEM CA bundle: " + tls_error_text());
+        SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+    } else if (verify) {
         if (SSL_CTX_set_default_verify_paths(ctx.get()) != 1)
             return std::unexpected("cannot load the system trust store: " + tls_error_text());
         SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);

@@ -35,8 +35,10 @@ std::expected<SslCtxPtr, std::string> make_server_tls(const std::filesystem::pat
                                                       const std::filesystem::path& key);
 
 // A client context (spoold's outbound STARTTLS): opportunistic by default,
-// i.e. no certificate verification; verify=true uses the system trust store.
-std::expected<SslCtxPtr, std::string> make_client_tls(bool verify = false);
+// i.e. no certificate verification; verify=true uses the system trust store, or only the
+// PEM bundle `ca_file` when it is given (an unreadable or empty bundle is an error naming it).
+std::expected<SslCtxPtr, std::string> make_client_tls(bool verify = false,
+                                                      const std::filesystem::path& ca_file = {});
 
 // A counted reference to `ctx` (SSL_CTX_up_ref); null for null.
 SslCtxPtr share_tls(SSL_CTX* ctx);

@@ -38,6 +38,7 @@ TEST_CASE("delivery: defaults") {
     CHECK(c->delivery.connect_timeout_seconds == 30);
     CHECK(c->delivery.helo_timeout_seconds == 300);
     CHECK(c->delivery.data_done_timeout_seconds == 600);
+    CHECK(c->delivery.tls_ca_file.empty());
 }
 
 TEST_CASE("delivery: the issue's spelling reads as written") {
@@ -52,6 +53,7 @@ TEST_CASE("delivery: the issue's spelling reads as written") {
                       "destination_concurrency_limit = 5\n"
                       "host_concurrency_limit = 2\n"
                       "helo_timeout_seconds = 3\n"
+                      "tls_ca_file = \"ca.pem\"\n"
                       "[delivery.routes]\n"
                       "\"Example.ORG\" = \"127.0.0.1:2526\"\n"
                       "\".sub.test\" = \"relay.test\"\n"
@@ -74,6 +76,7 @@ TEST_CASE("delivery: the issue's spelling reads as written") {
     CHECK(d.destination_concurrency_limit == 5);
     CHECK(d.host_concurrency_limit == 2);
     CHECK(d.helo_timeout_seconds == 3);
+    CHECK(d.tls_ca_file == t.dir / "ca.pem");
     REQUIRE(d.routes.size() == 3);
     CHECK(d.routes.at("example.org") == HostPort{"127.0.0.1", 2526});
     CHECK(d.routes.at(".sub.test") == HostPort{"relay.test", 25});

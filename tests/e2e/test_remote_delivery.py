@@ -7,6 +7,8 @@ leaves through spoold's SMTP client to remotes on 127.0.0.1, picked by [delivery
   once; a remote that never greets: timeout (helo_timeout_seconds), deferred, then delivered;
   spoold SIGKILLed while the remote withholds its reply to DATA: delivered once after restart;
   TLS policies verify (self-signed remote: deferred), encrypt (no STARTTLS: deferred), may;
+  verify against a remote whose certificate a test CA signed: delivered with
+  delivery.tls_ca_file naming that CA, deferred without it (the system store);
 - DNS through tests/support/dns_server.py ([delivery] dns_servers): null MX, NXDOMAIN and an
   MX naming us bounce with 5.1.10, 5.1.2 and 5.4.6; SERVFAIL goes to the fallback smarthost;
 - the smarthost with AUTH after STARTTLS, exclusive (no route, no DNS) and as fallback for a
@@ -36,6 +38,7 @@ sys.path.insert(0, HERE)
 
 from remote_delivery_case import ALICE, RemoteDeliveryCase, closed_port, make_self_signed
 from postern_instance import Instance, _present, tool_exists, wait_for
+from test_ca import TestCA  # noqa: E402  (tests/support, on the path)
 
 
 class RemoteDeliveryTest(RemoteDeliveryCase):
@@ -223,6 +226,53 @@ class RemoteDeliveryTest(RemoteDeliveryCase):
         self.submit(inst, ["bob@remote.test"], "may")
         self.wait_accepted(inst, r, 1)
         self.assertTrue(r.accepted[0].tls)
+
+    def ca_signed_remote(self):
+        """A test CA, and a remote presenting its certificate for mx.ca.test, reached through
+        the route remote.test -> mx.ca.test:PORT (a name, so verify checks it against the
+        certificate) which dns_server.py resolves to 127.0.0.1. Returns (ca, remote, dns)."""
+        d = tempfile.mkdtemp(prefix="postern-ca-")
+        os.chmod(d, 0o755)  # spoold (the run user) reads the CA bundle
+        self.addCleanup(shutil.rmtree, d, True)
+        ca = TestCA(d)
+        r = self.remote(hostname="mx.ca.test", cert=ca.issue("mx.ca.test"))
+        dns = self.dns_server({"ttl": 300, "soa_minimum": 30,
+                               "names": {"mx.ca.test": {"A": ["127.0.0.1"]}}})
+        return ca, r, dns
+
+    def test_tls_verify_with_tls_ca_file_delivers(self):
+        ca, r, dns = self.ca_signed_remote()
+        inst = self.instance(delivery={"dns_servers": '["%s"]' % dns,
+                                       "tls_ca_file": '"%s"' % ca.cert},
+                             routes={"remote.test": "mx.ca.test:%d" % r.port},
+                             tls_policy={"remote.test": "verify"})
+        self.submit(inst, ["bob@remote.test"], "ca-verify")
+        self.wait_accepted(inst, r, 1)
+        self.assertTrue(r.accepted[0].tls)
+        self.wait_queue_empty(inst)
+
+    def test_tls_verify_without_tls_ca_file_defers(self):
+        ca, r, dns = self.ca_signed_remote()
+        inst = self.instance(delivery={"dns_servers": '["%s"]' % dns},
+                             routes={"remote.test": "mx.ca.test:%d" % r.port},
+                             tls_policy={"remote.test": "verify"})
+        self.submit(inst, ["bob@remote.test"], "ca-unknown")
+        t = self.wait_state(inst, "bob@remote.test", "deferred")
+        self.assertTrue(t["reply"].startswith("4"), t["reply"])
+        self.assertEqual(r.transactions, [])  # the check failed before MAIL
+        self.assertGreaterEqual(r.connections, 1)  # it did try this remote
+
+    def test_unreadable_tls_ca_file_stops_spoold(self):
+        inst = Instance()
+        inst.__enter__()
+        self.addCleanup(inst.__exit__, None, None, None)
+        missing = inst.path("no-such-ca.pem")
+        inst.set_option("delivery", "tls_ca_file", '"%s"' % missing)
+        started = inst.ctl("start", "spoold", check=False)
+        self.assertNotEqual(started.returncode, 0)
+        want = "delivery.tls_ca_file: " + missing + ": not a usable PEM CA bundle"
+        self.assertTrue(wait_for(lambda: want in inst.log("spoold") + started.stderr, 10),
+                        started.stderr + inst.log("spoold"))
 
     # --- the smarthost -------------------------------------------------------------------
 

@@ -164,3 +164,23 @@ TEST_CASE("tls: outbound connect_tcp with client-side STARTTLS") {
     srv.loop.run_until([&] { return !refused.empty(); });
     CHECK(refused == "connection refused");
 }
+
+TEST_CASE("tls: a client CA bundle is loaded, or refused with its name") {
+    TempDir d;
+    REQUIRE(nettest::make_self_signed(d.path));
+    auto ok = postern::make_client_tls(true, d.path / "cert.pem");
+    REQUIRE(ok.has_value());
+    CHECK(SSL_CTX_get_verify_mode(ok->get()) == SSL_VERIFY_PEER);
+
+    auto missing = postern::make_client_tls(true, d.path / "nope.pem");
+    REQUIRE_FALSE(missing.has_value());
+    CHECK(missing.error().starts_with((d.path / "nope.pem").string() +
+                                      ": not a usable PEM CA bundle"));
+    CHECK(missing.error().find('\n') == std::string::npos);
+
+    std::filesystem::path junk = d.path / "junk.pem";
+    FILE* f = fopen(junk.c_str(), "w");
+    fputs("not a certificate\n", f);
+    fclose(f);
+    CHECK_FALSE(postern::make_client_tls(true, junk).has_value());
+}

@@ -21,6 +21,7 @@ Modes (presets of the rules below; more rules can be added with fail() and hang(
     hang_data       the first DATA is never answered; later ones are
 
 Options: starttls (a fresh self-signed certificate for `hostname`, made with openssl),
+cert=(cert, key) (STARTTLS with that certificate instead, e.g. from tests/support/test_ca.py),
 require_tls (530 before STARTTLS), auth={"user": "password"} (AUTH PLAIN/LOGIN, only after
 STARTTLS unless auth_plaintext), auth_required (530 for MAIL without AUTH), pipelining
 (advertised, default on), requiretls (RFC 8689: REQUIRETLS offered inside TLS, and MAIL's
@@ -207,11 +208,12 @@ class FakeRemote:
     def __init__(self, mode="accept", hostname="remote.test", starttls=False, require_tls=False,
                  auth=None, auth_required=False, auth_plaintext=False, pipelining=True,
                  defer_rcpt=None, hang_seconds=3600, port=None, on_change=None,
-                 requiretls=False):
+                 requiretls=False, cert=None):
         if mode not in MODES:
             raise ValueError("mode must be one of %s" % ", ".join(MODES))
         self.mode, self.hostname = mode, hostname
-        self.starttls, self.require_tls = starttls or require_tls, require_tls
+        self.starttls, self.require_tls = starttls or require_tls or bool(cert), require_tls
+        self.cert = cert  # (cert, key) PEM paths to present instead of a self-signed one
         self.auth = dict(auth or {})
         self.auth_required, self.auth_plaintext = auth_required, auth_plaintext
         self.pipelining, self.hang_seconds = pipelining, hang_seconds
@@ -257,7 +259,10 @@ class FakeRemote:
               "enable_SMTPUTF8": True, "decode_data": False, "timeout": 600}
         if self.starttls:
             self._dir = tempfile.mkdtemp(prefix="fake-remote-")
-            self.cert_path, key = make_self_signed(self._dir, self.hostname)
+            if self.cert:
+                self.cert_path, key = self.cert
+            else:
+                self.cert_path, key = make_self_signed(self._dir, self.hostname)
             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             ctx.load_cert_chain(self.cert_path, key)
             kw["tls_context"] = ctx
