@@ -5,7 +5,7 @@ set -euo pipefail
 
 build_pkgs=(
     build-essential cmake pkg-config
-    libuv1-dev libssl-dev libc-ares-dev liblmdb-dev
+    libuv1-dev libssl-dev libc-ares-dev liblmdb-dev libcurl4-openssl-dev
     catch2 libtomlplusplus-dev libcli11-dev libcrypt-dev libargon2-dev
     openssl
 )
