@@ -202,6 +202,8 @@ void parse_delivery(ConfigTable& t, DeliveryConfig& c) {
     t.num("helo_timeout_seconds", c.helo_timeout_seconds, 1, 3600);
     t.num("data_done_timeout_seconds", c.data_done_timeout_seconds, 1, 3600);
     t.path("tls_ca_file", c.tls_ca_file);
+    t.boolean("mta_sts", c.mta_sts);
+    t.port("mx_port", c.mx_port);
 }
 
 std::expected<std::string, std::string> read_smarthost_password(const std::filesystem::path& file) {
@@ -250,6 +252,10 @@ const HostPort* route_for(const DeliveryConfig& c, const std::string& domain) {
 DeliveryTls tls_policy_for(const DeliveryConfig& c, const std::string& domain) {
     const auto* p = lookup_domain(c.tls_policy, domain);
     return p ? *p : c.default_tls;
+}
+
+bool has_tls_policy_entry(const DeliveryConfig& c, const std::string& domain) {
+    return lookup_domain(c.tls_policy, domain) != nullptr;
 }
 
 }  // namespace postern

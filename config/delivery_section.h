@@ -58,6 +58,8 @@ struct DeliveryConfig {
     uint32_t data_done_timeout_seconds = 600;
     // PEM CA bundle for the verify policy and the MTA-STS fetch; empty: the system's store.
     std::filesystem::path tls_ca_file;
+    bool mta_sts = true;    // apply MTA-STS (RFC 8461) to MX delivery (spoold/mta_sts.h)
+    uint16_t mx_port = 25;  // the port of MX hosts (Postfix's smtp_tcp_port): tests change it
 };
 
 void parse_delivery(ConfigTable& t, DeliveryConfig& c);
@@ -76,5 +78,7 @@ std::expected<std::string, std::string> read_smarthost_password(const std::files
 const HostPort* route_for(const DeliveryConfig& c, const std::string& domain);
 // The TLS policy for `domain`, looked up the same way, else the default.
 DeliveryTls tls_policy_for(const DeliveryConfig& c, const std::string& domain);
+// `domain` has a [delivery.tls_policy] entry of its own (or a ".parent" one): MTA-STS yields.
+bool has_tls_policy_entry(const DeliveryConfig& c, const std::string& domain);
 
 }  // namespace postern

@@ -11,6 +11,7 @@
 #include "libmailstore/queue/queue.h"
 #include "libmailstore/store.h"
 #include "libproto/net/daemon.h"
+#include "libproto/https/https_get.h"
 #include "libproto/net/tls.h"
 #include "libproto/core/log.h"
 #include "spoold/dkim_keyring.h"
@@ -65,6 +66,11 @@ std::expected<void, std::string> setup(DaemonContext<Config>& ctx) {
     // smarthost password is read here, before privileges are dropped.
     auto planner_opts = delivery_planner_options(cfg.delivery, cfg.hostname);
     if (!planner_opts) return std::unexpected(planner_opts.error());
+    // MTA-STS: policies cached in QUEUE/mta-sts.cache (kept across restarts), fetched with
+    // libcurl on the pool (curl_global_init now, before any thread).
+    planner_opts->sts.cache_file = cfg.queue_dir / "mta-sts.cache";
+    planner_opts->sts.ca_file = cfg.delivery.tls_ca_file;
+    if (cfg.delivery.mta_sts) https_global_init();
     auto planner = DeliveryPlanner::create(ctx.loop, std::move(*planner_opts));
     if (!planner) return std::unexpected(planner.error());
     g_planner = std::move(*planner);

@@ -2,6 +2,7 @@
 #include "spoold/next_hop.h"
 
 #include "libproto/core/secret.h"
+#include "spoold/mta_sts_enforce.h"
 
 namespace postern {
 namespace {
@@ -68,6 +69,8 @@ struct DeliveryPlanner::Job {
     DnsJob mx_job;
     std::optional<PlanResult> mx_result;
     std::optional<Addresses> fallback;  // the smarthost in fallback mode
+    DnsQuery sts_query;                 // MTA-STS, beside the MX lookup
+    std::optional<StsPolicy> sts;
     int pending = 0;
 };
 
@@ -77,6 +80,7 @@ DeliveryPlanner::DeliveryPlanner(DeliveryPlannerOptions opts, std::unique_ptr<Re
 
 DeliveryPlanner::~DeliveryPlanner() {
     jobs_.clear();  // cancels their lookups before the resolvers go
+    sts_.reset();
     if (opts_.smarthost_auth) wipe(opts_.smarthost_auth->password);
 }
 
@@ -93,8 +97,12 @@ std::expected<std::unique_ptr<DeliveryPlanner>, std::string> DeliveryPlanner::cr
     mo.plan.local_names = opts.local_names;
     mo.seed = opts.seed;
     auto mx = std::make_unique<MxResolver>(loop, *resolver, mo);
-    return std::unique_ptr<DeliveryPlanner>(
+    std::unique_ptr<MtaSts> sts;
+    if (opts.delivery.mta_sts) sts = std::make_unique<MtaSts>(loop, *mx, opts.sts);
+    auto planner = std::unique_ptr<DeliveryPlanner>(
         new DeliveryPlanner(std::move(opts), std::move(resolver), std::move(mx)));
+    planner->sts_ = std::move(sts);
+    return planner;
 }
 
 void DeliveryPlanner::plan(const std::string& destination, std::function<void(HopPlan)> done) {
@@ -156,6 +164,15 @@ void DeliveryPlanner::plan(const std::string& destination, std::function<void(Ho
             it->second->mx_result = std::move(r);
             if (--it->second->pending == 0) finish(id);
         });
+        if (sts_ && !has_tls_policy_entry(cfg, destination)) {
+            ++job.pending;
+            job.sts_query = sts_->lookup(destination, [this, id](std::optional<StsPolicy> p) {
+                auto it = jobs_.find(id);
+                if (it == jobs_.end()) return;
+                it->second->sts = std::move(p);
+                if (--it->second->pending == 0) finish(id);
+            });
+        }
     } else {
         lookup(job.first);
     }
@@ -250,10 +267,12 @@ void DeliveryPlanner::finish(uint64_t id) {
                 NextHop h;
                 h.host = host.name;
                 h.addresses = std::move(host.addresses);
+                h.port = cfg.mx_port;
                 h.tls = domain_tls;
                 plan.hops.push_back(std::move(h));
             }
             plan.fallback = std::move(fallback);
+            if (job->sts) apply_sts_policy(*job->sts, job->destination, plan);
         } else if (!r.error().permanent && !fallback.empty()) {
             plan.hops = std::move(fallback);  // direct delivery failed temporarily
         } else {

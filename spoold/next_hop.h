@@ -10,6 +10,9 @@
 //   3. else the domain's MX hosts (libproto/dns MxResolver: RFC 5321 5.1, null MX, loops).
 //   In "fallback" mode the smarthost is the plan's `fallback` for 1 and 3, and the only hop
 //   when the MX lookup failed temporarily.
+//   For 3 only, MTA-STS (spoold/mta_sts.h, beside the MX lookup; off with delivery.mta_sts =
+//   false; skipped for a domain with its own [delivery.tls_policy] entry) may then narrow the
+//   MX hosts and raise their TLS to verify (spoold/mta_sts_enforce.h).
 //
 // A route or smarthost name that does not resolve defers (a configuration problem: the mail
 // waits for the fix instead of bouncing).
@@ -30,6 +33,7 @@
 
 #include "config/delivery_section.h"
 #include "libproto/dns/mx_resolver.h"
+#include "spoold/mta_sts.h"
 #include "spoold/remote_transport.h"
 
 namespace postern {
@@ -51,6 +55,9 @@ struct NextHop {
     TlsPolicy tls = TlsPolicy::may;
     std::optional<SmtpCredentials> auth;  // smarthost AUTH (only after TLS, or on loopback)
     bool smarthost = false;
+    // MTA-STS (mode enforce) raised `tls` to verify for this MX host (spoold/mta_sts_enforce.h):
+    // the hook for DANE, whose usable TLSA records take precedence (RFC 8461 2).
+    bool sts_verify = false;
 };
 
 struct HopPlan {
@@ -74,6 +81,7 @@ struct DeliveryPlannerOptions {
     uint32_t dns_timeout_ms = 5000;                 // per try (ResolverOptions)
     uint32_t dns_tries = 2;
     std::optional<uint32_t> seed;  // the shuffle among equal MX; unset: random
+    MtaStsOptions sts;             // used when delivery.mta_sts is on
 };
 
 // The options from the config: [delivery], the smarthost password (read now; a
@@ -108,6 +116,7 @@ private:
     DeliveryPlannerOptions opts_;
     std::unique_ptr<Resolver> resolver_;
     std::unique_ptr<MxResolver> mx_;
+    std::unique_ptr<MtaSts> sts_;  // null when delivery.mta_sts is off
     std::unordered_map<uint64_t, std::unique_ptr<Job>> jobs_;
     uint64_t next_id_ = 1;
 };

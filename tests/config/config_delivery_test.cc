@@ -39,6 +39,8 @@ TEST_CASE("delivery: defaults") {
     CHECK(c->delivery.helo_timeout_seconds == 300);
     CHECK(c->delivery.data_done_timeout_seconds == 600);
     CHECK(c->delivery.tls_ca_file.empty());
+    CHECK(c->delivery.mta_sts);
+    CHECK(c->delivery.mx_port == 25);
 }
 
 TEST_CASE("delivery: the issue's spelling reads as written") {
@@ -54,6 +56,8 @@ TEST_CASE("delivery: the issue's spelling reads as written") {
                       "host_concurrency_limit = 2\n"
                       "helo_timeout_seconds = 3\n"
                       "tls_ca_file = \"ca.pem\"\n"
+                      "mta_sts = false\n"
+                      "mx_port = 2525\n"
                       "[delivery.routes]\n"
                       "\"Example.ORG\" = \"127.0.0.1:2526\"\n"
                       "\".sub.test\" = \"relay.test\"\n"
@@ -77,6 +81,11 @@ TEST_CASE("delivery: the issue's spelling reads as written") {
     CHECK(d.host_concurrency_limit == 2);
     CHECK(d.helo_timeout_seconds == 3);
     CHECK(d.tls_ca_file == t.dir / "ca.pem");
+    CHECK_FALSE(d.mta_sts);
+    CHECK(d.mx_port == 2525);
+    CHECK(has_tls_policy_entry(d, "example.org"));
+    CHECK(has_tls_policy_entry(d, "x.sub.test"));
+    CHECK_FALSE(has_tls_policy_entry(d, "elsewhere.test"));  // the default is not an entry
     REQUIRE(d.routes.size() == 3);
     CHECK(d.routes.at("example.org") == HostPort{"127.0.0.1", 2526});
     CHECK(d.routes.at(".sub.test") == HostPort{"relay.test", 25});
@@ -140,6 +149,8 @@ TEST_CASE("delivery: bad values are one exact line") {
          "delivery.destination_concurrency_limit must be between 1 and 1000"},
         {"timeout", "[delivery]\ndata_done_timeout_seconds = 0\n", 2,
          "delivery.data_done_timeout_seconds must be between 1 and 3600"},
+        {"mx_port", "[delivery]\nmx_port = 0\n", 2, "delivery.mx_port must be between 1 and 65535"},
+        {"mta_sts", "[delivery]\nmta_sts = \"yes\"\n", 2, "delivery.mta_sts must be true or false"},
         {"typo", "[delivery]\nsmarthost_pasword_file = \"/x\"\n", 2,
          "unknown setting delivery.smarthost_pasword_file"},
     }));

@@ -1,0 +1,249 @@
+"""MTA-STS (RFC 8461) for outbound MX delivery, end to end: mail submitted on 587 for domains
+whose MX, _mta-sts TXT record and mta-sts.<domain> address come from
+tests/support/dns_server.py; the policy from an HTTPS server on 127.0.0.1:443
+(tests/support/sts_policy_server.py, certificate from a test CA given to spoold as
+delivery.tls_ca_file); the MX host is a scripted remote (tests/support/fake_smtp_remote.py)
+on the port delivery.mx_port names.
+
+- enforce, the MX matches, its certificate is valid for its name: delivered over TLS, and
+  the policy is in queue/mta-sts.cache;
+- enforce, the MX is not in the policy: deferred (451 4.7.5 ... MTA-STS ...), the MX never
+  contacted; after a restart with the HTTPS server gone, still deferred (the cached policy);
+- enforce, the MX presents a self-signed certificate: deferred, nothing delivered;
+- testing, the MX is not in the policy: delivered, and spoold logs what enforce would refuse.
+
+RFC 8461 fixes port 443, so the policy server binds 127.0.0.1:443: that needs root (the
+e2e tests run as root under .ci/run); without it the class is skipped, or fails under
+CI=true. Only 127.0.0.1 is ever contacted."""
+
+import json
+import os
+import shutil
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+
+from postern_instance import Instance, _present, daemon_exists, tool_exists, wait_for  # noqa
+from sts_policy_server import StsPolicyServer  # noqa: E402
+from test_ca import TestCA  # noqa: E402
+
+try:
+    from fake_smtp_remote import FakeRemote  # noqa: E402
+except ImportError:  # python3-aiosmtpd missing
+    FakeRemote = None
+
+ALICE = "alice@example.test"
+PASSWORD = "alice-pw-123"
+DOMAINS = ("match.test", "nomatch.test", "selfsigned.test", "testing.test")
+
+
+def policy(mode, *mx):
+    return "version: STSv1\r\nmode: %s\r\n%smax_age: 86400\r\n" % (
+        mode, "".join("mx: %s\r\n" % m for m in mx))
+
+
+def can_bind_443():
+    try:
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", 443))
+        return True
+    except OSError:
+        return False
+
+
+class MtaStsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        for d in ("smtpd", "spoold"):
+            if not daemon_exists(d):
+                raise unittest.SkipTest(d + " is not built")
+        if not _present(FakeRemote is not None, "python3-aiosmtpd"):
+            raise unittest.SkipTest("python3-aiosmtpd is not installed")
+        if not tool_exists("openssl"):
+            raise unittest.SkipTest("openssl is missing")
+        if not _present(can_bind_443(), "binding 127.0.0.1:443 (root, port free)"):
+            raise unittest.SkipTest("cannot bind 127.0.0.1:443")
+        cls.dir = tempfile.mkdtemp(prefix="postern-sts-")
+        os.chmod(cls.dir, 0o755)  # spoold (the run user) reads the CA bundle
+        cls.ca = TestCA(cls.dir)
+        cert, key = cls.ca.issue(*("mta-sts." + d for d in DOMAINS))
+        cls.https = StsPolicyServer(cert, key).start()
+        cls.https.policies.update({
+            "mta-sts.match.test": policy("enforce", "mx.match.test"),
+            "mta-sts.nomatch.test": policy("enforce", "*.elsewhere.test"),
+            "mta-sts.selfsigned.test": policy("enforce", "*.selfsigned.test"),
+            "mta-sts.testing.test": policy("testing", "mx.elsewhere.test"),
+        })
+        names = {}
+        for d in DOMAINS:
+            names[d] = {"MX": [[10, "mx." + d]]}
+            names["mx." + d] = {"A": ["127.0.0.1"]}
+            names["_mta-sts." + d] = {"TXT": [["v=STSv1; ", "id=20261202"]]}
+            names["mta-sts." + d] = {"A": ["127.0.0.1"]}
+        cls.dns, cls.dns_proc = start_dns(cls.dir, {"ttl": 300, "soa_minimum": 30,
+                                                    "names": names})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.https.stop()
+        cls.dns_proc.terminate()
+        try:
+            cls.dns_proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            cls.dns_proc.kill()
+            cls.dns_proc.wait(timeout=10)
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    # --- set-up --------------------------------------------------------------------------
+
+    def remote(self, domain, ca_signed=True):
+        host = "mx." + domain
+        kw = {"cert": self.ca.issue(host)} if ca_signed else {"starttls": True}
+        r = FakeRemote(hostname=host, **kw).start()
+        self.addCleanup(r.stop)
+        return r
+
+    def instance(self, remote):
+        inst = Instance()
+        inst.__enter__()
+        self.addCleanup(inst.__exit__, None, None, None)
+        inst.add_domain("example.test")
+        inst.add_user(ALICE, PASSWORD)
+        inst.set_option("spoold", "retry_schedule_seconds", "[3600]")
+        inst.set_option("delivery", "dns_servers", '["%s"]' % self.dns)
+        inst.set_option("delivery", "mx_port", str(remote.port))
+        inst.set_option("delivery", "tls_ca_file", '"%s"' % self.ca.cert)
+        inst.start("smtpd", "spoold")
+        return inst
+
+    def submit(self, inst, rcpt, marker):
+        msg = ("From: %s\r\nTo: %s\r\nSubject: sts %s\r\nMessage-ID: <%s@example.test>\r\n"
+               "\r\nbody of %s\r\n" % (ALICE, rcpt, marker, marker, marker)).encode()
+        with smtplib.SMTP("127.0.0.1", inst.port("submission"), timeout=15) as s:
+            s.ehlo("client.test")
+            s.starttls(context=inst.client_tls_context(check_hostname=False))
+            s.ehlo("client.test")
+            s.login(ALICE, PASSWORD)
+            self.assertEqual(s.sendmail(ALICE, [rcpt], msg), {})
+
+    def target(self, inst, addr):
+        out = inst.ctl("queue", "list", "--json").stdout
+        for line in out.splitlines():
+            if not line.strip():
+                continue
+            for r in json.loads(line)["recipients"]:
+                for t in r["targets"]:
+                    if t["address"] == addr:
+                        return t
+        return None
+
+    def wait_deferred(self, inst, addr):
+        ok = wait_for(lambda: (self.target(inst, addr) or {}).get("state") == "deferred", 40)
+        if not ok:
+            inst.dump_logs()
+        self.assertTrue(ok, "%s never deferred: %r" % (addr, self.target(inst, addr)))
+        return self.target(inst, addr)
+
+    def wait_delivered(self, inst, remote, addr):
+        ok = remote.wait_accepted(1, 40) and wait_for(lambda: self.target(inst, addr) is None, 20)
+        if not ok:
+            inst.dump_logs()
+        self.assertTrue(ok, "not delivered: %r %r" % (remote.transactions,
+                                                      self.target(inst, addr)))
+
+    # --- the cases -----------------------------------------------------------------------
+
+    def test_enforce_matching_mx_with_a_valid_certificate_is_delivered_over_tls(self):
+        r = self.remote("match.test")
+        inst = self.instance(r)
+        self.submit(inst, "bob@match.test", "match")
+        self.wait_delivered(inst, r, "bob@match.test")
+        self.assertEqual(r.accepted[0].rcpt_tos, ["bob@match.test"])
+        self.assertTrue(r.accepted[0].tls)
+        self.assertGreaterEqual(self.https.fetched("mta-sts.match.test"), 1)
+        with open(inst.path("queue", "mta-sts.cache")) as f:
+            cache = f.read()
+        self.assertIn("sts1 match.test 20261202 ", cache)
+
+    def test_enforce_mx_not_in_the_policy_is_deferred_also_after_a_restart(self):
+        r = self.remote("nomatch.test")
+        inst = self.instance(r)
+        self.submit(inst, "bob@nomatch.test", "nomatch")
+        t = self.wait_deferred(inst, "bob@nomatch.test")
+        self.assertTrue(t["reply"].startswith("451 4.7.5 MTA-STS policy of nomatch.test"),
+                        t["reply"])
+        self.assertIn("mx.nomatch.test", t["reply"])
+        self.assertEqual(r.connections, 0)
+        self.assertTrue(wait_for(lambda: "sts1 nomatch.test" in read(
+            inst.path("queue", "mta-sts.cache")), 10))
+
+        # Restart: the policy comes from the cache file; the HTTPS server forgets it, so a
+        # fetch would find nothing (404) and, without the cache, no policy would apply.
+        fetched = self.https.fetched("mta-sts.nomatch.test")
+        inst.stop("spoold")
+        saved = self.https.policies.pop("mta-sts.nomatch.test")
+        self.addCleanup(self.https.policies.__setitem__, "mta-sts.nomatch.test", saved)
+        inst.start("spoold")
+        inst.ctl("queue", "flush")
+        self.assertTrue(wait_for(lambda: "cached policies from" in inst.log("spoold"), 20),
+                        inst.log("spoold"))
+        time.sleep(3)
+        t = self.target(inst, "bob@nomatch.test")
+        self.assertIsNotNone(t)
+        self.assertEqual(t["state"], "deferred")
+        self.assertEqual(r.connections, 0)
+        self.assertEqual(self.https.fetched("mta-sts.nomatch.test"), fetched)  # same TXT id
+
+    def test_enforce_self_signed_mx_is_deferred(self):
+        r = self.remote("selfsigned.test", ca_signed=False)
+        inst = self.instance(r)
+        self.submit(inst, "bob@selfsigned.test", "selfsigned")
+        t = self.wait_deferred(inst, "bob@selfsigned.test")
+        self.assertTrue(t["reply"].startswith("4"), t["reply"])
+        self.assertGreaterEqual(r.connections, 1)  # tried, and refused its certificate
+        self.assertEqual(r.transactions, [])
+        self.assertEqual(r.accepted, [])
+
+    def test_testing_mode_mismatch_is_delivered_and_logged(self):
+        r = self.remote("testing.test")
+        inst = self.instance(r)
+        self.submit(inst, "bob@testing.test", "testing")
+        self.wait_delivered(inst, r, "bob@testing.test")
+        want = ("mta-sts testing.test: testing mode: MX mx.testing.test does not match the "
+                "policy; enforce would not deliver to it")
+        self.assertTrue(wait_for(lambda: want in inst.log("spoold"), 10), inst.log("spoold"))
+
+
+def read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def start_dns(directory, zone):
+    """dns_server.py on a free loopback port; returns ("127.0.0.1:PORT", process)."""
+    with open(os.path.join(directory, "zone.json"), "w") as f:
+        json.dump(zone, f)
+    port_file = os.path.join(directory, "dns-port")
+    proc = subprocess.Popen([sys.executable, os.path.join(HERE, "..", "support", "dns_server.py"),
+                             "--zone", os.path.join(directory, "zone.json"),
+                             "--port-file", port_file])
+    if not wait_for(lambda: os.path.exists(port_file), 15):
+        proc.kill()
+        raise RuntimeError("no DNS server")
+    with open(port_file) as f:
+        return "127.0.0.1:%d" % int(f.read()), proc
+
+
+if __name__ == "__main__":
+    unittest.main()
