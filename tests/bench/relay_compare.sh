@@ -13,12 +13,16 @@
 # is routed to the sink on both sides: Postern [delivery.routes] "dN.test" = "127.0.0.1:SINK",
 # tls_policy_default "none"; Postfix transport_maps "dN.test smtp:[127.0.0.1]:SINK",
 # smtp_tls_security_level = none. No DKIM on either (no keys for Postern; Postfix has none).
-# Each run: (1) fill the queue through each server's own smtpd with its delivery side stopped
-# (Postern: spoold not running; Postfix: qmgr removed from master.cf, so cleanup's files stay in
-# incoming/), wait until all N are committed; (2) start a fresh smtp-sink and start delivery
-# (Postern `mailctl start spoold`; Postfix qmgr back in master.cf + `postfix reload`); the clock
-# runs from that command until the sink has counted N messages; (3) wait for the queue to be
-# empty, stop the delivery side again. Targets alternate which goes first. Median of RUNS.
+# Each run: (1) fill the queue through each server's own smtpd with its delivery side held
+# (Postern: spoold not running; Postfix: smtpd_client_restrictions = check_client_access
+# static:HOLD, so cleanup puts every message in hold/ and qmgr never sees it) and wait until all
+# N are committed; (2) start a fresh smtp-sink and let the queue go (Postern `mailctl start
+# spoold`; Postfix `postsuper -H ALL` (hold/ -> deferred/) then `postqueue -f`); the clock runs
+# from that command until the sink has counted N messages; (3) the sink keeps answering until
+# the queue is empty, and must have counted exactly N (no retry, no duplicate); Postern's spoold
+# is stopped again. Targets alternate which goes first. Median of RUNS per cell.
+# (Removing qmgr from master.cf instead made the fill crawl at ~10 msg/s: each cleanup waited
+# ~1 s on its trigger to the missing qmgr.)
 # Root (Postfix needs it); loopback only. Builds nothing.
 set -euo pipefail
 BIN=$(cd "${1:?usage: relay_compare.sh BIN_DIR}" && pwd)
@@ -68,14 +72,12 @@ cat >> "$PF_CONF/main.cf" <<CF
 transport_maps = texthash:$PF_CONF/transport
 smtp_tls_security_level = none
 default_destination_concurrency_limit = $PF_DEST_LIMIT
+# every accepted message goes on hold: the timed part releases them (postsuper -H ALL)
+smtpd_client_restrictions = check_client_access static:HOLD
 CF
-cp "$PF_CONF/master.cf" "$PF_CONF/master.cf.with-qmgr"
-grep -v '^qmgr ' "$PF_CONF/master.cf.with-qmgr" > "$PF_CONF/master.cf.no-qmgr"
-cp "$PF_CONF/master.cf.no-qmgr" "$PF_CONF/master.cf"
 postfix -c "$PF_CONF" check
 (ulimit -Sn "$(ulimit -Hn)"; postfix -c "$PF_CONF" start >/dev/null 2>&1)
 wait_until 10 "postfix master" test -s "$PF_DATA/master.lock"
-PF_MASTER=$(tr -d ' ' < "$PF_DATA/master.lock")
 wait_until 10 "postfix smtpd" bash -c "exec 3<>/dev/tcp/127.0.0.1/$SMTP_PORT" 2>/dev/null
 
 # --- Postern: temp instance, smtpd on 127.0.0.1:$PN_PORT, spoold started only to deliver
@@ -111,7 +113,6 @@ pf_queued() {  # files in Postfix's queues (any state)
 pn_queued() { count_files "$PN_ACTIVE"; }
 PF_DRAIN=()
 for q in maildrop incoming active deferred hold; do PF_DRAIN+=(--drain "$PF_QUEUE/$q"); done
-no_qmgr() { ! pgrep -P "$PF_MASTER" -x qmgr >/dev/null; }
 
 fill() {  # PORT SIZE DESTS N: N messages through smtp-source, spread over DESTS domains
     local port=$1 size=$2 dests=$3 n=$4 k m
@@ -128,27 +129,27 @@ measure() {  # target size dests n -> "seconds first_seconds cmd_seconds"
     local t=$1 size=$2 dests=$3 n=$4 out
     if [ "$t" = postern ]; then
         [ "$(pn_queued)" -eq 0 ] || { echo "postern queue not empty" >&2; return 1; }
+        t0=$(date +%s.%N)
         fill "$PN_PORT" "$size" "$dests" "$n"
         wait_until 120 "postern queue has $n" test "$(pn_queued)" -eq "$n" || return 1
+        t1=$(date +%s.%N)
         sync
         out=$(python3 "$HERE/relay_measure.py" --port "$SINK" --n "$n" --drain "$PN_ACTIVE" -- \
             "${CTL[@]}" start spoold) || return 1
         "${CTL[@]}" stop spoold >/dev/null || return 1
     else
         [ "$(pf_queued)" -eq 0 ] || { echo "postfix queue not empty" >&2; return 1; }
-        wait_until 30 "postfix qmgr gone" no_qmgr || return 1
+        t0=$(date +%s.%N)
         fill "$SMTP_PORT" "$size" "$dests" "$n"
-        # cleanup sets the owner-execute bit once a queue file is complete
-        wait_until 120 "postfix incoming has $n" \
-            test "$(count_files "$PF_QUEUE/incoming" -perm -u+x)" -eq "$n" || return 1
+        wait_until 120 "postfix hold has $n" test "$(count_files "$PF_QUEUE/hold")" -eq "$n" ||
+            return 1
+        t1=$(date +%s.%N)
         sync
-        cp "$PF_CONF/master.cf.with-qmgr" "$PF_CONF/master.cf"
         out=$(python3 "$HERE/relay_measure.py" --port "$SINK" --n "$n" "${PF_DRAIN[@]}" -- \
-            postfix -c "$PF_CONF" reload) || return 1
-        cp "$PF_CONF/master.cf.no-qmgr" "$PF_CONF/master.cf"
-        postfix -c "$PF_CONF" reload >/dev/null 2>&1
+            sh -c "postsuper -c '$PF_CONF' -H ALL 2>/dev/null && postqueue -c '$PF_CONF' -f") ||
+            return 1
     fi
-    echo "$out"
+    echo "$out $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}')"
 }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
@@ -157,7 +158,7 @@ hl=$(sed -n 's/^host_concurrency_limit = //p' "$conf"); hl=${hl:-4 (default)}
 echo "# $(date -u +%FT%TZ) $(uname -r) $(nproc) cores, load $(loadavg); postern $BIN; postfix $(postconf -d -h mail_version 2>/dev/null)"
 echo "# sink: smtp-sink -c -m 1000 -u nobody 127.0.0.1:$SINK 1000; fill: smtp-source -s $FILL_CONC -m N/DESTS -l SIZE -f bench@relay.test -t r@dK.test (untimed)"
 echo "# postern: destination_concurrency_limit 20, host_concurrency_limit $hl, remote 100, tls none; postfix: default_destination_concurrency_limit $PF_DEST_LIMIT (one qmgr queue: nexthop [127.0.0.1]:$SINK), smtp_tls_security_level none"
-echo "# clock: start of delivery (mailctl start spoold | postfix reload with qmgr) -> N-th message at the sink; median of $RUNS runs, targets alternating"
+echo "# clock: start of delivery (mailctl start spoold | postsuper -H ALL; postqueue -f) -> N-th message at the sink; median of $RUNS runs, targets alternating"
 exec 9>>"$LOCK"
 printf '%-8s %-5s %-6s %14s %14s %7s   %s\n' size dests n "postern msg/s" "postfix msg/s" ratio \
     "runs (postern | postfix)"
@@ -174,11 +175,11 @@ for size in $SIZES; do
                 out=$(measure "$t" "$size" "$d" "$n") ||
                     { echo "$t size=$size dests=$d failed" >&2; exit 1; }
                 flock -u 9
-                read -r secs first cmd <<< "$out"
+                read -r secs first cmd fills <<< "$out"
                 rate=$(awk -v n="$n" -v s="$secs" 'BEGIN {printf "%.0f", n / s}')
                 case $t in postern) pn+=("$rate") ;; *) pf+=("$rate") ;; esac
                 steady=$(awk -v n="$n" -v s="$secs" -v f="$first" 'BEGIN {printf "%.0f", (n - 1) / (s - f)}')
-                echo "# run size=$size dests=$d r=$r $t $rate msg/s (${secs} s; first at ${first} s, command ${cmd} s; first->last $steady msg/s; load before: $la)"
+                echo "# run size=$size dests=$d r=$r $t $rate msg/s (${secs} s; first at ${first} s, command ${cmd} s; first->last $steady msg/s; fill ${fills} s untimed; load before: $la)"
             done
         done
         mpn=$(printf '%s\n' "${pn[@]}" | median)
