@@ -125,7 +125,7 @@ fill() {  # PORT SIZE DESTS N: N messages through smtp-source, spread over DESTS
     wait
 }
 
-measure() {  # target size dests n -> "seconds first_seconds cmd_seconds"
+measure() {  # target size dests n -> "seconds first_seconds cmd_seconds fill_seconds"
     local t=$1 size=$2 dests=$3 n=$4 out
     if [ "$t" = postern ]; then
         [ "$(pn_queued)" -eq 0 ] || { echo "postern queue not empty" >&2; return 1; }
