@@ -204,8 +204,10 @@ void SmtpTransport::deliver(const RemoteBatch& batch, Done done) {
         // RFC 8689 4.2.1: a REQUIRETLS message goes only over TLS with a certificate that
         // verifies (whatever the domain's own policy), so its links are never shared with
         // ordinary mail (the TLS policy is part of the link key).
+        // A hop DANE verifies keeps DANE (RFC 8689 4.2.1 accepts DANE; RFC 8461 2: it wins).
         if (jj.batch.envelope->requiretls)
-            for (auto& h : jj.order) h.tls = TlsPolicy::verify;
+            for (auto& h : jj.order)
+                if (h.tls != TlsPolicy::dane) h.tls = TlsPolicy::verify;
         jj.start();
     });
 }

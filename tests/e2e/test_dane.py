@@ -17,6 +17,7 @@ tests/spoold/next_hop_test.cc.
 - dane-only and no TLSA records: deferred, the remote never contacted.
 """
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -26,8 +27,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
 
-import test_remote_delivery as trd  # noqa: E402  (its helpers; its tests are not collected)
+import test_remote_delivery as trd  # noqa: E402  (dns_server(); its tests are not collected)
 from postern_instance import wait_for  # noqa: E402
+from remote_delivery_case import RemoteDeliveryCase  # noqa: E402
 
 MX = "mx.dane.test"
 
@@ -38,20 +40,10 @@ def spki_sha256(cert_path):
                          check=True, capture_output=True, timeout=30).stdout
     der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pub,
                          check=True, capture_output=True, timeout=30).stdout
-    import hashlib
     return hashlib.sha256(der).hexdigest()
 
 
-class DaneTest(unittest.TestCase):
-    setUpClass = classmethod(trd.RemoteDeliveryTest.setUpClass.__func__)
-    remote = trd.RemoteDeliveryTest.remote
-    instance = trd.RemoteDeliveryTest.instance
-    submit = trd.RemoteDeliveryTest.submit
-    entries = trd.RemoteDeliveryTest.entries
-    targets = trd.RemoteDeliveryTest.targets
-    wait_state = trd.RemoteDeliveryTest.wait_state
-    wait_accepted = trd.RemoteDeliveryTest.wait_accepted
-    wait_queue_empty = trd.RemoteDeliveryTest.wait_queue_empty
+class DaneTest(RemoteDeliveryCase):
     dns_server = trd.RemoteDeliveryTest.dns_server
 
     def setup(self, tlsa=None, ad_tlsa=True, policy=None):
