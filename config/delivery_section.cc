@@ -86,9 +86,12 @@ std::optional<DeliveryTls> parse_tls(std::string_view s) {
     if (s == "may") return DeliveryTls::may;
     if (s == "encrypt") return DeliveryTls::encrypt;
     if (s == "verify") return DeliveryTls::verify;
+    if (s == "dane") return DeliveryTls::dane;
+    if (s == "dane-only") return DeliveryTls::dane_only;
     return std::nullopt;
 }
-constexpr const char* tls_values = R"(must be "none", "may", "encrypt" or "verify")";
+constexpr const char* tls_values =
+    R"(must be "none", "may", "encrypt", "verify", "dane" or "dane-only")";
 
 }  // namespace
 

@@ -10,7 +10,8 @@
 //   [delivery.routes]
 //   "example.org" = "127.0.0.1:2526"      # like Postfix transport maps
 //   [delivery.tls_policy]
-//   "example.org" = "verify"              # none | may | encrypt | verify; default may
+//   "example.org" = "verify"              # none | may | encrypt | verify | dane | dane-only;
+//                                         # default dane (docs/delivery.md)
 //
 // These spellings are relied on by outside tests: keep them.
 
@@ -28,7 +29,7 @@
 namespace postern {
 
 // Same order and meaning as spoold's TlsPolicy (next_hop.h), which the config layer cannot see.
-enum class DeliveryTls : uint8_t { none, may, encrypt, verify };
+enum class DeliveryTls : uint8_t { none, may, encrypt, verify, dane, dane_only };
 enum class SmarthostMode : uint8_t { fallback, exclusive };
 
 struct HostPort {
@@ -45,7 +46,7 @@ struct DeliveryConfig {
     std::filesystem::path smarthost_password_file;  // read by spoold at start
     std::map<std::string, HostPort> routes;         // lower-case domain -> next hop
     std::map<std::string, DeliveryTls> tls_policy;  // lower-case domain -> policy
-    DeliveryTls default_tls = DeliveryTls::may;     // delivery.tls_policy_default
+    DeliveryTls default_tls = DeliveryTls::dane;    // delivery.tls_policy_default
     // Concurrent deliveries per destination domain and in total (Postfix's
     // default_destination_concurrency_limit 20 and default_process_limit 100).
     uint32_t destination_concurrency_limit = 20;

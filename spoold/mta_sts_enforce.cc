@@ -2,6 +2,7 @@
 
 #include "libproto/core/log.h"
 #include "libproto/core/log_escape.h"
+#include "spoold/dane_hops.h"
 
 namespace postern {
 
@@ -24,8 +25,10 @@ void apply_sts_policy(const StsPolicy& policy, const std::string& domain, HopPla
     }
     if (testing) return;
     std::erase_if(plan.hops, [&](const NextHop& h) { return !sts_mx_matches(policy, h.host); });
+    // A dane/dane-only hop keeps its policy: usable TLSA records win over MTA-STS (RFC 8461
+    // 2); apply_dane (dane_hops.h) falls back to verify for it when they are not there.
     for (auto& h : plan.hops) {
-        h.tls = TlsPolicy::verify;
+        if (!is_dane_policy(h.tls)) h.tls = TlsPolicy::verify;
         h.sts_verify = true;
     }
     if (plan.hops.empty()) {

@@ -3,6 +3,7 @@
 
 #include "libproto/core/secret.h"
 #include "spoold/mta_sts_enforce.h"
+#include "spoold/dane_hops.h"
 
 namespace postern {
 namespace {
@@ -11,7 +12,9 @@ TlsPolicy to_policy(DeliveryTls t) {
     static_assert(int(DeliveryTls::none) == int(TlsPolicy::none) &&
                   int(DeliveryTls::may) == int(TlsPolicy::may) &&
                   int(DeliveryTls::encrypt) == int(TlsPolicy::encrypt) &&
-                  int(DeliveryTls::verify) == int(TlsPolicy::verify));
+                  int(DeliveryTls::verify) == int(TlsPolicy::verify) &&
+                  int(DeliveryTls::dane) == int(TlsPolicy::dane) &&
+                  int(DeliveryTls::dane_only) == int(TlsPolicy::dane_only));
     return TlsPolicy(t);
 }
 
@@ -72,6 +75,7 @@ struct DeliveryPlanner::Job {
     DnsQuery sts_query;                 // MTA-STS, beside the MX lookup
     std::optional<StsPolicy> sts;
     int pending = 0;
+    std::unique_ptr<DaneLookups> dane;  // the TLSA lookups after the plan (dane_hops.h)
 };
 
 DeliveryPlanner::DeliveryPlanner(DeliveryPlannerOptions opts, std::unique_ptr<Resolver> resolver,
@@ -182,15 +186,18 @@ void DeliveryPlanner::plan(const std::string& destination, std::function<void(Ho
 
 namespace {
 
-// The address list of a route or smarthost host from its answers.
+// The address list of a route or smarthost host from its answers; `authenticated` (when
+// given) says whether they all had the AD bit.
 std::expected<std::vector<std::string>, MxFailure> addresses_of(const HostPort& where,
                                                                 const HostAnswers& answers,
-                                                                const MxPlanOptions& opts) {
+                                                                const MxPlanOptions& opts,
+                                                                bool* authenticated = nullptr) {
     MxCandidates one;
     one.hosts.push_back({where.host, 0});
     one.implicit = true;
     auto plan = assemble_plan(where.host, one, {answers}, opts);
     if (!plan) return std::unexpected(plan.error());
+    if (authenticated) *authenticated = plan->hosts.front().authenticated;
     return plan->hosts.front().addresses;
 }
 
@@ -204,9 +211,13 @@ void DeliveryPlanner::finish(uint64_t id) {
     const auto& cfg = opts_.delivery;
     const TlsPolicy domain_tls = to_policy(tls_policy_for(cfg, job->destination));
 
-    auto resolved = [&](Job::Addresses& a) -> std::expected<std::vector<std::string>, MxFailure> {
+    // `secure`: the configured name's addresses were DNSSEC-authenticated (the configuration
+    // stands in for the MX lookup, as for Postfix's [host] next hops); never for an IP.
+    auto resolved = [&](Job::Addresses& a,
+                        bool* secure =
+                            nullptr) -> std::expected<std::vector<std::string>, MxFailure> {
         if (a.result) return *a.result;
-        return addresses_of(a.where, a.answers, mx_->plan_options());
+        return addresses_of(a.where, a.answers, mx_->plan_options(), secure);
     };
     auto smarthost_hop = [&](const HostPort& where, std::vector<std::string> addrs) {
         NextHop h;
@@ -222,8 +233,11 @@ void DeliveryPlanner::finish(uint64_t id) {
     HopPlan plan;
     std::vector<NextHop> fallback;
     if (job->fallback) {
-        if (auto addrs = resolved(*job->fallback))
+        bool secure = false;
+        if (auto addrs = resolved(*job->fallback, &secure)) {
             fallback.push_back(smarthost_hop(job->fallback->where, std::move(*addrs)));
+            fallback.back().dnssec = secure;
+        }
     }
 
     // A route's or the smarthost's name that does not resolve is a configuration problem:
@@ -236,9 +250,11 @@ void DeliveryPlanner::finish(uint64_t id) {
 
     switch (job->primary) {
     case Job::Primary::route: {
-        auto addrs = resolved(job->first);
+        bool secure = false;
+        auto addrs = resolved(job->first, &secure);
         if (addrs) {
             NextHop h;
+            h.dnssec = secure;
             h.host = job->first.where.host;
             h.addresses = std::move(*addrs);
             h.port = job->first.where.port;
@@ -253,10 +269,12 @@ void DeliveryPlanner::finish(uint64_t id) {
         break;
     }
     case Job::Primary::smarthost: {
-        auto addrs = resolved(job->first);
-        if (addrs)
+        bool secure = false;
+        auto addrs = resolved(job->first, &secure);
+        if (addrs) {
             plan.hops.push_back(smarthost_hop(job->first.where, std::move(*addrs)));
-        else
+            plan.hops.back().dnssec = secure;
+        } else
             plan.failure = config_host_failed("smarthost", job->first.where, addrs.error());
         break;
     }
@@ -269,6 +287,7 @@ void DeliveryPlanner::finish(uint64_t id) {
                 h.addresses = std::move(host.addresses);
                 h.port = cfg.mx_port;
                 h.tls = domain_tls;
+                h.dnssec = r->mx_authenticated && host.authenticated;  // RFC 7672 2.2
                 plan.hops.push_back(std::move(h));
             }
             plan.fallback = std::move(fallback);
@@ -281,6 +300,24 @@ void DeliveryPlanner::finish(uint64_t id) {
         break;
     }
     }
+    // DANE: TLSA lookups for the authenticated hops with a dane policy, then the plan.
+    if (dane_lookups_wanted(plan)) {
+        const uint64_t id = job->id;
+        Job& j = *job;
+        jobs_.emplace(id, std::move(job));
+        j.dane = std::make_unique<DaneLookups>(*mx_, std::move(plan), j.destination,
+                                               [this, id](HopPlan p) {
+                                                   auto it = jobs_.find(id);
+                                                   if (it == jobs_.end()) return;
+                                                   auto done = std::move(it->second->done);
+                                                   auto gone = std::move(it->second);
+                                                   jobs_.erase(it);
+                                                   done(std::move(p));
+                                               });
+        return;
+    }
+    for (auto* list : {&plan.hops, &plan.fallback})
+        for (auto& h : *list) apply_dane(h, nullptr, job->destination);
     auto done = std::move(job->done);
     job.reset();
     done(std::move(plan));

@@ -32,6 +32,7 @@
 #include <uv.h>
 
 #include "config/delivery_section.h"
+#include "libproto/dane/dane_policy.h"
 #include "libproto/dns/mx_resolver.h"
 #include "spoold/mta_sts.h"
 #include "spoold/remote_transport.h"
@@ -40,8 +41,10 @@ namespace postern {
 
 // The TLS a hop needs. may: STARTTLS when offered, no certificate check (opportunistic);
 // encrypt: STARTTLS required, certificate not checked; verify: STARTTLS required and the
-// certificate must match NextHop::host.
-enum class TlsPolicy : uint8_t { none, may, encrypt, verify };
+// certificate must match NextHop::host. dane / dane_only (RFC 7672, spoold/dane_hops.h) are
+// what the config says; the plan a NextHopPlanner gives has turned them into may, encrypt,
+// dane (TLS required and the peer must match NextHop::dane.records) or a deferred hop.
+enum class TlsPolicy : uint8_t { none, may, encrypt, verify, dane, dane_only };
 
 struct SmtpCredentials {
     std::string user;
@@ -58,6 +61,10 @@ struct NextHop {
     // MTA-STS (mode enforce) raised `tls` to verify for this MX host (spoold/mta_sts_enforce.h):
     // the hook for DANE, whose usable TLSA records take precedence (RFC 8461 2).
     bool sts_verify = false;
+    // DANE: the MX (or the configured route/smarthost name) and the address answers were
+    // DNSSEC-authenticated; and what the TLSA lookup decided (outcome defer: skip this hop).
+    bool dnssec = false;
+    DaneDecision dane;
 };
 
 struct HopPlan {

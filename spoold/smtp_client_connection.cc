@@ -29,8 +29,15 @@ void SmtpClientConnection::on_line_too_long(Connection&) {
 }
 
 void SmtpClientConnection::on_tls_ready(Connection&) {
-    log_msg(LogLevel::info, "smtp %s[%s]: TLS %s %s", log_escape(sni_).c_str(),
-            conn_.peer().ip.c_str(), conn_.tls_version().c_str(), conn_.tls_cipher().c_str());
+    // Postfix's words for the peer: Verified (DANE match, or the chain and the name checked),
+    // Untrusted (not checked: may, encrypt).
+    if (dane_ && conn_.ssl()) dane_match_ = dane_match_text(conn_.ssl());
+    std::string trust = !dane_match_.empty()    ? "Verified, dane " + dane_match_
+                        : !verify_host_.empty() ? "Verified"
+                                                : "Untrusted";
+    log_msg(LogLevel::info, "smtp %s[%s]: TLS %s %s (%s)", log_escape(sni_).c_str(),
+            conn_.peer().ip.c_str(), conn_.tls_version().c_str(), conn_.tls_cipher().c_str(),
+            trust.c_str());
     session_.on_tls_ready();
     pump();
 }
@@ -57,6 +64,7 @@ void SmtpClientConnection::on_close(Connection&, CloseReason why) {
         !session_.tls_active()) {
         tls_failed_ = true;
         session_.on_tls_failed(why == CloseReason::timeout ? "handshake timed out"
+                               : dane_ ? "certificate matches no TLSA record of " + dane_->base
                                : verify_host_.empty()
                                    ? "handshake failed"
                                    : "certificate not verified for " + verify_host_);
@@ -137,6 +145,13 @@ void SmtpClientConnection::pump() {
                 if (!verify_host_.empty() && conn_.ssl()) {
                     SSL_set_hostflags(conn_.ssl(), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
                     SSL_set1_host(conn_.ssl(), verify_host_.c_str());
+                }
+                if (dane_ && conn_.ssl()) {
+                    if (auto armed = dane_arm(conn_.ssl(), *dane_); !armed) {
+                        log_msg(LogLevel::info, "smtp %s[%s]: dane: %s", log_escape(sni_).c_str(),
+                                conn_.peer().ip.c_str(), armed.error().c_str());
+                        conn_.abort(CloseReason::tls_error);
+                    }
                 }
             }
             break;

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "libproto/net/tls.h"
 #include "libproto/net/uv_handle.h"
 #include "libproto/smtp_client/smtp_client_session.h"
+#include "spoold/dane_tls.h"
 
 namespace postern {
 
@@ -41,6 +43,10 @@ public:
     ~SmtpClientConnection() override;
 
     void set_owner(SmtpClientOwner* o) { owner_ = o; }
+    // DANE (spoold/dane_tls.h): the peer must match one of these TLSA records. Before on_open.
+    void set_dane(DaneTls d) { dane_ = std::move(d); }
+    // TLS is up and the peer matched a TLSA record.
+    bool dane_verified() const { return !dane_match_.empty(); }
 
     void begin(SmtpClientTransaction t);
     void reset();
@@ -78,6 +84,8 @@ private:
     SslCtxPtr tls_;
     std::string verify_host_;
     std::string sni_;
+    std::optional<DaneTls> dane_;
+    std::string dane_match_;  // "TLSA 3 1 1 matched at depth 0" once verified
     Timer timer_;
     SmtpClientOwner* owner_ = nullptr;
     std::string local_failure_;

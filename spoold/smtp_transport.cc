@@ -8,6 +8,8 @@
 #include "libproto/core/log_escape.h"
 #include "libproto/net/pool_job.h"
 #include "libproto/net/uv_handle.h"
+#include "spoold/dane_hops.h"
+#include "spoold/dane_tls.h"
 #include "spoold/smtp_client_connection.h"
 
 namespace postern {
@@ -43,6 +45,8 @@ const char* tls_text(TlsPolicy p) {
     case TlsPolicy::may: return "may";
     case TlsPolicy::encrypt: return "encrypt";
     case TlsPolicy::verify: return "verify";
+    case TlsPolicy::dane: return "dane";
+    case TlsPolicy::dane_only: return "dane-only";
     }
     return "?";
 }
@@ -165,6 +169,9 @@ SSL_CTX* SmtpTransport::tls_context(bool verify) {
             return nullptr;
         }
         slot = std::move(*c);
+        if (!verify && !dane_enable_context(slot.get()))  // DANE hops use this context
+            log_msg(LogLevel::error, "smtp: client TLS context: DANE not available: %s",
+                    tls_error_text().c_str());
     }
     return slot.get();
 }
@@ -197,8 +204,10 @@ void SmtpTransport::deliver(const RemoteBatch& batch, Done done) {
         // RFC 8689 4.2.1: a REQUIRETLS message goes only over TLS with a certificate that
         // verifies (whatever the domain's own policy), so its links are never shared with
         // ordinary mail (the TLS policy is part of the link key).
+        // A hop DANE verifies keeps DANE (RFC 8689 4.2.1 accepts DANE; RFC 8461 2: it wins).
         if (jj.batch.envelope->requiretls)
-            for (auto& h : jj.order) h.tls = TlsPolicy::verify;
+            for (auto& h : jj.order)
+                if (h.tls != TlsPolicy::dane) h.tls = TlsPolicy::verify;
         jj.start();
     });
 }
@@ -239,7 +248,10 @@ void SmtpTransport::Job::start() {
 
 void SmtpTransport::Job::next_address() {
     while (hop < order.size()) {
-        if (addr < cur().addresses.size()) {
+        if (cur().dane.outcome == DaneOutcome::defer) {
+            last_reply = dane_defer_reply(cur());  // RFC 7672 2.1.1: this host is unusable
+            last_mta.clear();
+        } else if (addr < cur().addresses.size()) {
             connect();
             return;
         }
@@ -319,6 +331,8 @@ void SmtpTransport::Job::connect() {
     SslCtxPtr ctx;
     if (pol != TlsPolicy::none) ctx = share_tls(tr->tls_context(pol == TlsPolicy::verify));
     std::string verify_host = pol == TlsPolicy::verify ? h.host : "";
+    std::shared_ptr<DaneTls> dane;  // TLSA records the peer must match (spoold/dane_tls.h)
+    if (pol == TlsPolicy::dane) dane = std::make_shared<DaneTls>(DaneTls{h.host, h.dane.records});
     std::string sni = is_ip_literal(h.host) ? "" : h.host;
 
     ConnectionOptions co;
@@ -332,10 +346,11 @@ void SmtpTransport::Job::connect() {
     log_msg(LogLevel::debug, "smtp %s: connecting for %s", l.label.c_str(), batch.id.c_str());
     connect_tcp(
         tr->loop_, ip, h.port, co,
-        [tr, alive, lid, shared_cfg, shared_ctx, verify_host,
-         sni](Connection& c) -> std::unique_ptr<ConnectionHandler> {
+        [tr, alive, lid, shared_cfg, shared_ctx, verify_host, sni,
+         dane](Connection& c) -> std::unique_ptr<ConnectionHandler> {
             auto handler = std::make_unique<SmtpClientConnection>(
                 c, std::move(*shared_cfg), share_tls(shared_ctx->get()), verify_host, sni);
+            if (dane) handler->set_dane(*dane);
             if (!alive.expired()) {
                 auto it = tr->links_.find(lid);
                 if (it != tr->links_.end()) {
@@ -464,8 +479,10 @@ void SmtpTransport::Job::results_in(Link& l, std::vector<SmtpRecipientResult> r)
         }
         log_msg(LogLevel::info, "smtp %s: %s to=<%s> relay=%s%s status=%s (%s)", batch.id.c_str(),
                 batch.destination.c_str(), log_escape(addr).c_str(), l.label.c_str(),
-                l.conn && l.conn->session().tls_active() ? " tls" : "", status,
-                log_escape(r[k].reply).c_str());
+                !l.conn || !l.conn->session().tls_active() ? ""
+                : l.conn->dane_verified()                  ? " tls dane"
+                                                           : " tls",
+                status, log_escape(r[k].reply).c_str());
     }
     if (more_on_same_link(l, r)) return;
     // The connection is done with this batch: back to its host (or to a waiting batch).

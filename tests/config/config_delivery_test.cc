@@ -31,7 +31,7 @@ TEST_CASE("delivery: defaults") {
     CHECK_FALSE(c->delivery.smarthost.has_value());
     CHECK(c->delivery.smarthost_mode == SmarthostMode::fallback);
     CHECK(c->delivery.routes.empty());
-    CHECK(c->delivery.default_tls == DeliveryTls::may);
+    CHECK(c->delivery.default_tls == DeliveryTls::dane);
     CHECK(c->delivery.destination_concurrency_limit == 20);
     CHECK(c->delivery.remote_concurrency_limit == 100);
     CHECK(c->delivery.host_concurrency_limit == 4);
@@ -65,7 +65,9 @@ TEST_CASE("delivery: the issue's spelling reads as written") {
                       "[delivery.tls_policy]\n"
                       "\"example.org\" = \"verify\"\n"
                       "\"plain.test\" = \"none\"\n"
-                      "\".sub.test\" = \"may\"\n"));
+                      "\".sub.test\" = \"may\"\n"
+                      "\"dane.test\" = \"dane\"\n"
+                      "\"daneonly.test\" = \"dane-only\"\n"));
     auto c = load_config(t.file);
     REQUIRE(c.has_value());
     const auto& d = c->delivery;
@@ -98,6 +100,8 @@ TEST_CASE("delivery: the issue's spelling reads as written") {
     CHECK(tls_policy_for(d, "example.org") == DeliveryTls::verify);
     CHECK(tls_policy_for(d, "plain.test") == DeliveryTls::none);
     CHECK(tls_policy_for(d, "x.sub.test") == DeliveryTls::may);
+    CHECK(tls_policy_for(d, "dane.test") == DeliveryTls::dane);
+    CHECK(tls_policy_for(d, "daneonly.test") == DeliveryTls::dane_only);
     CHECK(tls_policy_for(d, "elsewhere.test") == DeliveryTls::encrypt);
 }
 
@@ -142,9 +146,9 @@ TEST_CASE("delivery: bad values are one exact line") {
         {"routes not a table", "[delivery]\nroutes = \"x\"\n", 2,
          "[delivery.routes] must be a table"},
         {"tls value", "[delivery.tls_policy]\n\"example.org\" = \"strict\"\n", 2,
-         R"(delivery.tls_policy."example.org" must be "none", "may", "encrypt" or "verify")"},
-        {"tls default", "[delivery]\ntls_policy_default = \"dane\"\n", 2,
-         R"(delivery.tls_policy_default must be "none", "may", "encrypt" or "verify")"},
+         R"(delivery.tls_policy."example.org" must be "none", "may", "encrypt", "verify", "dane" or "dane-only")"},
+        {"tls default", "[delivery]\ntls_policy_default = \"DANE\"\n", 2,
+         R"(delivery.tls_policy_default must be "none", "may", "encrypt", "verify", "dane" or "dane-only")"},
         {"limit", "[delivery]\ndestination_concurrency_limit = 0\n", 2,
          "delivery.destination_concurrency_limit must be between 1 and 1000"},
         {"timeout", "[delivery]\ndata_done_timeout_seconds = 0\n", 2,

@@ -29,6 +29,7 @@ PROTO_ALLOWED = {
     "dkim": {"core", "mime"},
     "mta_sts": {"core"},
     "https": {"core"},
+    "dane": {"core", "dns_parse"},
 }
 # config/ (postern_config): the whole postern.toml, one file per daemon's section. It sits
 # on the shared config layer and nothing else: no store, no loop, no engine, no daemon.
@@ -38,7 +39,7 @@ CONFIG_LINKS = {"proto_core", "proto_auth", "proto_config"}
 TOML_PRIVATE = os.path.join("libproto", "config", "toml_source.h")
 # Pure libraries: parsers, engines and policy. No event loop, so a fuzzer links only them.
 NO_LIBUV = {"core", "auth", "sasl", "config", "smtp", "pop3", "imap", "mime", "dns_parse",
-            "smtp_client", "dkim", "mta_sts", "https"}
+            "smtp_client", "dkim", "mta_sts", "https", "dane"}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 

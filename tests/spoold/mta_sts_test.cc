@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "libproto/net/loop.h"
+#include "spoold/dane_hops.h"
 #include "spoold/mta_sts_enforce.h"
 #include "tests/support/fake_resolver.h"
 
@@ -203,6 +204,30 @@ TEST_CASE("mta_sts enforce: only matching MX, each raised to verify") {
         CHECK(h.sts_verify);
     }
     CHECK(plan.fallback.size() == 1);
+}
+
+TEST_CASE("mta_sts enforce with dane: usable TLSA records win, else verify (RFC 8461 2)") {
+    StsPolicy pol{StsMode::enforce, {"*.ex.test"}, 600};
+    auto plan = mx_plan({"mx1.ex.test", "mx2.ex.test", "mx3.ex.test"});
+    for (auto& h : plan.hops) {
+        h.tls = TlsPolicy::dane;
+        h.dnssec = true;
+    }
+    apply_sts_policy(pol, "ex.test", plan);
+    REQUIRE(plan.hops.size() == 3);
+    for (auto& h : plan.hops) {
+        CHECK(h.tls == TlsPolicy::dane);  // left for DANE to decide
+        CHECK(h.sts_verify);
+    }
+    DnsResult<TlsaAnswer> usable = TlsaAnswer{{{3, 1, 1, std::string(32, 'x')}}, true};
+    DnsResult<TlsaAnswer> unusable = TlsaAnswer{{{1, 1, 1, std::string(32, 'x')}}, true};
+    DnsResult<TlsaAnswer> none = std::unexpected(DnsError::no_data);
+    apply_dane(plan.hops[0], &usable, "ex.test");
+    apply_dane(plan.hops[1], &unusable, "ex.test");
+    apply_dane(plan.hops[2], &none, "ex.test");
+    CHECK(plan.hops[0].tls == TlsPolicy::dane);
+    CHECK(plan.hops[1].tls == TlsPolicy::verify);  // not encrypt: the policy still holds
+    CHECK(plan.hops[2].tls == TlsPolicy::verify);  // not may
 }
 
 TEST_CASE("mta_sts enforce: no MX matches: deferred, naming MTA-STS, no fallback") {

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "libproto/net/loop.h"
+#include "spoold/dane_hops.h"
 #include "tests/dns/dns_server_process.h"
 
 using namespace postern;
@@ -32,9 +33,30 @@ const char* kZone = R"({
     "other.ownmx.test": {"A": ["192.0.2.41"]},
     "relay.test": {"A": ["192.0.2.50"], "AAAA": ["2001:db8::50"]},
     "smarthost.test": {"A": ["192.0.2.60"]},
-    "routed.test": {"MX": [[10, "mx1.ex.test"]]}
+    "routed.test": {"MX": [[10, "mx1.ex.test"]]},
+    "dane.test": {"MX": [[10, "mx.dane.test"], [20, "mx2.dane.test"]]},
+    "mx.dane.test": {"A": ["192.0.2.70"]},
+    "_25._tcp.mx.dane.test": {"TLSA": [[3, 1, 1, "1111111111111111111111111111111111111111111111111111111111111111"], [1, 1, 1, "1111111111111111111111111111111111111111111111111111111111111111"]]},
+    "mx2.dane.test": {"A": ["192.0.2.71"]},
+    "_25._tcp.mx2.dane.test": {"TLSA": [[0, 0, 1, "1111111111111111111111111111111111111111111111111111111111111111"]]},
+    "insecure.test": {"MX": [[10, "mx.dane.test"]]},
+    "unsigned-tlsa.test": {"MX": [[10, "mx.unsigned-tlsa.test"]]},
+    "mx.unsigned-tlsa.test": {"A": ["192.0.2.72"]},
+    "_25._tcp.mx.unsigned-tlsa.test": {"TLSA": [[3, 1, 1, "1111111111111111111111111111111111111111111111111111111111111111"]]},
+    "unsigned-a.test": {"MX": [[10, "mx.unsigned-a.test"]]},
+    "mx.unsigned-a.test": {"A": ["192.0.2.73"]},
+    "_25._tcp.mx.unsigned-a.test": {"TLSA": [[3, 1, 1, "1111111111111111111111111111111111111111111111111111111111111111"]]},
+    "tlsafail.test": {"MX": [[10, "mx.tlsafail.test"], [20, "mx.dane.test"]]},
+    "mx.tlsafail.test": {"A": ["192.0.2.74"]},
+    "notlsa.test": {"MX": [[10, "mx.notlsa.test"]]},
+    "mx.notlsa.test": {"A": ["192.0.2.75"]},
+    "_2525._tcp.mx.dane.test": {"TLSA": [[3, 1, 1, "1111111111111111111111111111111111111111111111111111111111111111"]]}
   },
-  "servfail": ["sf.test", "servfail.test"],
+  "ad": ["dane.test", "mx.dane.test", "_25._tcp.mx.dane.test", "mx2.dane.test",
+         "_25._tcp.mx2.dane.test", "unsigned-tlsa.test", "mx.unsigned-tlsa.test",
+         "unsigned-a.test", "_25._tcp.mx.unsigned-a.test", "tlsafail.test",
+         "mx.tlsafail.test", "notlsa.test", "mx.notlsa.test", "_2525._tcp.mx.dane.test"],
+  "servfail": ["sf.test", "servfail.test", "_25._tcp.mx.tlsafail.test"],
   "drop": ["slow.test"]
 })";
 
@@ -329,4 +351,110 @@ TEST_CASE("next hop: the options read the smarthost password, refusing a world-r
                              ": smarthost password file is readable or writable by others "
                              "(chmod o-rw it)");
     std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("next hop: DANE from authenticated MX, address and TLSA answers (RFC 7672 2.2)") {
+    if (!python_or_fail()) return;
+    Fixture f;
+    INFO(f.server.error());
+    DeliveryConfig d;  // tls_policy_default is dane
+    d.routes["routed-dane.test"] = HostPort{"mx.dane.test", 2525};
+    d.routes["routed-ip.test"] = HostPort{"192.0.2.70", 25};
+    REQUIRE(f.start(d));
+    const std::string digest(32, '\x11');
+
+    SECTION("usable records: dane, only the usable ones; PKIX only: encrypt") {
+        auto p = f.plan("dane.test");
+        REQUIRE(p.hops.size() == 2);
+        CHECK(p.hops[0].dnssec);
+        CHECK(p.hops[0].tls == TlsPolicy::dane);
+        CHECK(p.hops[0].dane.outcome == DaneOutcome::verify);
+        CHECK(p.hops[0].dane.records == std::vector<TlsaRecord>{{3, 1, 1, digest}});
+        CHECK(p.hops[1].tls == TlsPolicy::encrypt);
+        CHECK(p.hops[1].dane.outcome == DaneOutcome::encrypt);
+    }
+    SECTION("an unauthenticated MX answer: no TLSA lookup, may") {
+        auto p = f.plan("insecure.test");
+        REQUIRE(p.hops.size() == 1);
+        CHECK_FALSE(p.hops[0].dnssec);
+        CHECK(p.hops[0].tls == TlsPolicy::may);
+        CHECK(f.server.asked("_25._tcp.mx.dane.test/TLSA") == 0);
+    }
+    SECTION("unauthenticated address answers: no TLSA lookup, may") {
+        auto p = f.plan("unsigned-a.test");
+        REQUIRE(p.hops.size() == 1);
+        CHECK(p.hops[0].tls == TlsPolicy::may);
+        CHECK(f.server.asked("_25._tcp.mx.unsigned-a.test/TLSA") == 0);
+    }
+    SECTION("an unauthenticated TLSA answer is ignored: may, after one lookup") {
+        auto p = f.plan("unsigned-tlsa.test");
+        REQUIRE(p.hops.size() == 1);
+        CHECK(p.hops[0].dnssec);
+        CHECK(p.hops[0].tls == TlsPolicy::may);
+        CHECK(p.hops[0].dane.outcome == DaneOutcome::not_dane);
+        CHECK(f.server.asked("_25._tcp.mx.unsigned-tlsa.test/TLSA") == 1);
+    }
+    SECTION("TLSA SERVFAIL defers that host only; the next MX keeps DANE") {
+        auto p = f.plan("tlsafail.test");
+        REQUIRE(p.hops.size() == 2);
+        CHECK(p.hops[0].dane.outcome == DaneOutcome::defer);
+        CHECK(dane_defer_reply(p.hops[0]) == "451 4.7.5 mx.tlsafail.test:25: TLSA lookup failed");
+        CHECK(p.hops[1].tls == TlsPolicy::dane);
+    }
+    SECTION("no TLSA records: may") {
+        auto p = f.plan("notlsa.test");
+        REQUIRE(p.hops.size() == 1);
+        CHECK(p.hops[0].tls == TlsPolicy::may);
+        CHECK(f.server.asked("_25._tcp.mx.notlsa.test/TLSA") == 1);
+    }
+    SECTION("a route to a name: TLSA at the route's port; an IP route: no DANE") {
+        auto p = f.plan("routed-dane.test");
+        REQUIRE(p.hops.size() == 1);
+        CHECK(p.hops[0].dnssec);
+        CHECK(p.hops[0].tls == TlsPolicy::dane);
+        CHECK(f.server.asked("_2525._tcp.mx.dane.test/TLSA") == 1);
+        auto ip = f.plan("routed-ip.test");
+        REQUIRE(ip.hops.size() == 1);
+        CHECK_FALSE(ip.hops[0].dnssec);
+        CHECK(ip.hops[0].tls == TlsPolicy::may);
+    }
+    SECTION("cached: a second plan asks no TLSA again") {
+        (void)f.plan("dane.test");
+        (void)f.plan("dane.test");
+        CHECK(f.server.asked("_25._tcp.mx.dane.test/TLSA") == 1);
+    }
+}
+
+TEST_CASE("next hop: dane-only defers hosts without usable TLSA") {
+    if (!python_or_fail()) return;
+    Fixture f;
+    INFO(f.server.error());
+    DeliveryConfig d;
+    d.default_tls = DeliveryTls::dane_only;
+    REQUIRE(f.start(d));
+    auto p = f.plan("dane.test");
+    REQUIRE(p.hops.size() == 2);
+    CHECK(p.hops[0].tls == TlsPolicy::dane);
+    CHECK(p.hops[1].dane.outcome == DaneOutcome::defer);  // PKIX only
+    for (const char* dom : {"notlsa.test", "insecure.test", "unsigned-tlsa.test"}) {
+        INFO(dom);
+        auto q = f.plan(dom);
+        REQUIRE(q.hops.size() == 1);
+        CHECK(q.hops[0].dane.outcome == DaneOutcome::defer);
+        CHECK(dane_defer_reply(q.hops[0]).starts_with("451 4.7.5 "));
+    }
+}
+
+TEST_CASE("next hop: policies other than dane never ask for TLSA") {
+    if (!python_or_fail()) return;
+    Fixture f;
+    INFO(f.server.error());
+    DeliveryConfig d;
+    d.default_tls = DeliveryTls::may;
+    REQUIRE(f.start(d));
+    auto p = f.plan("dane.test");
+    REQUIRE(p.hops.size() == 2);
+    CHECK(p.hops[0].dnssec);
+    CHECK(p.hops[0].tls == TlsPolicy::may);
+    CHECK(f.server.asked("_25._tcp.mx.dane.test/TLSA") == 0);
 }
