@@ -45,6 +45,7 @@ constexpr Row rows[] = {
     {Id::store, cmd_store},
     {Id::copy, cmd_copy},
     {Id::move, cmd_copy},
+    {Id::compress, cmd_compress},
     {Id::getquotaroot, cmd_getquotaroot},
     {Id::getquota, cmd_getquota},
     {Id::setquota, cmd_setquota},

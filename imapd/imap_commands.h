@@ -17,6 +17,7 @@ void cmd_thread(ImapSession& s, ImapCommand& c);  // THREAD and UID THREAD
 void cmd_noop(ImapSession& s, ImapCommand& c);    // NOOP and CHECK
 void cmd_logout(ImapSession& s, ImapCommand& c);
 void cmd_starttls(ImapSession& s, ImapCommand& c);
+void cmd_compress(ImapSession& s, ImapCommand& c);
 void cmd_login(ImapSession& s, ImapCommand& c);
 void cmd_authenticate(ImapSession& s, ImapCommand& c);
 void cmd_enable(ImapSession& s, ImapCommand& c);

@@ -76,6 +76,17 @@ bool ImapConnection::start_tls() {
     return true;
 }
 
+bool ImapConnection::start_compression(std::string_view received) {
+    if (!c_.start_compression(received)) {
+        log_.error("COMPRESS accepted but DEFLATE cannot start");
+        return false;
+    }
+    log_.info("COMPRESS DEFLATE active");
+    return true;
+}
+
+bool ImapConnection::compression_active() const { return c_.compressing(); }
+
 bool ImapConnection::is_tls() const { return c_.is_tls(); }
 
 bool ImapConnection::tls_available() const {

@@ -40,6 +40,8 @@ public:
     bool start_tls() override;
     bool is_tls() const override;
     bool tls_available() const override;
+    bool start_compression(std::string_view received) override;
+    bool compression_active() const override;
     void start_timer(uint32_t ms) override;
 
 private:

@@ -10,6 +10,7 @@ std::string_view imap_code_name(ImapCode c) {
     case ImapCode::authenticationfailed: return "AUTHENTICATIONFAILED";
     case ImapCode::cannot: return "CANNOT";
     case ImapCode::clientbug: return "CLIENTBUG";
+    case ImapCode::compressionactive: return "COMPRESSIONACTIVE";
     case ImapCode::closed: return "CLOSED";
     case ImapCode::expungeissued: return "EXPUNGEISSUED";
     case ImapCode::inuse: return "INUSE";

@@ -18,6 +18,7 @@ enum class ImapCode : uint8_t {
     authenticationfailed,
     cannot,
     clientbug,
+    compressionactive,  // RFC 4978
     closed,
     expungeissued,
     inuse,

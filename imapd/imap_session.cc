@@ -130,6 +130,11 @@ void ImapSession::start_tls() {
     if (!transport_.start_tls()) close();
 }
 
+void ImapSession::start_compression() {
+    flush_output();  // the tagged OK goes out uncompressed
+    if (!transport_.start_compression(parser_.take_input())) close();
+}
+
 bool ImapSession::busy() const {
     if (blocking_ || timer_wait_ || drain_cont_) return true;
     if (append_) return append_->waiting();  // APPEND reads its own literal data

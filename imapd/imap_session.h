@@ -166,6 +166,10 @@ public:
     void resume_input() { pump(); }
     // STARTTLS: after the OK, the transport starts TLS and pipelined plaintext is dropped.
     void start_tls();
+    // COMPRESS: after the OK, the transport compresses; input already parsed past the
+    // command goes back to it to be inflated.
+    void start_compression();
+    bool compression_active() const { return transport_.compression_active(); }
     // Capabilities for the current state and connection (cmd_capability.cc).
     std::string capabilities() const;
 

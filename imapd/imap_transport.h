@@ -27,6 +27,12 @@ public:
     // TLS cannot start (the session then closes).
     virtual bool start_tls() = 0;
     virtual bool is_tls() const = 0;
+    // COMPRESS=DEFLATE (RFC 4978), right after the tagged OK was written: from then on both
+    // directions are compressed; `received` are the bytes the session already had after
+    // the command (the client sent them compressed). False when it cannot start (the
+    // session then closes).
+    virtual bool start_compression(std::string_view received) = 0;
+    virtual bool compression_active() const = 0;
     // A TLS context is configured (STARTTLS may be offered).
     virtual bool tls_available() const = 0;
     // One timer per session: ImapSession::timer_fired() after `ms` (failed-login delays).

@@ -6,7 +6,7 @@ set -euo pipefail
 build_pkgs=(
     build-essential cmake pkg-config
     libuv1-dev libssl-dev libc-ares-dev liblmdb-dev libcurl4-openssl-dev
-    catch2 libtomlplusplus-dev libcli11-dev libcrypt-dev libargon2-dev
+    catch2 libtomlplusplus-dev libcli11-dev libcrypt-dev libargon2-dev zlib1g-dev
     openssl
 )
 # Real clients and peers the protocol tests talk to.

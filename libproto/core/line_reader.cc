@@ -145,6 +145,11 @@ size_t LineReader::discard() {
     return n;
 }
 
+void LineReader::take_buffered(std::string& to) {
+    to.append(buf_.data() + pos_, buffered());
+    discard();
+}
+
 void LineReader::reset() {
     discard();
     raw_left_ = 0;

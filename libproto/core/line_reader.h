@@ -78,6 +78,9 @@ public:
     // Drops every buffered byte (STARTTLS: plaintext pipelined after the
     // command must never be read as if it came over TLS). Returns how many.
     size_t discard();
+    // Moves the unconsumed bytes to the end of `to` and drops them like discard(), keeping
+    // the mode (COMPRESS: bytes already buffered were sent compressed and must be inflated).
+    void take_buffered(std::string& to);
     // discard() plus back to line mode, not skipping.
     void reset();
 

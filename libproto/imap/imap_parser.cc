@@ -79,6 +79,12 @@ void ImapParser::clear_input() {
     refusable_ = false;
 }
 
+std::string ImapParser::take_input() {
+    std::string rest(in_);
+    clear_input();
+    return rest;
+}
+
 void ImapParser::expect_done() { mode_ = Mode::idle; }
 void ImapParser::expect_sasl_response() { mode_ = Mode::sasl; }
 

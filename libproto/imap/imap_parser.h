@@ -124,6 +124,9 @@ public:
     size_t pending_bytes() const { return in_.size(); }
     // Drops unconsumed input and any partial command.
     void clear_input();
+    // clear_input(), returning the unconsumed bytes (COMPRESS: what the client sent after
+    // the command is compressed and goes back through the inflater).
+    std::string take_input();
 
 private:
     enum class State : uint8_t { line, literal, append_data };

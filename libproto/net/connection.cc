@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "libproto/core/log.h"
+#include "libproto/net/deflate_stream.h"
 #include "libproto/net/signals.h"
 #include "libproto/net/uv_handle.h"
 
@@ -30,6 +31,7 @@ const char* close_reason_text(CloseReason r) {
     case CloseReason::tls_error: return "TLS error";
     case CloseReason::timeout: return "timeout";
     case CloseReason::overflow: return "input overflow";
+    case CloseReason::compress_error: return "compression error";
     }
     return "?";
 }
@@ -132,12 +134,7 @@ void Connection::on_read(ssize_t n, const uv_buf_t* buf) {
 }
 
 void Connection::feed(const char* data, size_t n) {
-    if (!reader_.feed(std::string_view(data, n))) {
-        log_msg(LogLevel::warning, "connection %llu from %s: input buffer limit exceeded",
-                static_cast<unsigned long long>(id_), peer_.ip.c_str());
-        abort(CloseReason::overflow);
-        return;
-    }
+    if (!take_plain(std::string_view(data, n))) return;
     dispatch();
 }
 
@@ -149,7 +146,10 @@ void Connection::dispatch() {
     while (!closing_ && opened_ && !user_paused_ && !out_blocked_ && (!ssl_ || handshake_done_)) {
         auto ev = reader_.next();
         if (!ev) {
-            drained = true;
+            // Compressed input is inflated only now, one chunk at a time, when the reader
+            // has nothing left: what it buffers stays bounded whatever the ratio.
+            if (inflate_some()) continue;
+            drained = zin_.empty();
             break;
         }
         switch (ev->kind) {
@@ -183,10 +183,10 @@ void Connection::after_callbacks() {
 
 void Connection::write(std::string_view bytes) {
     if (handle_closed_ || closing_ || bytes.empty()) return;
-    if (ssl_)
-        tls_write(bytes);
+    if (deflater_)
+        deflate_write(bytes);
     else
-        out_.append(bytes);
+        send_wire(bytes);
     check_blocked();
     if (dispatch_depth_ == 0) flush();
 }
@@ -199,6 +199,9 @@ void Connection::check_blocked() {
 }
 
 void Connection::flush() {
+    if (handle_closed_) return;
+    // The end of a batch: the peer must be able to decode every reply written so far.
+    if (deflater_) deflate_flush();
     if (writing_ || out_.empty() || handle_closed_) return;
     inflight_.swap(out_);  // both keep their capacity: no allocation per write
     out_.clear();
@@ -251,7 +254,8 @@ void Connection::close(CloseReason why) {
     closing_ = true;
     close_reason_ = why;
     update_reading();
-    if (ssl_ && handshake_done_) {
+    if (deflater_) deflate_flush();  // the last reply (* BYE) whole, before close_notify
+    if (ssl_ && handshake_done_ && !handle_closed_) {
         SSL_shutdown(ssl_.get());  // queue our close_notify; we do not wait for theirs
         drain_tls_output();
     }

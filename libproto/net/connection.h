@@ -9,9 +9,12 @@
 // Async work a session starts (DNS, store) must be cancelled in the
 // session's destructor.
 //
-// Input: bytes -> (TLS) -> LineReader -> handler.on_line / on_raw.
-// Output: write() queues bytes (encrypting them under TLS); they are sent in
-// one uv_write per loop turn. Above the high-water mark the connection stops
+// Input: bytes -> (TLS) -> (inflate) -> LineReader -> handler.on_line / on_raw.
+// Output: write() -> (deflate) -> (TLS) -> queued bytes; they are sent in
+// one uv_write per loop turn (a deflate batch ends with a sync flush first).
+// Compression (IMAP COMPRESS, RFC 4978) sits above TLS: deflate, then encrypt.
+// Compressed input is inflated 16 KiB at a time and only when the line reader
+// has been drained, so a zip bomb costs no more memory than normal input. Above the high-water mark the connection stops
 // reading (so a pipelining client cannot make us buffer unbounded replies)
 // and resumes, calling on_drain, once output falls below the low-water mark.
 
@@ -30,14 +33,17 @@
 namespace postern {
 
 class Connection;
+class Deflater;  // deflate_stream.h
+class Inflater;
 
 enum class CloseReason : uint8_t {
-    local,      // close()/abort() was called
-    peer,       // the peer closed (EOF or TLS close_notify)
-    error,      // socket error (reset, ...)
-    tls_error,  // TLS handshake or record error
-    timeout,    // idle timer fired and the handler did not override on_timeout
-    overflow,   // the line buffer limit was exceeded (input not drained)
+    local,           // close()/abort() was called
+    peer,            // the peer closed (EOF or TLS close_notify)
+    error,           // socket error (reset, ...)
+    tls_error,       // TLS handshake or record error
+    timeout,         // idle timer fired and the handler did not override on_timeout
+    overflow,        // the line buffer limit was exceeded (input not drained)
+    compress_error,  // compressed input that does not inflate, or a zlib failure
 };
 const char* close_reason_text(CloseReason r);
 
@@ -139,6 +145,15 @@ public:
     std::string tls_cipher() const;   // "TLS_AES_256_GCM_SHA384"
     SSL* ssl() const { return ssl_.get(); }
 
+    // --- compression (RFC 4978 COMPRESS=DEFLATE) ---
+    // Call right after writing the reply that turns it on: that reply goes out as it is;
+    // every later write() is deflated (then encrypted under TLS), and every byte received
+    // from now on is inflated before the line reader sees it, starting with `received`
+    // (bytes the handler took but had not used: the peer sent them compressed), then the
+    // bytes the line reader still holds. False when already on, closing, or zlib fails.
+    bool start_compression(std::string_view received);
+    bool compressing() const { return deflater_ != nullptr; }
+
     // --- lifetime ---
     // Flushes pending output (and a TLS close_notify), then closes. Idempotent.
     void close(CloseReason why = CloseReason::local);
@@ -188,6 +203,12 @@ private:
     void drain_tls_output();
     void after_handshake();
     void start_handshake_timer();
+    // compression (connection_deflate.cc)
+    void send_wire(std::string_view bytes);  // to TLS or the output queue
+    void deflate_write(std::string_view plain);
+    void deflate_flush();
+    bool take_plain(std::string_view plain);  // from the socket or TLS: inflate or read
+    bool inflate_some();                      // one chunk into the reader; false: none
 
     uv_tcp_t* tcp_;
     ConnectionOptions opts_;
@@ -200,6 +221,10 @@ private:
     uv_shutdown_t shutdown_req_{};
     uv_timer_t* idle_ = nullptr;
     SslPtr ssl_;
+    std::unique_ptr<Deflater> deflater_;  // both set by start_compression
+    std::unique_ptr<Inflater> inflater_;
+    std::string zin_;                // compressed input not yet inflated (at most one read's worth)
+    std::string zbuf_;               // scratch for one deflate or inflate step (capacity kept)
     BIO* rbio_ = nullptr;            // owned by ssl_
     BIO* wbio_ = nullptr;            // owned by ssl_
     size_t raw_since_progress_ = 0;  // raw bytes delivered since the idle timer last restarted

@@ -90,10 +90,7 @@ void Connection::on_ciphertext(const char* data, size_t n) {
         int r = SSL_read(ssl_.get(), buf, sizeof plain.buf);
         if (r > 0) {
             plain.used = std::max(plain.used, static_cast<size_t>(r));
-            if (!reader_.feed(std::string_view(buf, static_cast<size_t>(r)))) {
-                abort(CloseReason::overflow);
-                return;
-            }
+            if (!take_plain(std::string_view(buf, static_cast<size_t>(r)))) return;
             continue;
         }
         int e = SSL_get_error(ssl_.get(), r);

@@ -104,6 +104,12 @@ public:
     bool start_tls() override { return true; }
     bool is_tls() const override { return true; }
     bool tls_available() const override { return true; }
+    // COMPRESS: the fuzzer's input stays plaintext (the bytes handed back are dropped).
+    bool start_compression(std::string_view) override {
+        compressing = true;
+        return true;
+    }
+    bool compression_active() const override { return compressing; }
     void start_timer(uint32_t) override { timer = true; }
 
     size_t written = 0;
@@ -112,6 +118,7 @@ public:
     bool full = false;
     bool closed = false;
     bool timer = false;
+    bool compressing = false;
 };
 
 // Another client's change to INBOX between two pieces of input.

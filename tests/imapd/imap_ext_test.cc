@@ -129,3 +129,29 @@ TEST_CASE("qresync: SELECT (QRESYNC ...) sends VANISHED (EARLIER) and changed fl
     CHECK_FALSE(has(r, "FETCH"));
     CHECK(has(r, "g OK"));
 }
+
+TEST_CASE("compress: COMPRESS DEFLATE after login; the OK is the last plaintext", "[compress]") {
+    TestBackend b;
+    Client c(b);
+    CHECK(has(c.send("a COMPRESS DEFLATE"), "a BAD"));  // not before login
+    CHECK_FALSE(c.transport().compressing);
+    c.login("alice", "INBOX");
+    CHECK(has(c.send("b CAPABILITY"), " COMPRESS=DEFLATE"));
+    CHECK(has(c.send("c COMPRESS LZW"), "c BAD"));
+    CHECK_FALSE(c.transport().compressing);
+    // Bytes behind the command were sent compressed: they go back to the transport.
+    std::string r = c.raw("d COMPRESS deflate\r\n\x01\x02garbage");
+    CHECK(r == "d OK DEFLATE active\r\n");
+    CHECK(c.transport().compressing);
+    CHECK(c.transport().compressed_input == "\x01\x02garbage");
+    CHECK(c.send("e COMPRESS DEFLATE") == "e NO [COMPRESSIONACTIVE] DEFLATE is already active\r\n");
+}
+
+TEST_CASE("compress: when the transport cannot compress the session ends", "[compress]") {
+    TestBackend b;
+    Client c(b);
+    c.login();
+    c.transport().compress_ok = false;
+    CHECK(has(c.send("a COMPRESS DEFLATE"), "a OK"));
+    CHECK(c.transport().closed);
+}

@@ -102,6 +102,13 @@ public:
     }
     bool is_tls() const override { return tls; }
     bool tls_available() const override { return tls_configured; }
+    bool start_compression(std::string_view received) override {
+        if (!compress_ok) return false;
+        compressing = true;
+        compressed_input.append(received);
+        return true;
+    }
+    bool compression_active() const override { return compressing; }
     void start_timer(uint32_t ms) override { timer = ms; }
 
     std::string out;
@@ -111,6 +118,9 @@ public:
     bool tls = false;
     bool tls_configured = true;
     bool tls_started = false;
+    bool compress_ok = true;  // start_compression succeeds
+    bool compressing = false;
+    std::string compressed_input;  // what the session handed back after COMPRESS
     std::optional<uint32_t> timer;
 };
 

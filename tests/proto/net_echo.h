@@ -18,6 +18,8 @@ struct EchoStats {
     std::atomic<bool> saw_blocked{false};
     std::atomic<bool> ping_after_drain{false};
     std::atomic<bool> tls_ready{false};
+    std::atomic<bool> compress_started{false};
+    std::atomic<int> close_reason{-1};
     std::string tls_version;  // written on the loop thread, read after join
     std::string last_peer_ip;
     int last_peer_family = 0;
@@ -25,6 +27,7 @@ struct EchoStats {
 
 // hello on open; "STARTTLS" -> "220 go" + start_tls; "BIG n" -> n bytes of 'x' + CRLF;
 // "RAW n" -> next n bytes echoed as "raw:<bytes>"; "QUIT" -> "bye" + close;
+// "COMPRESS" -> "ok" uncompressed, then DEFLATE both ways (start_compression);
 // else "echo:<line>:crlf|lf". Timeout -> "timeout"; shutdown -> "shutdown".
 class EchoSession final : public postern::ConnectionHandler {
 public:
@@ -47,6 +50,9 @@ public:
             if (c.output_blocked()) s_.saw_blocked = true;
         } else if (line.starts_with("RAW ")) {
             c.read_raw(std::stoul(std::string(line.substr(4))));
+        } else if (line == "COMPRESS") {
+            c.write("ok\r\n");
+            s_.compress_started = c.start_compression({});
         } else if (line == "QUIT") {
             c.write("bye\r\n");
             c.close();
@@ -78,7 +84,10 @@ public:
         c.write("shutdown\r\n");
         c.close();
     }
-    void on_close(postern::Connection&, postern::CloseReason) override { ++s_.closed; }
+    void on_close(postern::Connection&, postern::CloseReason why) override {
+        s_.close_reason = static_cast<int>(why);
+        ++s_.closed;
+    }
 
 private:
     EchoStats& s_;

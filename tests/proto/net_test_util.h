@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
+#include <utility>
 #include <cstring>
 #include <filesystem>
 #include <netinet/in.h>
@@ -138,6 +139,11 @@ public:
             if (r == 0) return "<EOF>";
             if (r < 0) return "<ERR>";
         }
+    }
+    // What is buffered, else what one read brings ("" at EOF, error or timeout).
+    std::string some() {
+        if (buf_.empty() && fill() <= 0) return {};
+        return std::exchange(buf_, {});
     }
     // Exactly n bytes (fewer at EOF/error).
     std::string bytes(size_t n) {
