@@ -49,9 +49,10 @@ void apply_dane(NextHop& h, const DnsResult<TlsaAnswer>* tlsa, const std::string
     case DaneOutcome::not_dane: h.tls = h.sts_verify ? TlsPolicy::verify : TlsPolicy::may; break;
     case DaneOutcome::defer: break;  // the transport skips the hop
     }
-    const char* outcome = h.dane.outcome != DaneOutcome::not_dane ? dane_outcome_text(h.dane.outcome)
-                          : h.sts_verify                         ? "fallback to MTA-STS verify"
-                                                                 : "fallback to may";
+    const char* outcome = h.dane.outcome != DaneOutcome::not_dane
+                              ? dane_outcome_text(h.dane.outcome)
+                          : h.sts_verify ? "fallback to MTA-STS verify"
+                                         : "fallback to may";
     // Hops whose DNS was not authenticated are most of them: their line is debug only.
     log_msg(h.dnssec || h.dane.outcome == DaneOutcome::defer ? LogLevel::info : LogLevel::debug,
             "smtp %s %s:%u for %s: %s (%s)", policy, log_escape(h.host).c_str(), unsigned(h.port),

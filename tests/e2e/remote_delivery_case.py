@@ -5,9 +5,12 @@ CI=true a missing prerequisite (aiosmtpd, openssl) fails instead of skipping."""
 
 import json
 import os
+import shutil
 import smtplib
 import socket
+import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -21,6 +24,7 @@ try:
 except ImportError:  # python3-aiosmtpd missing
     FakeRemote = None
     make_self_signed = None
+from test_ca import TestCA  # noqa: E402  (tests/support, on the path)
 
 ALICE = "alice@example.test"
 PASSWORD = "alice-pw-123"
@@ -132,3 +136,44 @@ class RemoteDeliveryCase(unittest.TestCase):
             with open(p, "rb") as f:
                 out.append(f.read())
         return out
+
+    def dns_server(self, zone):
+        """dns_server.py on a free loopback port with `zone`; returns "127.0.0.1:PORT"."""
+        d = tempfile.mkdtemp(prefix="postern-dns-")
+        self.addCleanup(shutil.rmtree, d, True)
+        with open(os.path.join(d, "zone.json"), "w") as f:
+            json.dump(zone, f)
+        port_file = os.path.join(d, "port")
+        proc = subprocess.Popen([sys.executable, os.path.join(HERE, "..", "support",
+                                                              "dns_server.py"),
+                                 "--zone", os.path.join(d, "zone.json"), "--port-file",
+                                 port_file])
+        def stop():
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        self.addCleanup(stop)
+        self.assertTrue(wait_for(lambda: os.path.exists(port_file), 15), "no DNS server")
+        with open(port_file) as f:
+            return "127.0.0.1:%d" % int(f.read())
+
+    ZONE = {"ttl": 300, "soa_minimum": 30,
+            "names": {"null.test": {"MX": [[0, "."]]},
+                      "loop.test": {"MX": [[10, "mail.test"]]}},
+            "servfail": ["sf.test"]}
+
+    def ca_signed_remote(self, **remote_kw):
+        """A test CA, and a remote presenting its certificate for mx.ca.test, reached through
+        the route remote.test -> mx.ca.test:PORT (a name, so verify checks it against the
+        certificate) which dns_server.py resolves to 127.0.0.1. Returns (ca, remote, dns)."""
+        d = tempfile.mkdtemp(prefix="postern-ca-")
+        os.chmod(d, 0o755)  # spoold (the run user) reads the CA bundle
+        self.addCleanup(shutil.rmtree, d, True)
+        ca = TestCA(d)
+        r = self.remote(hostname="mx.ca.test", cert=ca.issue("mx.ca.test"), **remote_kw)
+        dns = self.dns_server({"ttl": 300, "soa_minimum": 30,
+                               "names": {"mx.ca.test": {"A": ["127.0.0.1"]}}})
+        return ca, r, dns

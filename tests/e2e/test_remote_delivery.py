@@ -20,7 +20,6 @@ Retries are left to `mailctl queue flush` (the schedule is an hour), so every se
 delivery in these tests is the retry the test asked for. Under CI=true a missing
 prerequisite (aiosmtpd, openssl, postfix) fails instead of skipping."""
 
-import json
 import os
 import pwd
 import shutil
@@ -38,7 +37,6 @@ sys.path.insert(0, HERE)
 
 from remote_delivery_case import ALICE, RemoteDeliveryCase, closed_port, make_self_signed
 from postern_instance import Instance, _present, tool_exists, wait_for
-from test_ca import TestCA  # noqa: E402  (tests/support, on the path)
 
 
 class RemoteDeliveryTest(RemoteDeliveryCase):
@@ -140,34 +138,6 @@ class RemoteDeliveryTest(RemoteDeliveryCase):
 
     # --- DNS on loopback (tests/support/dns_server.py) -----------------------------------
 
-    def dns_server(self, zone):
-        """dns_server.py on a free loopback port with `zone`; returns "127.0.0.1:PORT"."""
-        d = tempfile.mkdtemp(prefix="postern-dns-")
-        self.addCleanup(shutil.rmtree, d, True)
-        with open(os.path.join(d, "zone.json"), "w") as f:
-            json.dump(zone, f)
-        port_file = os.path.join(d, "port")
-        proc = subprocess.Popen([sys.executable, os.path.join(HERE, "..", "support",
-                                                              "dns_server.py"),
-                                 "--zone", os.path.join(d, "zone.json"), "--port-file",
-                                 port_file])
-        def stop():
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-        self.addCleanup(stop)
-        self.assertTrue(wait_for(lambda: os.path.exists(port_file), 15), "no DNS server")
-        with open(port_file) as f:
-            return "127.0.0.1:%d" % int(f.read())
-
-    ZONE = {"ttl": 300, "soa_minimum": 30,
-            "names": {"null.test": {"MX": [[0, "."]]},
-                      "loop.test": {"MX": [[10, "mail.test"]]}},
-            "servfail": ["sf.test"]}
-
     def test_null_mx_and_nxdomain_bounce(self):
         dns = self.dns_server(self.ZONE)
         inst = self.instance(delivery={"dns_servers": '["%s"]' % dns})
@@ -226,19 +196,6 @@ class RemoteDeliveryTest(RemoteDeliveryCase):
         self.submit(inst, ["bob@remote.test"], "may")
         self.wait_accepted(inst, r, 1)
         self.assertTrue(r.accepted[0].tls)
-
-    def ca_signed_remote(self):
-        """A test CA, and a remote presenting its certificate for mx.ca.test, reached through
-        the route remote.test -> mx.ca.test:PORT (a name, so verify checks it against the
-        certificate) which dns_server.py resolves to 127.0.0.1. Returns (ca, remote, dns)."""
-        d = tempfile.mkdtemp(prefix="postern-ca-")
-        os.chmod(d, 0o755)  # spoold (the run user) reads the CA bundle
-        self.addCleanup(shutil.rmtree, d, True)
-        ca = TestCA(d)
-        r = self.remote(hostname="mx.ca.test", cert=ca.issue("mx.ca.test"))
-        dns = self.dns_server({"ttl": 300, "soa_minimum": 30,
-                               "names": {"mx.ca.test": {"A": ["127.0.0.1"]}}})
-        return ca, r, dns
 
     def test_tls_verify_with_tls_ca_file_delivers(self):
         ca, r, dns = self.ca_signed_remote()

@@ -1,6 +1,6 @@
 """REQUIRETLS (RFC 8689) end to end: smtpd offers it only inside TLS and refuses it outside;
 spoold sends a REQUIRETLS message only over TLS with a certificate that verifies
-([delivery] tls_ca_file names the remote's certificate here), with MAIL's REQUIRETLS, to a
+([delivery] tls_ca_file names the test CA that signed the remote's certificate), with MAIL's REQUIRETLS, to a
 remote that offers it; a remote that does not offer it makes a 5.7.30 bounce without the
 message body, and a certificate that does not verify defers before MAIL, whatever the
 domain's own TLS policy."""
@@ -18,13 +18,15 @@ from postern_instance import wait_for  # noqa: E402
 
 
 class RequireTlsTest(RemoteDeliveryCase):
-    def tls_remote(self, **kw):
-        return self.remote(starttls=True, hostname="remote.test", **kw)
-
-    def routed(self, r, trust=True):
-        delivery = {"tls_ca_file": '"%s"' % r.cert_path} if trust else {}
-        return self.instance(delivery=delivery,
-                             routes={"remote.test": "127.0.0.1:%d" % r.port})
+    def routed(self, trust=True, **remote_kw):
+        """A remote with a test CA's certificate for mx.ca.test, and an instance routing
+        remote.test to it by that name; with `trust`, tls_ca_file names the CA."""
+        ca, r, dns = self.ca_signed_remote(**remote_kw)
+        delivery = {"dns_servers": '["%s"]' % dns}
+        if trust:
+            delivery["tls_ca_file"] = '"%s"' % ca.cert
+        inst = self.instance(delivery=delivery, routes={"remote.test": "mx.ca.test:%d" % r.port})
+        return r, inst
 
     def test_offered_and_accepted_only_inside_tls(self):
         inst = self.instance()
@@ -40,15 +42,43 @@ class RequireTlsTest(RemoteDeliveryCase):
             code, _ = s.docmd("MAIL FROM:<x@far.test> REQUIRETLS")
             self.assertEqual(code, 250)
 
+    def test_delivered_with_requiretls_over_verified_tls(self):
+        r, inst = self.routed(requiretls=True)
+        self.submit(inst, ["bob@remote.test"], "rtls", mail_options=["REQUIRETLS"])
+        self.wait_accepted(inst, r, 1)
+        m = r.accepted[0]
+        self.assertTrue(m.tls)
+        self.assertIn("REQUIRETLS", m.mail_options)
+        # An ordinary message to the same remote does not ask for it.
+        self.submit(inst, ["bob@remote.test"], "plain")
+        self.wait_accepted(inst, r, 2)
+        self.assertNotIn("REQUIRETLS", r.accepted[1].mail_options)
+        self.wait_queue_empty(inst)
+
     def test_unverifiable_certificate_defers_before_mail(self):
         # The domain's policy is the default "may", which would deliver an ordinary
         # message to this self-signed remote; REQUIRETLS raises it to verify.
-        r = self.tls_remote(requiretls=True)
-        inst = self.routed(r, trust=False)
+        r, inst = self.routed(trust=False, requiretls=True)
         self.submit(inst, ["bob@remote.test"], "untrusted", mail_options=["REQUIRETLS"])
         t = self.wait_state(inst, "bob@remote.test", "deferred")
         self.assertTrue(t["reply"].startswith("4"), t["reply"])
         self.assertEqual(r.transactions, [])
+
+    def test_remote_without_requiretls_bounces_5_7_30_without_the_body(self):
+        r, inst = self.routed(requiretls=False)
+        self.submit(inst, ["bob@remote.test"], "norttls", mail_options=["REQUIRETLS", "RET=FULL"])
+        ok = wait_for(lambda: len(self.mailbox(inst, ALICE)) == 1, 30)
+        if not ok:
+            inst.dump_logs()
+        self.assertTrue(ok, "no bounce for alice")
+        dsn = self.mailbox(inst, ALICE)[0].decode("utf-8", "replace")
+        self.assertIn("Final-Recipient: rfc822; bob@remote.test\r\n", dsn)
+        self.assertIn("Status: 5.7.30\r\n", dsn)
+        self.assertIn("REQUIRETLS support required", dsn)
+        self.assertIn("Subject: remote norttls", dsn)  # the headers...
+        self.assertNotIn("body of norttls", dsn)        # ... but not the body, despite RET=FULL
+        self.assertEqual(r.transactions, [])
+        self.wait_queue_empty(inst)
 
 
 if __name__ == "__main__":
