@@ -37,10 +37,34 @@ def closed_port():
         return s.getsockname()[1]
 
 
+def start_dns_server(directory, zone):
+    """tests/support/dns_server.py on a free loopback port, serving `zone` (written into
+    `directory`); returns ("127.0.0.1:PORT", process)."""
+    with open(os.path.join(directory, "zone.json"), "w") as f:
+        json.dump(zone, f)
+    port_file = os.path.join(directory, "dns-port")
+    proc = subprocess.Popen([sys.executable, os.path.join(HERE, "..", "support", "dns_server.py"),
+                             "--zone", os.path.join(directory, "zone.json"),
+                             "--port-file", port_file])
+    if not wait_for(lambda: os.path.exists(port_file), 15):
+        stop_process(proc)
+        raise RuntimeError("no DNS server")
+    with open(port_file) as f:
+        return "127.0.0.1:%d" % int(f.read()), proc
+
+
+def stop_process(proc):
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
 class RemoteDeliveryCase(unittest.TestCase):
     """Set-up and helpers for tests of mail that leaves: an instance with alice and
     [delivery] keys, scripted remotes, submission on 587, the queue as JSON."""
-
 
     @classmethod
     def setUpClass(cls):
@@ -138,32 +162,13 @@ class RemoteDeliveryCase(unittest.TestCase):
         return out
 
     def dns_server(self, zone):
-        """dns_server.py on a free loopback port with `zone`; returns "127.0.0.1:PORT"."""
+        """dns_server.py on a free loopback port with `zone`, for this test; returns
+        "127.0.0.1:PORT"."""
         d = tempfile.mkdtemp(prefix="postern-dns-")
         self.addCleanup(shutil.rmtree, d, True)
-        with open(os.path.join(d, "zone.json"), "w") as f:
-            json.dump(zone, f)
-        port_file = os.path.join(d, "port")
-        proc = subprocess.Popen([sys.executable, os.path.join(HERE, "..", "support",
-                                                              "dns_server.py"),
-                                 "--zone", os.path.join(d, "zone.json"), "--port-file",
-                                 port_file])
-        def stop():
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-        self.addCleanup(stop)
-        self.assertTrue(wait_for(lambda: os.path.exists(port_file), 15), "no DNS server")
-        with open(port_file) as f:
-            return "127.0.0.1:%d" % int(f.read())
-
-    ZONE = {"ttl": 300, "soa_minimum": 30,
-            "names": {"null.test": {"MX": [[0, "."]]},
-                      "loop.test": {"MX": [[10, "mail.test"]]}},
-            "servfail": ["sf.test"]}
+        addr, proc = start_dns_server(d, zone)
+        self.addCleanup(stop_process, proc)
+        return addr
 
     def ca_signed_remote(self, **remote_kw):
         """A test CA, and a remote presenting its certificate for mx.ca.test, reached through

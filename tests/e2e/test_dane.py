@@ -25,9 +25,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "..", "support"))
 
-import test_remote_delivery as trd  # noqa: E402  (dns_server(); its tests are not collected)
 from postern_instance import wait_for  # noqa: E402
 from remote_delivery_case import RemoteDeliveryCase  # noqa: E402
 
@@ -44,8 +42,6 @@ def spki_sha256(cert_path):
 
 
 class DaneTest(RemoteDeliveryCase):
-    dns_server = trd.RemoteDeliveryTest.dns_server
-
     def setup(self, tlsa=None, ad_tlsa=True, policy=None):
         """A STARTTLS remote, a zone for it, an instance routing dane.test to MX:PORT."""
         r = self.remote(starttls=True, hostname="some-other-name.test")

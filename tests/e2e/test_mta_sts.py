@@ -16,31 +16,22 @@ RFC 8461 fixes port 443, so the policy server binds 127.0.0.1:443: that needs ro
 e2e tests run as root under .ci/run); without it the class is skipped, or fails under
 CI=true. Only 127.0.0.1 is ever contacted."""
 
-import json
 import os
 import shutil
-import smtplib
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "support"))
+sys.path.insert(0, HERE)
 
-from postern_instance import Instance, _present, daemon_exists, tool_exists, wait_for  # noqa
-from sts_policy_server import StsPolicyServer  # noqa: E402
+from postern_instance import _present, wait_for  # noqa: E402
+from remote_delivery_case import RemoteDeliveryCase, start_dns_server, stop_process  # noqa
+from sts_policy_server import StsPolicyServer  # noqa: E402  (tests/support, on the path)
 from test_ca import TestCA  # noqa: E402
 
-try:
-    from fake_smtp_remote import FakeRemote  # noqa: E402
-except ImportError:  # python3-aiosmtpd missing
-    FakeRemote = None
-
-ALICE = "alice@example.test"
-PASSWORD = "alice-pw-123"
 DOMAINS = ("match.test", "nomatch.test", "selfsigned.test", "testing.test")
 
 
@@ -59,16 +50,10 @@ def can_bind_443():
         return False
 
 
-class MtaStsTest(unittest.TestCase):
+class MtaStsTest(RemoteDeliveryCase):
     @classmethod
     def setUpClass(cls):
-        for d in ("smtpd", "spoold"):
-            if not daemon_exists(d):
-                raise unittest.SkipTest(d + " is not built")
-        if not _present(FakeRemote is not None, "python3-aiosmtpd"):
-            raise unittest.SkipTest("python3-aiosmtpd is not installed")
-        if not tool_exists("openssl"):
-            raise unittest.SkipTest("openssl is missing")
+        super().setUpClass()
         if not _present(can_bind_443(), "binding 127.0.0.1:443 (root, port free)"):
             raise unittest.SkipTest("cannot bind 127.0.0.1:443")
         cls.dir = tempfile.mkdtemp(prefix="postern-sts-")
@@ -88,84 +73,39 @@ class MtaStsTest(unittest.TestCase):
             names["mx." + d] = {"A": ["127.0.0.1"]}
             names["_mta-sts." + d] = {"TXT": [["v=STSv1; ", "id=20261202"]]}
             names["mta-sts." + d] = {"A": ["127.0.0.1"]}
-        cls.dns, cls.dns_proc = start_dns(cls.dir, {"ttl": 300, "soa_minimum": 30,
-                                                    "names": names})
+        cls.dns, cls.dns_proc = start_dns_server(cls.dir, {"ttl": 300, "soa_minimum": 30,
+                                                           "names": names})
 
     @classmethod
     def tearDownClass(cls):
         cls.https.stop()
-        cls.dns_proc.terminate()
-        try:
-            cls.dns_proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            cls.dns_proc.kill()
-            cls.dns_proc.wait(timeout=10)
+        stop_process(cls.dns_proc)
         shutil.rmtree(cls.dir, ignore_errors=True)
 
     # --- set-up --------------------------------------------------------------------------
 
-    def remote(self, domain, ca_signed=True):
+    def mx_remote(self, domain, ca_signed=True):
         host = "mx." + domain
         kw = {"cert": self.ca.issue(host)} if ca_signed else {"starttls": True}
-        r = FakeRemote(hostname=host, **kw).start()
-        self.addCleanup(r.stop)
-        return r
+        return self.remote(hostname=host, **kw)
 
-    def instance(self, remote):
-        inst = Instance()
-        inst.__enter__()
-        self.addCleanup(inst.__exit__, None, None, None)
-        inst.add_domain("example.test")
-        inst.add_user(ALICE, PASSWORD)
-        inst.set_option("spoold", "retry_schedule_seconds", "[3600]")
-        inst.set_option("delivery", "dns_servers", '["%s"]' % self.dns)
-        inst.set_option("delivery", "mx_port", str(remote.port))
-        inst.set_option("delivery", "tls_ca_file", '"%s"' % self.ca.cert)
-        inst.start("smtpd", "spoold")
-        return inst
+    def sts_instance(self, remote):
+        """MX delivery (DNS from the class's server) to `remote`'s port, the test CA trusted."""
+        return self.instance(delivery={"dns_servers": '["%s"]' % self.dns,
+                                       "mx_port": str(remote.port),
+                                       "tls_ca_file": '"%s"' % self.ca.cert})
 
-    def submit(self, inst, rcpt, marker):
-        msg = ("From: %s\r\nTo: %s\r\nSubject: sts %s\r\nMessage-ID: <%s@example.test>\r\n"
-               "\r\nbody of %s\r\n" % (ALICE, rcpt, marker, marker, marker)).encode()
-        with smtplib.SMTP("127.0.0.1", inst.port("submission"), timeout=15) as s:
-            s.ehlo("client.test")
-            s.starttls(context=inst.client_tls_context(check_hostname=False))
-            s.ehlo("client.test")
-            s.login(ALICE, PASSWORD)
-            self.assertEqual(s.sendmail(ALICE, [rcpt], msg), {})
-
-    def target(self, inst, addr):
-        out = inst.ctl("queue", "list", "--json").stdout
-        for line in out.splitlines():
-            if not line.strip():
-                continue
-            for r in json.loads(line)["recipients"]:
-                for t in r["targets"]:
-                    if t["address"] == addr:
-                        return t
-        return None
-
-    def wait_deferred(self, inst, addr):
-        ok = wait_for(lambda: (self.target(inst, addr) or {}).get("state") == "deferred", 40)
-        if not ok:
-            inst.dump_logs()
-        self.assertTrue(ok, "%s never deferred: %r" % (addr, self.target(inst, addr)))
-        return self.target(inst, addr)
-
-    def wait_delivered(self, inst, remote, addr):
-        ok = remote.wait_accepted(1, 40) and wait_for(lambda: self.target(inst, addr) is None, 20)
-        if not ok:
-            inst.dump_logs()
-        self.assertTrue(ok, "not delivered: %r %r" % (remote.transactions,
-                                                      self.target(inst, addr)))
+    def wait_delivered(self, inst, remote):
+        self.wait_accepted(inst, remote, 1, timeout=40)
+        self.wait_queue_empty(inst, timeout=20)
 
     # --- the cases -----------------------------------------------------------------------
 
     def test_enforce_matching_mx_with_a_valid_certificate_is_delivered_over_tls(self):
-        r = self.remote("match.test")
-        inst = self.instance(r)
-        self.submit(inst, "bob@match.test", "match")
-        self.wait_delivered(inst, r, "bob@match.test")
+        r = self.mx_remote("match.test")
+        inst = self.sts_instance(r)
+        self.submit(inst, ["bob@match.test"], "match")
+        self.wait_delivered(inst, r)
         self.assertEqual(r.accepted[0].rcpt_tos, ["bob@match.test"])
         self.assertTrue(r.accepted[0].tls)
         self.assertGreaterEqual(self.https.fetched("mta-sts.match.test"), 1)
@@ -174,10 +114,10 @@ class MtaStsTest(unittest.TestCase):
         self.assertIn("sts1 match.test 20261202 ", cache)
 
     def test_enforce_mx_not_in_the_policy_is_deferred_also_after_a_restart(self):
-        r = self.remote("nomatch.test")
-        inst = self.instance(r)
-        self.submit(inst, "bob@nomatch.test", "nomatch")
-        t = self.wait_deferred(inst, "bob@nomatch.test")
+        r = self.mx_remote("nomatch.test")
+        inst = self.sts_instance(r)
+        self.submit(inst, ["bob@nomatch.test"], "nomatch")
+        t = self.wait_state(inst, "bob@nomatch.test", "deferred", timeout=40)
         self.assertTrue(t["reply"].startswith("451 4.7.5 MTA-STS policy of nomatch.test"),
                         t["reply"])
         self.assertIn("mx.nomatch.test", t["reply"])
@@ -196,27 +136,27 @@ class MtaStsTest(unittest.TestCase):
         self.assertTrue(wait_for(lambda: "cached policies from" in inst.log("spoold"), 20),
                         inst.log("spoold"))
         time.sleep(3)
-        t = self.target(inst, "bob@nomatch.test")
+        t = self.targets(inst).get("bob@nomatch.test")
         self.assertIsNotNone(t)
         self.assertEqual(t["state"], "deferred")
         self.assertEqual(r.connections, 0)
         self.assertEqual(self.https.fetched("mta-sts.nomatch.test"), fetched)  # same TXT id
 
     def test_enforce_self_signed_mx_is_deferred(self):
-        r = self.remote("selfsigned.test", ca_signed=False)
-        inst = self.instance(r)
-        self.submit(inst, "bob@selfsigned.test", "selfsigned")
-        t = self.wait_deferred(inst, "bob@selfsigned.test")
+        r = self.mx_remote("selfsigned.test", ca_signed=False)
+        inst = self.sts_instance(r)
+        self.submit(inst, ["bob@selfsigned.test"], "selfsigned")
+        t = self.wait_state(inst, "bob@selfsigned.test", "deferred", timeout=40)
         self.assertTrue(t["reply"].startswith("4"), t["reply"])
         self.assertGreaterEqual(r.connections, 1)  # tried, and refused its certificate
         self.assertEqual(r.transactions, [])
         self.assertEqual(r.accepted, [])
 
     def test_testing_mode_mismatch_is_delivered_and_logged(self):
-        r = self.remote("testing.test")
-        inst = self.instance(r)
-        self.submit(inst, "bob@testing.test", "testing")
-        self.wait_delivered(inst, r, "bob@testing.test")
+        r = self.mx_remote("testing.test")
+        inst = self.sts_instance(r)
+        self.submit(inst, ["bob@testing.test"], "testing")
+        self.wait_delivered(inst, r)
         want = ("mta-sts testing.test: testing mode: MX mx.testing.test does not match the "
                 "policy; enforce would not deliver to it")
         self.assertTrue(wait_for(lambda: want in inst.log("spoold"), 10), inst.log("spoold"))
@@ -228,21 +168,6 @@ def read(path):
             return f.read()
     except FileNotFoundError:
         return ""
-
-
-def start_dns(directory, zone):
-    """dns_server.py on a free loopback port; returns ("127.0.0.1:PORT", process)."""
-    with open(os.path.join(directory, "zone.json"), "w") as f:
-        json.dump(zone, f)
-    port_file = os.path.join(directory, "dns-port")
-    proc = subprocess.Popen([sys.executable, os.path.join(HERE, "..", "support", "dns_server.py"),
-                             "--zone", os.path.join(directory, "zone.json"),
-                             "--port-file", port_file])
-    if not wait_for(lambda: os.path.exists(port_file), 15):
-        proc.kill()
-        raise RuntimeError("no DNS server")
-    with open(port_file) as f:
-        return "127.0.0.1:%d" % int(f.read()), proc
 
 
 if __name__ == "__main__":

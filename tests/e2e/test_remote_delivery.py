@@ -40,6 +40,11 @@ from postern_instance import Instance, _present, tool_exists, wait_for
 
 
 class RemoteDeliveryTest(RemoteDeliveryCase):
+    ZONE = {"ttl": 300, "soa_minimum": 30,
+            "names": {"null.test": {"MX": [[0, "."]]},
+                      "loop.test": {"MX": [[10, "mail.test"]]}},
+            "servfail": ["sf.test"]}
+
     # --- scripted remotes through a route ------------------------------------------------
 
     def test_delivered_once(self):
