@@ -1,6 +1,6 @@
-// fuzz_tlsa: arbitrary bytes as TLSA RDATA, and a decision over what parsed. A parsed record
-// keeps every byte, a known digest has its length, a usable record is one parse_tlsa accepts,
-// and dane_decide only hands out usable records.
+// fuzz_tlsa: arbitrary bytes as TLSA RDATA (dns_parse's tlsa_record), and a decision over
+// what parsed. A parsed record keeps every byte, a usable one has data and a known digest of
+// its length, and dane_decide only hands out usable records.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -13,11 +13,14 @@ using namespace postern;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view rdata(reinterpret_cast<const char*>(data), size);
-    auto t = parse_tlsa(rdata);
+    auto t = tlsa_record(rdata);
     if (!t) return 0;
-    if (t->data.size() + 3 != rdata.size() || t->data.empty()) std::abort();
-    if (t->matching == 1 && t->data.size() != 32) std::abort();
-    if (t->matching == 2 && t->data.size() != 64) std::abort();
+    if (t->data.size() + 3 != rdata.size()) std::abort();
+    if (tlsa_usable_for_smtp(*t)) {
+        if (t->data.empty()) std::abort();
+        if (t->matching == 1 && t->data.size() != 32) std::abort();
+        if (t->matching == 2 && t->data.size() != 64) std::abort();
+    }
     (void)tlsa_text(*t);
     DaneInput in;
     in.secure = true;
