@@ -14,19 +14,9 @@ it is stopped (SIGTERM to the pid this script started).
 """
 import argparse, os, re, select, signal, socket, subprocess, sys, time
 
+from queue_files import queued  # tests/bench, beside this script
+
 COUNTER = re.compile(rb"mesg=(\d+)")
-
-
-def queued(dirs):
-    n = 0
-    for q in dirs:
-        for root, _, files in os.walk(q):
-            for f in files:
-                try:
-                    n += os.path.getsize(os.path.join(root, f)) > 0
-                except FileNotFoundError:
-                    pass
-    return n
 
 
 def last_count(data):

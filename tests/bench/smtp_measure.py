@@ -10,6 +10,8 @@ starts the given smtp-source command; the clock stops when the N-th file is in M
 """
 import argparse, os, subprocess, sys, time
 
+from queue_files import queued  # tests/bench, beside this script
+
 
 def count(d):
     try:
@@ -17,20 +19,6 @@ def count(d):
             return sum(1 for _ in it)
     except FileNotFoundError:
         return 0
-
-
-def queued(dirs):
-    """Queue files still waiting. Empty files are not counted: Postern's smtpd keeps a few
-    empty entries created ahead in queue/incoming (smtpd/queue_file_stock.h)."""
-    n = 0
-    for q in dirs:
-        for root, _, files in os.walk(q):
-            for f in files:
-                try:
-                    n += os.path.getsize(os.path.join(root, f)) > 0
-                except FileNotFoundError:
-                    pass
-    return n
 
 
 def main():
