@@ -3,12 +3,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <ctime>
 
 #include "libproto/core/log.h"
 #include "libproto/core/log_escape.h"
+#include "libproto/core/safe_files.h"
 
 namespace postern {
 
@@ -37,30 +36,6 @@ std::string read_file(const std::filesystem::path& p) {
         out.append(buf, size_t(n));
     ::close(fd);
     return out;
-}
-
-// tmp file + fsync + rename: a crash leaves the old file or the new one.
-std::string write_file_atomic(const std::filesystem::path& p, const std::string& text) {
-    std::filesystem::path tmp = p;
-    tmp += ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) return tmp.string() + ": " + std::strerror(errno);
-    size_t off = 0;
-    while (off < text.size()) {
-        ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            std::string e = tmp.string() + ": " + std::strerror(errno);
-            ::close(fd);
-            return e;
-        }
-        off += size_t(n);
-    }
-    bool ok = ::fsync(fd) == 0;
-    ok = ::close(fd) == 0 && ok;
-    if (!ok || ::rename(tmp.c_str(), p.c_str()) != 0)
-        return p.string() + ": " + std::strerror(errno);
-    return "";
 }
 
 }  // namespace
@@ -215,7 +190,10 @@ void MtaSts::persist() {
     auto err = std::make_shared<std::string>();
     auto path = opts_.cache_file;
     write_ = run_on_pool(
-        loop_, [text, err, path] { *err = write_file_atomic(path, *text); },
+        loop_,
+        [text, err, path] {
+            if (auto w = write_file_atomically(path, *text, 0600); !w) *err = w.error();
+        },
         [this, err] {
             if (!err->empty())
                 log_msg(LogLevel::warning, "mta-sts: cannot save the cache: %s", err->c_str());

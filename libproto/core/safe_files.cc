@@ -77,4 +77,34 @@ std::expected<int, std::string> open_plain_file(const fs::path& path, int flags,
     return fd;
 }
 
+std::expected<void, std::string> write_file_atomically(const fs::path& path, std::string_view text,
+                                                       mode_t mode) {
+    fs::path tmp = path;
+    tmp += ".tmp";
+    ::unlink(tmp.c_str());  // left by a crash
+    auto fd = open_plain_file(tmp, O_WRONLY | O_CREAT | O_EXCL, mode, {::geteuid()});
+    if (!fd) return std::unexpected(fd.error());
+    size_t done = 0;
+    while (done < text.size()) {
+        ssize_t n = ::write(*fd, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        done += size_t(n);
+    }
+    bool ok = done == text.size() && ::fsync(*fd) == 0;
+    int e = errno;
+    ::close(*fd);
+    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+        if (ok) e = errno;
+        ::unlink(tmp.c_str());
+        return std::unexpected(path.string() + ": cannot write: " + std::strerror(e));
+    }
+    int dfd = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
+    return {};
+}
+
 }  // namespace postern

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <initializer_list>
 #include <string>
+#include <string_view>
 
 namespace postern {
 
@@ -24,5 +25,11 @@ std::expected<bool, std::string> make_dir(const std::filesystem::path& dir, mode
 // one of `owners`. Returns the fd (O_CLOEXEC). Error: one line naming the path.
 std::expected<int, std::string> open_plain_file(const std::filesystem::path& path, int flags,
                                                 mode_t mode, std::initializer_list<uid_t> owners);
+
+// Replaces `path` with `text`: written to `path`.tmp (exact `mode`, owned by the caller; a
+// leftover of a crash is removed first), fsynced, renamed over `path`, the directory
+// fsynced. A crash leaves the old file or the new one. Error: one line naming the path.
+std::expected<void, std::string> write_file_atomically(const std::filesystem::path& path,
+                                                       std::string_view text, mode_t mode);
 
 }  // namespace postern

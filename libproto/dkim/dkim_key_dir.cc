@@ -124,36 +124,6 @@ std::expected<void, std::string> make_private_dir(const fs::path& d) {
     return {};
 }
 
-// Writes `text` to `path` through `path`.tmp, fsynced, then renamed over it.
-std::expected<void, std::string> write_atomically(const fs::path& path, std::string_view text) {
-    fs::path tmp = path;
-    tmp += ".tmp";
-    ::unlink(tmp.c_str());  // left by a crash
-    auto fd = open_plain_file(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600, {::geteuid()});
-    if (!fd) return std::unexpected(fd.error());
-    size_t done = 0;
-    while (done < text.size()) {
-        ssize_t n = ::write(*fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        done += size_t(n);
-    }
-    bool ok = done == text.size() && ::fsync(*fd) == 0;
-    int e = errno;
-    ::close(*fd);
-    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-        if (ok) e = errno;
-        ::unlink(tmp.c_str());
-        return std::unexpected(path.string() + ": cannot write: " + std::strerror(e));
-    }
-    int dfd = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        ::fsync(dfd);
-        ::close(dfd);
-    }
-    return {};
-}
-
 }  // namespace
 
 std::expected<void, std::string> dkim_write_key_file(const fs::path& dir, std::string_view domain,
@@ -171,7 +141,7 @@ std::expected<void, std::string> dkim_write_key_file(const fs::path& dir, std::s
     if (auto r = make_private_dir(d); !r) return r;
     auto pem = key.private_pem();
     if (!pem) return std::unexpected(pem.error());
-    auto r = write_atomically(path, *pem);
+    auto r = write_file_atomically(path, *pem, 0600);
     wipe(*pem);
     return r;
 }
@@ -184,7 +154,7 @@ std::expected<void, std::string> dkim_set_active(const fs::path& dir, std::strin
     std::error_code ec;
     if (!fs::exists(d / (std::string(selector) + ".key"), ec))
         return std::unexpected("no key " + std::string(selector) + " for " + std::string(domain));
-    return write_atomically(d / "active", std::string(selector) + "\n");
+    return write_file_atomically(d / "active", std::string(selector) + "\n", 0600);
 }
 
 std::string dkim_dns_zone_line(std::string_view domain, std::string_view selector,
