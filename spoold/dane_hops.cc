@@ -40,7 +40,7 @@ DaneInput dane_input(const NextHop& h, const DnsResult<TlsaAnswer>* tlsa) {
 
 void apply_dane(NextHop& h, const DnsResult<TlsaAnswer>* tlsa, const std::string& destination) {
     if (!is_dane_policy(h.tls)) return;
-    const char* policy = h.tls == TlsPolicy::dane_only ? "dane-only" : "dane";
+    const char* policy = tls_policy_name(h.tls);
     h.dane = dane_decide(dane_input(h, tlsa));
     switch (h.dane.outcome) {
     case DaneOutcome::verify: h.tls = TlsPolicy::dane; break;

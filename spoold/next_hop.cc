@@ -6,6 +6,19 @@
 #include "spoold/dane_hops.h"
 
 namespace postern {
+
+const char* tls_policy_name(TlsPolicy p) {
+    switch (p) {
+    case TlsPolicy::none: return "none";
+    case TlsPolicy::may: return "may";
+    case TlsPolicy::encrypt: return "encrypt";
+    case TlsPolicy::verify: return "verify";
+    case TlsPolicy::dane: return "dane";
+    case TlsPolicy::dane_only: return "dane-only";
+    }
+    return "?";
+}
+
 namespace {
 
 TlsPolicy to_policy(DeliveryTls t) {

@@ -45,6 +45,7 @@ namespace postern {
 // what the config says; the plan a NextHopPlanner gives has turned them into may, encrypt,
 // dane (TLS required and the peer must match NextHop::dane.records) or a deferred hop.
 enum class TlsPolicy : uint8_t { none, may, encrypt, verify, dane, dane_only };
+const char* tls_policy_name(TlsPolicy p);  // as the config spells it: "dane-only"
 
 struct SmtpCredentials {
     std::string user;

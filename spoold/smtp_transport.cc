@@ -39,18 +39,6 @@ SmtpDsnRet ret_of(DsnRet r) {
     return SmtpDsnRet::unspecified;
 }
 
-const char* tls_text(TlsPolicy p) {
-    switch (p) {
-    case TlsPolicy::none: return "none";
-    case TlsPolicy::may: return "may";
-    case TlsPolicy::encrypt: return "encrypt";
-    case TlsPolicy::verify: return "verify";
-    case TlsPolicy::dane: return "dane";
-    case TlsPolicy::dane_only: return "dane-only";
-    }
-    return "?";
-}
-
 }  // namespace
 
 StoreResult<size_t> QueueMessageReader::read_at(uint64_t offset, std::span<char> buf) {
@@ -124,7 +112,7 @@ struct SmtpTransport::Job {
     const NextHop& cur() const { return order[hop]; }
     std::string key() const {
         const auto& h = cur();
-        return h.host + "|" + std::to_string(h.port) + "|" + tls_text(h.tls) + "|" +
+        return h.host + "|" + std::to_string(h.port) + "|" + tls_policy_name(h.tls) + "|" +
                (h.auth ? h.auth->user : "") + (plaintext ? "|plain" : "");
     }
     void start();

@@ -14,9 +14,10 @@
 // one uv_write per loop turn (a deflate batch ends with a sync flush first).
 // Compression (IMAP COMPRESS, RFC 4978) sits above TLS: deflate, then encrypt.
 // Compressed input is inflated 16 KiB at a time and only when the line reader
-// has been drained, so a zip bomb costs no more memory than normal input. Above the high-water mark the connection stops
-// reading (so a pipelining client cannot make us buffer unbounded replies)
-// and resumes, calling on_drain, once output falls below the low-water mark.
+// has been drained, so a zip bomb costs no more memory than normal input.
+// Above the high-water mark the connection stops reading (so a pipelining
+// client cannot make us buffer unbounded replies) and resumes, calling
+// on_drain, once output falls below the low-water mark.
 
 #include <cstdint>
 #include <functional>
