@@ -348,12 +348,9 @@ void Deliverer::record_local(Prepared& p, int64_t now) {
     }
 }
 
-AttemptReport Deliverer::record_remote(const RemoteBatch& batch,
-                                       const std::vector<TargetResult>& results, int64_t now) {
-    Prepared p;
-    p.rep.id = batch.id;
-    p.env = *batch.envelope;
-    p.rep.arrival = p.env.arrival;
+// The records of one remote batch's results, applied to p.env.
+void Deliverer::add_remote_results(Prepared& p, const RemoteBatch& batch,
+                                   const std::vector<TargetResult>& results, int64_t now) {
     for (size_t k = 0; k < batch.targets.size(); ++k) {
         const TargetRef& ref = batch.targets[k];
         if (ref.rcpt >= p.env.recipients.size() ||
@@ -389,22 +386,52 @@ AttemptReport Deliverer::record_remote(const RemoteBatch& batch,
         }
         p.rep.rcpts.push_back(std::move(rr));
     }
+}
+
+AttemptReport Deliverer::record_remote(const RemoteBatch& batch,
+                                       const std::vector<TargetResult>& results, int64_t now) {
+    Prepared p;
+    p.rep.id = batch.id;
+    p.env = *batch.envelope;
+    p.rep.arrival = p.env.arrival;
+    add_remote_results(p, batch, results, now);
     if (p.write(queue_)) p.rep.outcome = AttemptReport::Outcome::deferred;
     return std::move(p.rep);
+}
+
+// p.env from the queue; false (rep set) when the entry is gone or unreadable.
+bool Deliverer::read_entry(Prepared& p) {
+    auto env_or = queue_.read(p.rep.id);
+    if (!env_or) {
+        p.rep.outcome = env_or.error() == QueueError::not_found ? AttemptReport::Outcome::gone
+                                                                : AttemptReport::Outcome::error;
+        p.rep.error = queue_error_text(env_or.error());
+        return false;
+    }
+    p.env = std::move(*env_or);
+    p.rep.arrival = p.env.arrival;
+    return true;
 }
 
 AttemptReport Deliverer::complete(std::string_view id, int64_t now) {
     Prepared p;
     p.rep.id = std::string(id);
-    auto env_or = queue_.read(id);
-    if (!env_or) {
-        p.rep.outcome = env_or.error() == QueueError::not_found ? AttemptReport::Outcome::gone
-                                                                : AttemptReport::Outcome::error;
-        p.rep.error = queue_error_text(env_or.error());
-        return std::move(p.rep);
+    if (read_entry(p)) finish(p, now);
+    return std::move(p.rep);
+}
+
+AttemptReport Deliverer::finish_remote(const RemoteBatch& batch,
+                                       const std::vector<TargetResult>& results, int64_t now,
+                                       bool others_recorded) {
+    Prepared p;
+    p.rep.id = batch.id;
+    if (others_recorded) {
+        if (!read_entry(p)) return std::move(p.rep);
+    } else {
+        p.env = *batch.envelope;
+        p.rep.arrival = p.env.arrival;
     }
-    p.env = std::move(*env_or);
-    p.rep.arrival = p.env.arrival;
+    add_remote_results(p, batch, results, now);
     finish(p, now);
     return std::move(p.rep);
 }

@@ -63,7 +63,7 @@ struct AttemptReport {
     enum class Outcome {
         finished,  // every recipient delivered or failed; the entry is gone
         deferred,  // some targets remain; next_attempt is set
-        remote,    // remote batches are due (`remote`): record_remote each, then complete
+        remote,    // remote batches are due (`remote`): record_remote each, finish_remote the last
         not_due,   // next_attempt is in the future (and force was false): nothing done
         held,      // held by mailctl: nothing done
         gone,      // no such entry (deleted meanwhile)
@@ -105,6 +105,13 @@ public:
     // Step 3 (also what step 1 does itself when there is no remote work).
     AttemptReport complete(std::string_view id, int64_t now);
 
+    // Steps 2 and 3 in one, for the entry's last remote batch: the records need no sync
+    // when nothing stays pending, since the entry is removed right after (a crash between
+    // costs at most one more delivery). others_recorded: other batches of this attempt
+    // were recorded, so the entry is read again instead of taken from batch.envelope.
+    AttemptReport finish_remote(const RemoteBatch& batch, const std::vector<TargetResult>& results,
+                                int64_t now, bool others_recorded);
+
     Queue& queue() { return queue_; }
 
 private:
@@ -113,6 +120,9 @@ private:
     bool expand(Prepared& p);
     void record_local(Prepared& p, int64_t now);
     void finish(Prepared& p, int64_t now);
+    void add_remote_results(Prepared& p, const RemoteBatch& batch,
+                            const std::vector<TargetResult>& results, int64_t now);
+    bool read_entry(Prepared& p);
     bool load_message(Prepared& p);
     // Queues a DSN about env (sent with the null sender, so it never bounces to anyone but
     // postmaster: see finish).

@@ -225,7 +225,7 @@ void Scheduler::handle(AttemptReport r, int64_t now) {
         settle(r, now);
         return;
     }
-    remote_left_[r.id] = r.remote.size();
+    remote_left_[r.id] = {r.remote.size(), r.remote.size() > 1};
     for (auto& w : r.remote)
         destinations_.push({r.id, std::move(w.destination), r.envelope, std::move(w.targets)});
     pump_remote();
@@ -277,6 +277,14 @@ void Scheduler::pump_remote() {
 void Scheduler::remote_done(const std::shared_ptr<RemoteBatch>& batch,
                             std::vector<TargetResult> results) {
     destinations_.finished(batch->destination);
+    // The last batch not yet recorded (every other one is): steps 2 and 3 in one job.
+    if (auto it = remote_left_.find(batch->id); it != remote_left_.end() && it->second.left == 1) {
+        bool others = it->second.several;
+        remote_left_.erase(it);
+        remote_finished(batch, std::move(results), others);
+        pump_remote();
+        return;
+    }
     struct Rec {
         std::vector<TargetResult> results;
         int64_t now = 0;
@@ -312,7 +320,7 @@ void Scheduler::remote_recorded(const std::string& id, const AttemptReport& r) {
         log_msg(LogLevel::error, "id=%s recording remote results failed: %s", id.c_str(),
                 r.error.c_str());
     auto it = remote_left_.find(id);
-    if (it == remote_left_.end() || --it->second > 0) return;
+    if (it == remote_left_.end() || --it->second.left > 0) return;
     remote_left_.erase(it);
     auto rep = std::make_shared<AttemptReport>();
     int64_t now = now_();
@@ -331,6 +339,38 @@ void Scheduler::remote_recorded(const std::string& id, const AttemptReport& r) {
     e.outcome = AttemptReport::Outcome::error;
     e.error = "cannot start the attempt";
     settle(e, now);
+}
+
+void Scheduler::remote_finished(const std::shared_ptr<RemoteBatch>& batch,
+                                std::vector<TargetResult> results, bool others_recorded) {
+    struct Rec {
+        std::vector<TargetResult> results;
+        int64_t now = 0;
+        AttemptReport report;
+    };
+    auto rec = std::make_shared<Rec>();
+    rec->results = std::move(results);
+    rec->now = now_();
+    auto started = try_run_on_pool(
+        loop_,
+        [this, batch, rec, others_recorded] {
+            rec->report =
+                deliverer_.finish_remote(*batch, rec->results, rec->now, others_recorded);
+        },
+        [this, rec] {
+            handle(std::move(rec->report), rec->now);
+            arm();
+        });
+    if (started) {
+        started->detach();
+        return;
+    }
+    log_msg(LogLevel::error, "uv_queue_work: %s", uv_error_text(started.error()));
+    AttemptReport e;
+    e.id = batch->id;
+    e.outcome = AttemptReport::Outcome::error;
+    e.error = "cannot start the attempt";
+    settle(e, rec->now);
 }
 
 }  // namespace postern

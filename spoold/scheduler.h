@@ -69,6 +69,8 @@ private:
     void pump_remote();
     void remote_done(const std::shared_ptr<RemoteBatch>& batch, std::vector<TargetResult> results);
     void remote_recorded(const std::string& id, const AttemptReport& r);
+    void remote_finished(const std::shared_ptr<RemoteBatch>& batch,
+                         std::vector<TargetResult> results, bool others_recorded);
     void log_report(const AttemptReport& r, int64_t now);
 
     uv_loop_t* loop_;
@@ -83,7 +85,11 @@ private:
     Schedule schedule_;
     std::deque<std::string> ready_;                        // due, waiting for a local worker
     std::unordered_set<std::string> busy_;                 // in ready_ or in any step of an attempt
-    std::unordered_map<std::string, size_t> remote_left_;  // remote batches not yet recorded
+    struct RemoteLeft {
+        size_t left = 0;       // remote batches not yet recorded
+        bool several = false;  // the attempt had more than one
+    };
+    std::unordered_map<std::string, RemoteLeft> remote_left_;
     std::unordered_set<std::string> reread_;               // changed by mailctl while busy
     size_t in_flight_ = 0;
     bool stopping_ = false;
