@@ -354,8 +354,7 @@ void Scheduler::remote_finished(const std::shared_ptr<RemoteBatch>& batch,
     auto started = try_run_on_pool(
         loop_,
         [this, batch, rec, others_recorded] {
-            rec->report =
-                deliverer_.finish_remote(*batch, rec->results, rec->now, others_recorded);
+            rec->report = deliverer_.finish_remote(*batch, rec->results, rec->now, others_recorded);
         },
         [this, rec] {
             handle(std::move(rec->report), rec->now);

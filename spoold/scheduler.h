@@ -83,14 +83,14 @@ private:
     std::unique_ptr<Timer> timer_;  // the earliest next attempt
     std::unique_ptr<Timer> sweep_;  // the directory listing for lost wake-ups
     Schedule schedule_;
-    std::deque<std::string> ready_;                        // due, waiting for a local worker
-    std::unordered_set<std::string> busy_;                 // in ready_ or in any step of an attempt
+    std::deque<std::string> ready_;         // due, waiting for a local worker
+    std::unordered_set<std::string> busy_;  // in ready_ or in any step of an attempt
     struct RemoteLeft {
         size_t left = 0;       // remote batches not yet recorded
         bool several = false;  // the attempt had more than one
     };
     std::unordered_map<std::string, RemoteLeft> remote_left_;
-    std::unordered_set<std::string> reread_;               // changed by mailctl while busy
+    std::unordered_set<std::string> reread_;  // changed by mailctl while busy
     size_t in_flight_ = 0;
     bool stopping_ = false;
     bool pumping_ = false, pump_again_ = false;
