@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
+# Every stage line carries the seconds since the start, so a slow CI run says where the time went.
+stage() { echo "== [$SECONDS s] $*"; }
 
 bash scripts/install-deps.sh
 
@@ -12,19 +14,22 @@ run_suite() {
     local dir=$1; shift
     cmake -S . -B "$dir" -DPOSTERN_WERROR=ON "$@" >/dev/null
     cmake --build "$dir" -j"$jobs"
+    stage "ctest $dir"
     (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 600)
 }
 
-echo "== build and test (release, -Werror)"
+stage "build and test (release, -Werror)"
 run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
-echo "== lint (clang-format, clang-tidy, layering)"
+stage "lint (clang-format, clang-tidy, layering)"
 bash scripts/lint.sh build
-echo "== build and test (ASan+UBSan)"
+stage "build and test (ASan+UBSan)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DPOSTERN_SANITIZE=ON
 
-echo "== fuzz smoke run (libFuzzer)"
+stage "fuzz build (libFuzzer)"
 CC=clang-16 CXX=clang++-16 cmake -S . -B build-fuzz -DPOSTERN_FUZZ=ON -DPOSTERN_TESTS=ON \
     -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-fuzz -j"$jobs" --target fuzzers
+stage "fuzz smoke run"
 bash tests/fuzz/run-smoke.sh build-fuzz/bin
+stage "done"
