@@ -9,6 +9,8 @@ jobs=$(nproc)
 stage() { echo "== [$SECONDS s] $*"; }
 
 bash scripts/install-deps.sh
+stage "lint: clang-format and layering (before any build, so a slip fails in seconds)"
+bash scripts/lint.sh format
 
 run_suite() {
     local dir=$1; shift
@@ -20,8 +22,8 @@ run_suite() {
 
 stage "build and test (release, -Werror)"
 run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
-stage "lint (clang-format, clang-tidy, layering)"
-bash scripts/lint.sh build
+stage "lint: clang-tidy"
+bash scripts/lint.sh tidy build
 stage "build and test (ASan+UBSan)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DPOSTERN_SANITIZE=ON
