@@ -11,8 +11,11 @@ void apply_sts_policy(const StsPolicy& policy, const std::string& domain, HopPla
     const std::string d = log_escape(domain);
     const bool testing = policy.mode == StsMode::testing;
     std::string refused;
-    for (const auto& h : plan.hops) {
-        if (sts_mx_matches(policy, h.host)) continue;
+    for (auto& h : plan.hops) {
+        if (sts_mx_matches(policy, h.host)) {
+            h.name_authenticated = true;  // the policy came over HTTPS (RFC 8689 4.2.1)
+            continue;
+        }
         refused += (refused.empty() ? "" : ", ") + h.host;
         if (testing)
             log_msg(LogLevel::warning,

@@ -9,6 +9,7 @@
 //            match, the plan fails temporarily with a 451 4.7.5 naming MTA-STS;
 //   testing: the hops stay as they are; what enforce would have refused is logged;
 //   none:    nothing changes.
+// In enforce and testing, the hops the policy lists are `name_authenticated` (REQUIRETLS).
 //
 // `sts_verify` is the hook for DANE (RFC 8461 2: usable TLSA records take precedence).
 

@@ -240,6 +240,7 @@ void DeliveryPlanner::finish(uint64_t id) {
         h.tls = to_policy(tls_policy_for(cfg, where.host));
         h.auth = opts_.smarthost_auth;
         h.smarthost = true;
+        h.name_authenticated = true;  // configured
         return h;
     };
 
@@ -272,6 +273,7 @@ void DeliveryPlanner::finish(uint64_t id) {
             h.addresses = std::move(*addrs);
             h.port = job->first.where.port;
             h.tls = domain_tls;
+            h.name_authenticated = true;  // configured
             plan.hops.push_back(std::move(h));
             plan.fallback = std::move(fallback);
         } else if (!fallback.empty()) {
@@ -301,6 +303,7 @@ void DeliveryPlanner::finish(uint64_t id) {
                 h.port = cfg.mx_port;
                 h.tls = domain_tls;
                 h.dnssec = r->mx_authenticated && host.authenticated;  // RFC 7672 2.2
+                h.name_authenticated = r->mx_authenticated || r->implicit_mx;
                 plan.hops.push_back(std::move(h));
             }
             plan.fallback = std::move(fallback);

@@ -66,6 +66,10 @@ struct NextHop {
     // DNSSEC-authenticated; and what the TLSA lookup decided (outcome defer: skip this hop).
     bool dnssec = false;
     DaneDecision dane;
+    // RFC 8689 4.2.1 (spoold/requiretls_hops.h): `host` can be trusted as the destination's:
+    // a route or smarthost the configuration names, the domain itself (no MX), an MX from a
+    // DNSSEC-authenticated answer, or an MX an MTA-STS policy (enforce or testing) lists.
+    bool name_authenticated = false;
 };
 
 struct HopPlan {

@@ -10,6 +10,7 @@
 #include "libproto/net/uv_handle.h"
 #include "spoold/dane_hops.h"
 #include "spoold/dane_tls.h"
+#include "spoold/requiretls_hops.h"
 #include "spoold/smtp_client_connection.h"
 
 namespace postern {
@@ -181,6 +182,7 @@ void SmtpTransport::deliver(const RemoteBatch& batch, Done done) {
         auto it = jobs_.find(id);
         if (it == jobs_.end()) return;
         Job& jj = *it->second;
+        if (jj.batch.envelope->requiretls) apply_requiretls(plan, jj.batch.destination);
         if (plan.failure) {
             for (auto& r : jj.results) r = *plan.failure;
             std::fill(jj.open.begin(), jj.open.end(), 0);
@@ -189,13 +191,6 @@ void SmtpTransport::deliver(const RemoteBatch& batch, Done done) {
         }
         jj.order = std::move(plan.hops);
         for (auto& h : plan.fallback) jj.order.push_back(std::move(h));
-        // RFC 8689 4.2.1: a REQUIRETLS message goes only over TLS with a certificate that
-        // verifies (whatever the domain's own policy), so its links are never shared with
-        // ordinary mail (the TLS policy is part of the link key).
-        // A hop DANE verifies keeps DANE (RFC 8689 4.2.1 accepts DANE; RFC 8461 2: it wins).
-        if (jj.batch.envelope->requiretls)
-            for (auto& h : jj.order)
-                if (h.tls != TlsPolicy::dane) h.tls = TlsPolicy::verify;
         jj.start();
     });
 }

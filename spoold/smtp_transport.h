@@ -19,8 +19,9 @@
 // TLS: none never, may opportunistic (a failed handshake retries that address in
 // plaintext), encrypt requires STARTTLS, verify also checks the certificate chain (system
 // trust store) and that it names NextHop::host. AUTH only after TLS unless on loopback.
-// A REQUIRETLS message (RFC 8689) raises every hop to verify and asks the server for
-// REQUIRETLS, or fails with 550 5.7.30 when the server does not offer it.
+// A REQUIRETLS message (RFC 8689) keeps only the hops whose name can be trusted, raises them
+// to verify (spoold/requiretls_hops.h) and asks the server for REQUIRETLS, or fails with
+// 550 5.7.30 when no hop is left or the server does not offer it.
 //
 // Threading: everything on the loop except the queue reads and the prefix (pool jobs).
 

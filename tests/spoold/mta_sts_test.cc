@@ -202,6 +202,7 @@ TEST_CASE("mta_sts enforce: only matching MX, each raised to verify") {
     for (auto& h : plan.hops) {
         CHECK(h.tls == TlsPolicy::verify);
         CHECK(h.sts_verify);
+        CHECK(h.name_authenticated);  // REQUIRETLS may use them (RFC 8689 4.2.1)
     }
     CHECK(plan.fallback.size() == 1);
 }
@@ -243,7 +244,7 @@ TEST_CASE("mta_sts enforce: no MX matches: deferred, naming MTA-STS, no fallback
     CHECK(plan.fallback.empty());
 }
 
-TEST_CASE("mta_sts testing and none: the plan is unchanged") {
+TEST_CASE("mta_sts testing and none: the hops and their TLS are unchanged") {
     for (auto mode : {StsMode::testing, StsMode::none}) {
         StsPolicy pol{mode, {"mx.ex.test"}, 600};
         auto plan = mx_plan({"mx1.evil.test", "mx.ex.test"});
@@ -253,5 +254,8 @@ TEST_CASE("mta_sts testing and none: the plan is unchanged") {
         CHECK(plan.hops[0].host == "mx1.evil.test");
         CHECK(plan.hops[0].tls == TlsPolicy::may);
         CHECK_FALSE(plan.hops[1].sts_verify);
+        CHECK_FALSE(plan.hops[0].name_authenticated);
+        // A testing policy still lists the MX hosts over HTTPS: REQUIRETLS may trust them.
+        CHECK(plan.hops[1].name_authenticated == (mode == StsMode::testing));
     }
 }

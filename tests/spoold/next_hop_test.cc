@@ -302,6 +302,29 @@ TEST_CASE("next hop: fallback smarthost after the MX hosts, and instead of a fai
     CHECK(null.failure->reply.starts_with("556 5.1.10 "));
 }
 
+TEST_CASE("next hop: which names REQUIRETLS may trust (RFC 8689 4.2.1)") {
+    if (!python_or_fail()) return;
+    Fixture f;
+    INFO(f.server.error());
+    DeliveryConfig d = with_smarthost(SmarthostMode::fallback);
+    d.routes["named.test"] = HostPort{"relay.test", 2527};
+    REQUIRE(f.start(d));
+    auto signed_mx = f.plan("dane.test");  // MX answer with AD
+    REQUIRE(signed_mx.hops.size() == 2);
+    for (auto& h : signed_mx.hops) CHECK(h.name_authenticated);
+    auto unsigned_mx = f.plan("insecure.test");  // the same MX host, the answer without AD
+    REQUIRE(unsigned_mx.hops.size() == 1);
+    CHECK_FALSE(unsigned_mx.hops[0].name_authenticated);
+    REQUIRE(unsigned_mx.fallback.size() == 1);
+    CHECK(unsigned_mx.fallback[0].name_authenticated);  // the configured smarthost
+    auto implicit = f.plan("implicit.test");  // no MX: the domain's own name
+    REQUIRE(implicit.hops.size() == 1);
+    CHECK(implicit.hops[0].name_authenticated);
+    auto routed = f.plan("named.test");
+    REQUIRE(routed.hops.size() == 1);
+    CHECK(routed.hops[0].name_authenticated);
+}
+
 TEST_CASE("next hop: per-domain TLS policy and its default") {
     if (!python_or_fail()) return;
     Fixture f;
