@@ -24,11 +24,12 @@ void apply_requiretls(HopPlan& plan, const std::string& domain) {
                 log_escape(domain).c_str(), log_escape(refused).c_str());
     if (plan.hops.empty()) std::swap(plan.hops, plan.fallback);
     if (plan.hops.empty()) {
-        plan.failure = TargetResult{
-            TargetState::failed,
-            "550 5.7.30 REQUIRETLS support required: no authenticated MX host for " + domain +
-                " (" + refused + ": the MX answer was not DNSSEC-authenticated and no MTA-STS "
-                                 "policy lists it)"};
+        plan.failure =
+            TargetResult{TargetState::failed,
+                         "550 5.7.30 REQUIRETLS support required: no authenticated MX host for " +
+                             domain + " (" + refused +
+                             ": the MX answer was not DNSSEC-authenticated and no MTA-STS "
+                             "policy lists it)"};
         return;
     }
     for (auto* list : {&plan.hops, &plan.fallback})

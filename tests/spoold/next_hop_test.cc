@@ -317,7 +317,7 @@ TEST_CASE("next hop: which names REQUIRETLS may trust (RFC 8689 4.2.1)") {
     CHECK_FALSE(unsigned_mx.hops[0].name_authenticated);
     REQUIRE(unsigned_mx.fallback.size() == 1);
     CHECK(unsigned_mx.fallback[0].name_authenticated);  // the configured smarthost
-    auto implicit = f.plan("implicit.test");  // no MX: the domain's own name
+    auto implicit = f.plan("implicit.test");            // no MX: the domain's own name
     REQUIRE(implicit.hops.size() == 1);
     CHECK(implicit.hops[0].name_authenticated);
     auto routed = f.plan("named.test");

@@ -56,9 +56,10 @@ TEST_CASE("requiretls: nothing trusted fails for good with 5.7.30 naming the hos
     apply_requiretls(p, "ex.test");
     REQUIRE(p.failure.has_value());
     CHECK(p.failure->state == TargetState::failed);
-    CHECK(p.failure->reply.starts_with("550 5.7.30 REQUIRETLS support required: no "
-                                       "authenticated MX host for ex.test (mx1.ex.test, "
-                                       "mx2.ex.test: "));
+    CHECK(
+        p.failure->reply.starts_with("550 5.7.30 REQUIRETLS support required: no "
+                                     "authenticated MX host for ex.test (mx1.ex.test, "
+                                     "mx2.ex.test: "));
     CHECK(p.hops.empty());
 }
 
