@@ -3,7 +3,9 @@ spoold sends a REQUIRETLS message only over TLS with a certificate that verifies
 ([delivery] tls_ca_file names the test CA that signed the remote's certificate), with MAIL's REQUIRETLS, to a
 remote that offers it; a remote that does not offer it makes a 5.7.30 bounce without the
 message body, and a certificate that does not verify defers before MAIL, whatever the
-domain's own TLS policy."""
+domain's own TLS policy. Through MX records (delivery.mx_port names the remote's port), a
+REQUIRETLS message goes only to an MX whose answer was DNSSEC-authenticated (the DNS server's
+"ad" list): otherwise it bounces with 5.7.30 and the remote is never contacted."""
 
 import os
 import smtplib
@@ -78,6 +80,31 @@ class RequireTlsTest(RemoteDeliveryCase):
         self.assertIn("Subject: remote norttls", dsn)  # the headers...
         self.assertNotIn("body of norttls", dsn)        # ... but not the body, despite RET=FULL
         self.assertEqual(r.transactions, [])
+        self.wait_queue_empty(inst)
+
+    def test_only_a_dnssec_authenticated_mx_is_trusted(self):
+        mx = {"MX": [[10, "mx.ca.test"]]}
+        ca, r, dns = self.ca_signed_remote(names={"signed.test": mx, "unsigned.test": mx},
+                                           ad=["signed.test"], requiretls=True)
+        inst = self.instance(delivery={"dns_servers": '["%s"]' % dns,
+                                       "mx_port": str(r.port),
+                                       "tls_ca_file": '"%s"' % ca.cert})
+        self.submit(inst, ["bob@unsigned.test"], "unsignedmx", mail_options=["REQUIRETLS"])
+        ok = wait_for(lambda: len(self.mailbox(inst, ALICE)) == 1, 30)
+        if not ok:
+            inst.dump_logs()
+        self.assertTrue(ok, "no bounce for alice")
+        dsn = self.mailbox(inst, ALICE)[0].decode("utf-8", "replace")
+        self.assertIn("Final-Recipient: rfc822; bob@unsigned.test\r\n", dsn)
+        self.assertIn("Status: 5.7.30\r\n", dsn)
+        self.assertIn("no authenticated MX host for unsigned.test", dsn)
+        self.assertEqual(r.transactions, [])
+        # The same MX host through an authenticated MX answer: delivered, over verified TLS.
+        self.submit(inst, ["bob@signed.test"], "signedmx", mail_options=["REQUIRETLS"])
+        self.wait_accepted(inst, r, 1)
+        self.assertTrue(r.accepted[0].tls)
+        self.assertIn("REQUIRETLS", r.accepted[0].mail_options)
+        self.assertEqual(r.accepted[0].rcpt_tos, ["bob@signed.test"])
         self.wait_queue_empty(inst)
 
 
