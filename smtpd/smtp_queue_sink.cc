@@ -5,9 +5,11 @@
 #include <optional>
 #include <utility>
 
+#include "libproto/core/ascii.h"
 #include "libproto/core/log.h"
 #include "libproto/core/log_escape.h"
 #include "libproto/net/pool_job.h"
+#include "smtpd/header_field_watcher.h"
 
 namespace postern {
 
@@ -18,6 +20,16 @@ SmtpVerdict queue_verdict(QueueError e) {
 }
 
 using CommitDone = std::function<void(SmtpDeliveryResult)>;
+
+// RFC 8689 5: "TLS-Required: No" (any case, blanks around) in one of the fields.
+bool says_no(const std::vector<std::string>& values) {
+    for (std::string_view v : values) {
+        while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+        while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+        if (iequals(v, "no")) return true;
+    }
+    return false;
+}
 
 // What the pool work touches: shared with it, because an abandoned commit outlives the sink.
 struct SinkState {
@@ -74,6 +86,7 @@ public:
     QueueSink& operator=(const QueueSink&) = delete;
 
     void append(std::string_view bytes) override {
+        if (!tls_required_.header_done()) tls_required_.feed(bytes);
         if (!error_) buf_.append(bytes);
     }
     bool wants_flush() const override {
@@ -111,6 +124,8 @@ private:
             done({queue_verdict(*error_), {}});
             return;
         }
+        // RFC 8689 4.1: with REQUIRETLS the header field is ignored.
+        st_->env.tls_optional = !st_->env.requiretls && says_no(tls_required_.finish());
         std::swap(st_->out, buf_);
         buf_ = {};
         committing_ = true;
@@ -134,6 +149,7 @@ private:
     std::optional<QueueError> error_;
     std::optional<CommitDone> pending_commit_;  // commit asked for during a flush
     bool committing_ = false;
+    HeaderFieldWatcher tls_required_{"TLS-Required", 64};
 };
 
 }  // namespace

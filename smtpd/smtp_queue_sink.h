@@ -6,6 +6,7 @@
 // smtp_sink_flush_at the session pauses reading and the buffer is written on
 // libuv's thread pool (no blocking write on the loop); commit (write the rest,
 // envelope, fdatasync, rename, directory fsync) runs there too, before the 250.
+// The header is watched for "TLS-Required: No" (RFC 8689 5): Envelope::tls_optional.
 
 #include <cstddef>
 #include <filesystem>

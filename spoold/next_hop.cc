@@ -79,6 +79,7 @@ struct DeliveryPlanner::Job {
 
     uint64_t id = 0;
     std::string destination;
+    PlanFor what;
     std::function<void(HopPlan)> done;
     Primary primary = Primary::mx;
     Addresses first;  // route or exclusive smarthost
@@ -122,12 +123,14 @@ std::expected<std::unique_ptr<DeliveryPlanner>, std::string> DeliveryPlanner::cr
     return planner;
 }
 
-void DeliveryPlanner::plan(const std::string& destination, std::function<void(HopPlan)> done) {
+void DeliveryPlanner::plan(const std::string& destination, PlanFor what,
+                           std::function<void(HopPlan)> done) {
     const auto& cfg = opts_.delivery;
     auto owned = std::make_unique<Job>();
     Job& job = *owned;
     job.id = next_id_++;
     job.destination = destination;
+    job.what = what;
     job.done = std::move(done);
     jobs_.emplace(job.id, std::move(owned));
     const uint64_t id = job.id;
@@ -181,7 +184,7 @@ void DeliveryPlanner::plan(const std::string& destination, std::function<void(Ho
             it->second->mx_result = std::move(r);
             if (--it->second->pending == 0) finish(id);
         });
-        if (sts_ && !has_tls_policy_entry(cfg, destination)) {
+        if (sts_ && what.recipient_tls_policies && !has_tls_policy_entry(cfg, destination)) {
             ++job.pending;
             job.sts_query = sts_->lookup(destination, [this, id](std::optional<StsPolicy> p) {
                 auto it = jobs_.find(id);
@@ -222,7 +225,13 @@ void DeliveryPlanner::finish(uint64_t id) {
     std::unique_ptr<Job> job = std::move(it->second);
     jobs_.erase(it);
     const auto& cfg = opts_.delivery;
-    const TlsPolicy domain_tls = to_policy(tls_policy_for(cfg, job->destination));
+    // The configured policy for a name; dane and dane-only are the recipient's (TLSA records)
+    // and a message may waive them (PlanFor).
+    auto policy_for = [&](const std::string& name) {
+        const TlsPolicy p = to_policy(tls_policy_for(cfg, name));
+        return !job->what.recipient_tls_policies && is_dane_policy(p) ? TlsPolicy::may : p;
+    };
+    const TlsPolicy domain_tls = policy_for(job->destination);
 
     // `secure`: the configured name's addresses were DNSSEC-authenticated (the configuration
     // stands in for the MX lookup, as for Postfix's [host] next hops); never for an IP.
@@ -237,7 +246,7 @@ void DeliveryPlanner::finish(uint64_t id) {
         h.host = where.host;
         h.addresses = std::move(addrs);
         h.port = where.port;
-        h.tls = to_policy(tls_policy_for(cfg, where.host));
+        h.tls = policy_for(where.host);
         h.auth = opts_.smarthost_auth;
         h.smarthost = true;
         h.name_authenticated = true;  // configured

@@ -11,8 +11,9 @@
 //   In "fallback" mode the smarthost is the plan's `fallback` for 1 and 3, and the only hop
 //   when the MX lookup failed temporarily.
 //   For 3 only, MTA-STS (spoold/mta_sts.h, beside the MX lookup; off with delivery.mta_sts =
-//   false; skipped for a domain with its own [delivery.tls_policy] entry) may then narrow the
-//   MX hosts and raise their TLS to verify (spoold/mta_sts_enforce.h).
+//   false; skipped for a domain with its own [delivery.tls_policy] entry, and for a message
+//   that waives it, PlanFor) may then narrow the MX hosts and raise their TLS to verify
+//   (spoold/mta_sts_enforce.h).
 //
 // A route or smarthost name that does not resolve defers (a configuration problem: the mail
 // waits for the fix instead of bouncing).
@@ -79,11 +80,23 @@ struct HopPlan {
         failure;  // no hop: DNS says permanent (null MX, NXDOMAIN) or temporary
 };
 
+// What the message asks of its plan.
+struct PlanFor {
+    // false for "TLS-Required: No" (RFC 8689 5, Envelope::tls_optional): the recipient's
+    // published policies are waived: no MTA-STS lookup, and dane / dane-only read as may.
+    // This server's own none / may / encrypt / verify stay.
+    bool recipient_tls_policies = true;
+};
+
 class NextHopPlanner {
 public:
     virtual ~NextHopPlanner() = default;
     // On the loop thread; done exactly once on the loop thread (maybe before returning).
-    virtual void plan(const std::string& destination, std::function<void(HopPlan)> done) = 0;
+    virtual void plan(const std::string& destination, PlanFor what,
+                      std::function<void(HopPlan)> done) = 0;
+    void plan(const std::string& destination, std::function<void(HopPlan)> done) {
+        plan(destination, PlanFor{}, std::move(done));
+    }
 };
 
 struct DeliveryPlannerOptions {
@@ -115,7 +128,9 @@ public:
     DeliveryPlanner(const DeliveryPlanner&) = delete;
     DeliveryPlanner& operator=(const DeliveryPlanner&) = delete;
 
-    void plan(const std::string& destination, std::function<void(HopPlan)> done) override;
+    using NextHopPlanner::plan;
+    void plan(const std::string& destination, PlanFor what,
+              std::function<void(HopPlan)> done) override;
     size_t in_flight() const { return jobs_.size(); }
 
     struct Job;  // one plan() in flight (next_hop.cc)

@@ -87,7 +87,10 @@ struct Envelope {
     BodyType body = BodyType::unspecified;
     bool smtputf8 = false;
     bool requiretls = false;  // RFC 8689: every hop over verified TLS to a REQUIRETLS server
-    std::string client_ip;    // for logs and the DSN; may be empty (locally generated)
+    // RFC 8689 5: the header says "TLS-Required: No" (and MAIL had no REQUIRETLS): the
+    // recipient's published TLS policies (MTA-STS, DANE) are waived for this message.
+    bool tls_optional = false;
+    std::string client_ip;  // for logs and the DSN; may be empty (locally generated)
     std::string client_helo;
     std::string auth_user;  // authenticated login, empty if none
     int64_t arrival = 0;    // unix seconds; commit fills it in when 0

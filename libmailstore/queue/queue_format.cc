@@ -92,6 +92,7 @@ std::string encode_envelope(const Envelope& env) {
     out += "body " + std::to_string(static_cast<int>(env.body)) + "\n";
     out += "utf8 " + std::string(env.smtputf8 ? "1" : "0") + "\n";
     if (env.requiretls) out += "requiretls 1\n";  // only when set: older files stay the same
+    if (env.tls_optional) out += "tlsoptional 1\n";
     line(out, "ip", env.client_ip);
     line(out, "helo", env.client_helo);
     line(out, "auth", env.auth_user);
@@ -143,6 +144,8 @@ std::expected<Envelope, QueueError> decode_envelope(std::string_view text) {
             env.smtputf8 = (val == "1");
         else if (key == "requiretls")
             env.requiretls = (val == "1");
+        else if (key == "tlsoptional")
+            env.tls_optional = (val == "1");
         else if (key == "ret" || key == "body") {
             int n = 0;
             ok = parse_num(val, n) && n >= 0 && n <= 3;

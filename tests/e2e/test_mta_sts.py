@@ -10,7 +10,9 @@ on the port delivery.mx_port names.
 - enforce, the MX is not in the policy: deferred (451 4.7.5 ... MTA-STS ...), the MX never
   contacted; after a restart with the HTTPS server gone, still deferred (the cached policy);
 - enforce, the MX presents a self-signed certificate: deferred, nothing delivered;
-- testing, the MX is not in the policy: delivered, and spoold logs what enforce would refuse.
+- testing, the MX is not in the policy: delivered, and spoold logs what enforce would refuse;
+- a message with "TLS-Required: No" (RFC 8689 5) to the self-signed MX: delivered, the
+  policy never fetched for it.
 
 RFC 8461 fixes port 443, so the policy server binds 127.0.0.1:443: that needs root (the
 e2e tests run as root under .ci/run); without it the class is skipped, or fails under
@@ -151,6 +153,18 @@ class MtaStsTest(RemoteDeliveryCase):
         self.assertGreaterEqual(r.connections, 1)  # tried, and refused its certificate
         self.assertEqual(r.transactions, [])
         self.assertEqual(r.accepted, [])
+
+    def test_tls_required_no_waives_the_policy(self):
+        # RFC 8689 5: the sender's "TLS-Required: No" sets the recipient's MTA-STS aside: the
+        # self-signed MX that enforce refuses above takes this message, over opportunistic TLS.
+        r = self.mx_remote("selfsigned.test", ca_signed=False)
+        inst = self.sts_instance(r)
+        fetched = self.https.fetched("mta-sts.selfsigned.test")
+        self.submit(inst, ["bob@selfsigned.test"], "waived", headers="TLS-Required: No\r\n")
+        self.wait_delivered(inst, r)
+        self.assertTrue(r.accepted[0].tls)
+        self.assertIn(b"TLS-Required: No\r\n", r.accepted[0].content)  # passed on as it is
+        self.assertEqual(self.https.fetched("mta-sts.selfsigned.test"), fetched)
 
     def test_testing_mode_mismatch_is_delivered_and_logged(self):
         r = self.mx_remote("testing.test")

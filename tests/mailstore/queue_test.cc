@@ -110,6 +110,13 @@ TEST_CASE("queue: envelope round trip with odd addresses") {
         auto rt = decode_envelope(encode_envelope(e));
         REQUIRE(rt);
         CHECK(rt->requiretls);
+        CHECK_FALSE(rt->tls_optional);
+        e.requiretls = false;
+        e.tls_optional = true;
+        auto to = decode_envelope(encode_envelope(e));
+        REQUIRE(to);
+        CHECK(to->tls_optional);
+        CHECK_FALSE(to->requiretls);
     }
 }
 

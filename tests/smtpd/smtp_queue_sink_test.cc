@@ -33,11 +33,12 @@ struct Fixture {
         uv_loop_close(&loop);
         std::filesystem::remove_all(dir);
     }
-    std::unique_ptr<SmtpMessageSink> sink(std::string* id) {
+    std::unique_ptr<SmtpMessageSink> sink(std::string* id, bool requiretls = false) {
         auto w = queue->create();
         REQUIRE(w.has_value());
         *id = w->id();
         Envelope env;
+        env.requiretls = requiretls;
         env.reverse_path = "a@b.example";
         Recipient r;
         r.address = "u@d.example";
@@ -156,4 +157,34 @@ TEST_CASE(
     ssize_t n = recv(wake, buf, sizeof buf, 0);
     CHECK(std::string(buf, n > 0 ? size_t(n) : 0) == "w" + id);
     close(wake);
+}
+
+TEST_CASE("smtp_queue_sink: \"TLS-Required: No\" in the header marks the envelope (RFC 8689 5)") {
+    struct Case {
+        std::vector<std::string> pieces;
+        bool requiretls;
+        bool optional;
+    };
+    const std::vector<Case> cases = {
+        {{"Subject: x\r\nTLS-Required: No\r\n\r\nbody\r\n"}, false, true},
+        {{"Subject: x\r\ntls-required  :", "\r\n  nO \r\n", "\r\nbody\r\n"}, false, true},
+        {{"TLS-Required: No\r\n\r\n"}, true, false},  // REQUIRETLS wins (RFC 8689 4.1)
+        {{"Subject: x\r\nTLS-Required: yes\r\n\r\n"}, false, false},
+        {{"Subject: x\r\n\r\nTLS-Required: No\r\n"}, false, false},  // in the body
+        {{"Subject: x\r\nX-TLS-Required: No\r\n\r\n"}, false, false},
+    };
+    for (const auto& c : cases) {
+        INFO(c.pieces[0]);
+        Fixture f;
+        std::string id;
+        auto s = f.sink(&id, c.requiretls);
+        for (const auto& p : c.pieces) s->append(p);
+        std::optional<SmtpDeliveryResult> res;
+        s->commit(false, [&](SmtpDeliveryResult r) { res = r; });
+        while (!res) uv_run(&f.loop, UV_RUN_ONCE);
+        REQUIRE(res->verdict == SmtpVerdict::ok);
+        auto env = f.queue->read(id);
+        REQUIRE(env.has_value());
+        CHECK(env->tls_optional == c.optional);
+    }
 }

@@ -448,6 +448,36 @@ TEST_CASE("next hop: DANE from authenticated MX, address and TLSA answers (RFC 7
     }
 }
 
+TEST_CASE("next hop: a message waiving the recipient's TLS policies gets no DANE (RFC 8689 5)") {
+    if (!python_or_fail()) return;
+    Fixture f;
+    INFO(f.server.error());
+    DeliveryConfig d;  // tls_policy_default is dane
+    d.tls_policy["notlsa.test"] = DeliveryTls::dane_only;
+    d.tls_policy["relay.test"] = DeliveryTls::verify;
+    REQUIRE(f.start(d));
+    PlanFor waived;
+    waived.recipient_tls_policies = false;
+    auto plan = [&](const char* domain) {
+        std::optional<HopPlan> got;
+        f.planner->plan(domain, waived, [&](HopPlan p) { got = std::move(p); });
+        REQUIRE(f.loop.run_until([&] { return got.has_value(); }, 10s));
+        return *got;
+    };
+    auto p = plan("dane.test");
+    REQUIRE(p.hops.size() == 2);
+    for (auto& h : p.hops) CHECK(h.tls == TlsPolicy::may);
+    auto only = plan("notlsa.test");  // dane-only would defer it
+    REQUIRE(only.hops.size() == 1);
+    CHECK(only.hops[0].tls == TlsPolicy::may);
+    CHECK(only.hops[0].dane.outcome != DaneOutcome::defer);
+    CHECK(f.server.asked("_25._tcp.mx.dane.test/TLSA") == 0);
+    CHECK(f.server.asked("_25._tcp.mx.notlsa.test/TLSA") == 0);
+    auto own = plan("relay.test");  // this server's own policy stays
+    REQUIRE(own.hops.size() == 1);
+    CHECK(own.hops[0].tls == TlsPolicy::verify);
+}
+
 TEST_CASE("next hop: dane-only defers hosts without usable TLSA") {
     if (!python_or_fail()) return;
     Fixture f;
