@@ -136,7 +136,8 @@ struct Deliverer::Prepared {
     std::vector<std::string> users;  // their distinct mailboxes
     std::map<std::string, StoreResult<Delivered>> results;
     std::map<std::string, std::vector<TargetRef>> remote;  // destination -> due targets
-    bool go = false;                                       // prepared: the attempt goes on
+    std::vector<Recipient> relayed;  // NOTIFY=SUCCESS, relayed to a server without DSN
+    bool go = false;                 // prepared: the attempt goes on
 
     void add(StateRecord r, bool durable) {
         apply_state_record(env, r);
@@ -367,6 +368,14 @@ void Deliverer::add_remote_results(Prepared& p, const RemoteBatch& batch,
         if (res.state == TargetState::delivered) {
             rr.result = RcptResult::delivered;
             p.add({.kind = Kind::target_done, .rcpt = ref.rcpt, .target = ref.target}, true);
+            if (res.relayed && wants_success_dsn(r) &&
+                std::none_of(p.relayed.begin(), p.relayed.end(),
+                             [&](const Recipient& x) { return x.address == r.address; })) {
+                Recipient x = r;
+                x.targets.clear();
+                x.last_error = res.reply;  // Remote-MTA and the server's reply
+                p.relayed.push_back(std::move(x));
+            }
         } else if (res.state == TargetState::failed) {
             rr.result = RcptResult::failed;
             p.add({.kind = Kind::target_fail,
@@ -395,7 +404,10 @@ AttemptReport Deliverer::record_remote(const RemoteBatch& batch,
     p.env = *batch.envelope;
     p.rep.arrival = p.env.arrival;
     add_remote_results(p, batch, results, now);
-    if (p.write(queue_)) p.rep.outcome = AttemptReport::Outcome::deferred;
+    if (p.write(queue_)) {
+        p.rep.outcome = AttemptReport::Outcome::deferred;
+        notify_relayed(p, now);
+    }
     return std::move(p.rep);
 }
 
@@ -432,6 +444,7 @@ AttemptReport Deliverer::finish_remote(const RemoteBatch& batch,
         p.rep.arrival = p.env.arrival;
     }
     add_remote_results(p, batch, results, now);
+    notify_relayed(p, now);  // before finish may remove the entry and its message
     finish(p, now);
     return std::move(p.rep);
 }
@@ -558,10 +571,37 @@ std::string Deliverer::postmaster() const {
     return params_.postmaster.empty() ? "postmaster@" + params_.hostname : params_.postmaster;
 }
 
-// NOTIFY=SUCCESS for the local mailboxes just delivered: one "delivered" DSN for them. Best
-// effort: a DSN that cannot be queued is logged, the delivery stands. Remote targets are not
-// reported: a DSN-capable peer reports itself once NOTIFY is passed on, and "relayed" for a
-// peer without DSN (RFC 3461 4.2) needs the SMTP client to say which peers those were.
+// One success DSN (`action`) to the sender for `rcpts`, with `original`'s header. Best
+// effort: a DSN that cannot be queued is logged, the delivery stands.
+void Deliverer::send_success_dsn(Prepared& p, DsnAction action, const std::vector<Recipient>& rcpts,
+                                 std::string_view original, int64_t now) {
+    DsnReport report;
+    report.action = action;
+    report.to = p.env.reverse_path;
+    auto b = enqueue_dsn(p.env, std::move(report), rcpts, original, now);
+    if (b)
+        p.rep.bounce_ids.push_back(*b);
+    else
+        log_msg(LogLevel::error, "%s: cannot queue the success DSN: %s", p.rep.id.c_str(),
+                queue_error_text(b.error()));
+}
+
+// NOTIFY=SUCCESS for the remote targets just handed to a server without DSN: one "relayed"
+// DSN for them (RFC 3461 5.2.2; a DSN-capable server got NOTIFY and reports itself). The
+// message is not in memory here: its first 64 KiB are read for the header.
+void Deliverer::notify_relayed(Prepared& p, int64_t now) {
+    if (p.relayed.empty() || p.env.reverse_path.empty()) return;
+    std::string head;
+    if (auto r = queue_.read_message(p.rep.id, 0, std::min<uint64_t>(p.env.size, 64 * 1024), head);
+        !r) {
+        log_msg(LogLevel::error, "%s: cannot read the message for the relayed DSN: %s",
+                p.rep.id.c_str(), queue_error_text(r.error()));
+        return;
+    }
+    send_success_dsn(p, DsnAction::relayed, p.relayed, head, now);
+}
+
+// NOTIFY=SUCCESS for the local mailboxes just delivered: one "delivered" DSN for them.
 void Deliverer::notify_success(Prepared& p, int64_t now) {
     if (p.env.reverse_path.empty() || !p.msg_loaded) return;
     std::vector<Recipient> ok;
@@ -577,16 +617,7 @@ void Deliverer::notify_success(Prepared& p, int64_t now) {
         ok.push_back(std::move(x));
     }
     if (ok.empty()) return;
-    DsnReport report;
-    report.action = DsnAction::delivered;
-    report.to = p.env.reverse_path;
-    auto b =
-        enqueue_dsn(p.env, std::move(report), ok, std::string_view(p.msg).substr(p.hdr_len), now);
-    if (b)
-        p.rep.bounce_ids.push_back(*b);
-    else
-        log_msg(LogLevel::error, "%s: cannot queue the success DSN: %s", p.rep.id.c_str(),
-                queue_error_text(b.error()));
+    send_success_dsn(p, DsnAction::delivered, ok, std::string_view(p.msg).substr(p.hdr_len), now);
 }
 
 // The one delay warning, once the entry is older than params_.delay_warning: every target

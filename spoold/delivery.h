@@ -129,7 +129,10 @@ private:
     std::expected<std::string, QueueError> enqueue_dsn(const Envelope& env, DsnReport report,
                                                        const std::vector<Recipient>& rcpts,
                                                        std::string_view original, int64_t now);
+    void send_success_dsn(Prepared& p, DsnAction action, const std::vector<Recipient>& rcpts,
+                          std::string_view original, int64_t now);
     void notify_success(Prepared& p, int64_t now);
+    void notify_relayed(Prepared& p, int64_t now);
     std::string postmaster() const;
     void warn_delay(Prepared& p, int64_t now);
     Queue queue_;

@@ -66,6 +66,7 @@ const char* action_text(DsnAction a) {
     case DsnAction::delayed: return "delayed";
     case DsnAction::delivered: return "delivered";
     case DsnAction::expanded: return "expanded";
+    case DsnAction::relayed: return "relayed";
     }
     return "failed";
 }
@@ -129,6 +130,10 @@ Texts texts_for(const DsnReport& rep) {
     case DsnAction::expanded:
         return {"Successful Mail Delivery Report",
                 "Your message was delivered to the recipients listed below, as you asked."};
+    case DsnAction::relayed:
+        return {"Relayed Mail Report",
+                "Your message was relayed to the recipients listed below, as you asked, to a\r\n"
+                "server that does not send delivery reports: no further report will come."};
     case DsnAction::failed: break;
     }
     return {"Undelivered Mail Returned to Sender",
@@ -187,8 +192,8 @@ std::string build_dsn(std::string_view hostname, const Envelope& env, const DsnR
              clean(r->address) + "\r\n";
         if (!r->orcpt.empty()) m += "Original-Recipient: " + clean(r->orcpt) + "\r\n";
         m += std::string("Action: ") + action_text(rep.action) + "\r\n";
-        const bool success =
-            rep.action == DsnAction::delivered || rep.action == DsnAction::expanded;
+        const bool success = rep.action == DsnAction::delivered ||
+                             rep.action == DsnAction::expanded || rep.action == DsnAction::relayed;
         m += "Status: " + (success ? std::string("2.0.0") : dsn_status(said, !temporary)) + "\r\n";
         if (!mta.empty()) m += "Remote-MTA: dns; " + clean(mta) + "\r\n";
         if (!said.empty())

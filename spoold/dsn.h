@@ -1,6 +1,7 @@
 #pragma once
 // Delivery status notifications (RFC 3464 multipart/report): failures (permanent, or
-// expiry), the one delay warning, and success for local delivery (NOTIFY=SUCCESS). Pure:
+// expiry), the one delay warning, and success (NOTIFY=SUCCESS) for local delivery and for
+// relaying to a server without DSN. Pure:
 // text in, message out (CRLF line ends), no clock or I/O.
 //
 // The three parts: a human-readable text/plain, message/delivery-status (Reporting-MTA,
@@ -41,7 +42,8 @@ std::pair<std::string, std::string> split_remote_reply(std::string_view text);
 // RFC 5322 date for `t` (unix seconds), in UTC: "Tue, 03 Jun 2025 10:00:00 +0000".
 std::string rfc5322_date(int64_t t);
 
-enum class DsnAction : uint8_t { failed, delayed, delivered, expanded };
+// relayed: handed to a server that does not do DSN (RFC 3461 5.2.2), the last word on it.
+enum class DsnAction : uint8_t { failed, delayed, delivered, expanded, relayed };
 
 struct DsnReport {
     DsnAction action = DsnAction::failed;

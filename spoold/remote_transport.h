@@ -40,6 +40,9 @@ struct TargetResult {
     // The host that gave `reply` (the MX or smarthost name), when a server answered: the
     // DSN's Remote-MTA. Empty for a text of our own (connection refused, DNS failure).
     std::string remote_mta{};
+    // Delivered to a server without DSN (RFC 3461 5.2.2): NOTIFY was not passed on, so a
+    // recipient with NOTIFY=SUCCESS gets a "relayed" DSN from us instead.
+    bool relayed = false;
 };
 
 class RemoteTransport {

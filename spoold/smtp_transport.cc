@@ -177,7 +177,9 @@ void SmtpTransport::deliver(const RemoteBatch& batch, Done done) {
     jobs_[j.id] = std::move(job);
     std::weak_ptr<bool> alive = alive_;
     uint64_t id = j.id;
-    planner_.plan(batch.destination, [this, alive, id](HopPlan plan) {
+    PlanFor what;
+    what.recipient_tls_policies = !batch.envelope->tls_optional;  // "TLS-Required: No"
+    planner_.plan(batch.destination, what, [this, alive, id](HopPlan plan) {
         if (alive.expired()) return;
         auto it = jobs_.find(id);
         if (it == jobs_.end()) return;
@@ -443,7 +445,8 @@ void SmtpTransport::Job::results_in(Link& l, std::vector<SmtpRecipientResult> r)
         std::string mta = r[k].from_server ? cur().host : std::string();
         switch (r[k].outcome) {
         case SmtpOutcome::delivered:
-            results[i] = {TargetState::delivered, r[k].reply, mta};
+            results[i] = {TargetState::delivered, r[k].reply, mta,
+                          !l.conn->session().capabilities().dsn};
             open[i] = 0;
             decided = true;
             status = "sent";

@@ -107,16 +107,19 @@ class RemoteDeliveryCase(unittest.TestCase):
 
     # --- helpers -------------------------------------------------------------------------
 
-    def submit(self, inst, rcpts, marker, mail_options=()):
-        """Sends one message from alice on 587 (STARTTLS, AUTH); returns its bytes."""
+    def submit(self, inst, rcpts, marker, mail_options=(), headers="", rcpt_options=()):
+        """Sends one message from alice on 587 (STARTTLS, AUTH), `headers` ("Name: value\r\n"
+        lines) added to its header; returns its bytes."""
         msg = ("From: %s\r\nTo: %s\r\nSubject: remote %s\r\nMessage-ID: <%s@example.test>\r\n"
-               "\r\nbody of %s\r\n" % (ALICE, ", ".join(rcpts), marker, marker, marker)).encode()
+               "%s\r\nbody of %s\r\n" % (ALICE, ", ".join(rcpts), marker, marker, headers,
+                                          marker)).encode()
         with smtplib.SMTP("127.0.0.1", inst.port("submission"), timeout=15) as s:
             s.ehlo("client.test")
             s.starttls(context=inst.client_tls_context(check_hostname=False))
             s.ehlo("client.test")
             s.login(ALICE, PASSWORD)
-            self.assertEqual(s.sendmail(ALICE, rcpts, msg, list(mail_options)), {})
+            self.assertEqual(s.sendmail(ALICE, rcpts, msg, list(mail_options),
+                                        list(rcpt_options)), {})
         return msg
 
     def entries(self, inst):
@@ -170,15 +173,17 @@ class RemoteDeliveryCase(unittest.TestCase):
         self.addCleanup(stop_process, proc)
         return addr
 
-    def ca_signed_remote(self, **remote_kw):
+    def ca_signed_remote(self, names=None, ad=(), **remote_kw):
         """A test CA, and a remote presenting its certificate for mx.ca.test, reached through
         the route remote.test -> mx.ca.test:PORT (a name, so verify checks it against the
-        certificate) which dns_server.py resolves to 127.0.0.1. Returns (ca, remote, dns)."""
+        certificate) which dns_server.py resolves to 127.0.0.1; `names` and `ad` add to the
+        zone. Returns (ca, remote, dns)."""
         d = tempfile.mkdtemp(prefix="postern-ca-")
         os.chmod(d, 0o755)  # spoold (the run user) reads the CA bundle
         self.addCleanup(shutil.rmtree, d, True)
         ca = TestCA(d)
         r = self.remote(hostname="mx.ca.test", cert=ca.issue("mx.ca.test"), **remote_kw)
-        dns = self.dns_server({"ttl": 300, "soa_minimum": 30,
-                               "names": {"mx.ca.test": {"A": ["127.0.0.1"]}}})
+        zone = {"mx.ca.test": {"A": ["127.0.0.1"]}}
+        zone.update(names or {})
+        dns = self.dns_server({"ttl": 300, "soa_minimum": 30, "names": zone, "ad": list(ad)})
         return ca, r, dns

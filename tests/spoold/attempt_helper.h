@@ -39,16 +39,20 @@ inline AttemptReport full_attempt(Deliverer& d, MailStore& store, const std::str
     AttemptReport first = d.attempt(store, id, now, force);
     if (first.outcome != AttemptReport::Outcome::remote) return first;
     std::vector<RcptReport> rcpts = first.rcpts;
+    std::vector<std::string> bounces = first.bounce_ids;
     for (const auto& w : first.remote) {
         RemoteBatch b{id, w.destination, first.envelope, w.targets};
         std::vector<TargetResult> res;
         transport.deliver(b, [&](std::vector<TargetResult> r) { res = std::move(r); });
         auto rec = d.record_remote(b, res, now);
         rcpts.insert(rcpts.end(), rec.rcpts.begin(), rec.rcpts.end());
+        bounces.insert(bounces.end(), rec.bounce_ids.begin(), rec.bounce_ids.end());
     }
     AttemptReport last = d.complete(id, now);
     rcpts.insert(rcpts.end(), last.rcpts.begin(), last.rcpts.end());
     last.rcpts = std::move(rcpts);
+    bounces.insert(bounces.end(), last.bounce_ids.begin(), last.bounce_ids.end());
+    last.bounce_ids = std::move(bounces);
     return last;
 }
 

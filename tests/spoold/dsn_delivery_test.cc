@@ -232,3 +232,33 @@ TEST_CASE("dsn_delivery: NOTIFY=SUCCESS reports a local delivery") {
     r = f.deliverer->attempt(*f.store, id, kNow);
     CHECK(r.bounce_ids.empty());
 }
+
+TEST_CASE("dsn_delivery: NOTIFY=SUCCESS relayed to a server without DSN gets \"relayed\"") {
+    Fixture f;
+    ScriptedTransport t;
+    TargetResult relayed{TargetState::delivered, "250 2.0.0 queued as X", "mx1.far.example"};
+    relayed.relayed = true;
+    t.answers["bob@far.example"] = relayed;
+    t.answers["dan@far.example"] = relayed;  // did not ask for SUCCESS
+    t.answers["eve@dsn.example"] = {TargetState::delivered, "250 ok", "mx.dsn.example"};
+    std::string id = enqueue(f, "carol@example.test",
+                             {{"bob@far.example", dsn_notify::success, "rfc822;Bob@far"},
+                              {"dan@far.example", dsn_notify::failure},
+                              {"eve@dsn.example", dsn_notify::success}});
+    auto r = full_attempt(*f.deliverer, *f.store, id, kNow, t);
+    CHECK(r.outcome == AttemptReport::Outcome::finished);
+    REQUIRE(r.bounce_ids.size() == 1);
+    auto s = queued(f, r.bounce_ids[0]);
+    CHECK(s.env.reverse_path.empty());
+    CHECK(s.env.recipients[0].address == "carol@example.test");
+    CHECK(has(s.msg, "Subject: Relayed Mail Report\r\n"));
+    CHECK(has(s.msg,
+              "Final-Recipient: rfc822; bob@far.example\r\n"
+              "Original-Recipient: rfc822;Bob@far\r\nAction: relayed\r\nStatus: 2.0.0\r\n"
+              "Remote-MTA: dns; mx1.far.example\r\n"
+              "Diagnostic-Code: smtp; 250 2.0.0 queued as X\r\n"));
+    CHECK(has(s.msg, "Content-Type: text/rfc822-headers\r\n"));
+    CHECK_FALSE(has(s.msg, ".dot"));
+    CHECK_FALSE(has(s.msg, "dan@far.example"));
+    CHECK_FALSE(has(s.msg, "eve@dsn.example"));  // its server got NOTIFY and reports itself
+}

@@ -165,8 +165,11 @@ class FixedPlanner final : public NextHopPlanner {
 public:
     HopPlan plan_;
     int calls = 0;
-    void plan(const std::string&, std::function<void(HopPlan)> done) override {
+    PlanFor last_for;
+    using NextHopPlanner::plan;
+    void plan(const std::string&, PlanFor what, std::function<void(HopPlan)> done) override {
         ++calls;
+        last_for = what;
         done(plan_);
     }
 };
@@ -266,6 +269,7 @@ TEST_CASE("smtp transport: pipelined delivery of two recipients", "[smtp_transpo
     CHECK(r[0].state == TargetState::delivered);
     CHECK(r[0].reply == "250 2.0.0 queued");
     CHECK(r[1].state == TargetState::delivered);
+    CHECK_FALSE(r[0].relayed);  // the server does DSN
     REQUIRE(h.script.messages.size() == 1);
     CHECK(h.script.messages[0] == kBody);  // dots stuffed and unstuffed
     std::vector<std::string> want = {"EHLO client.test", "MAIL FROM:<alice@example.test>",
@@ -273,6 +277,33 @@ TEST_CASE("smtp transport: pipelined delivery of two recipients", "[smtp_transpo
                                      "RCPT TO:<carol@remote.example>", "DATA"};
     CHECK(h.script.commands == want);
     CHECK(h.planner.calls == 1);
+}
+
+TEST_CASE(
+    "smtp transport: \"TLS-Required: No\" asks the planner to waive the recipient's "
+    "policies",
+    "[smtp_transport]") {
+    Harness h;
+    SmtpTransport t(h.loop.get(), *h.queue, h.planner, h.opts);
+    auto b = h.enqueue({"bob@remote.example"}, kBody);
+    (void)h.run(t, b);
+    CHECK(h.planner.last_for.recipient_tls_policies);
+    auto waived = h.enqueue({"bob@remote.example"}, kBody);
+    auto env = std::make_shared<Envelope>(*waived.envelope);
+    env->tls_optional = true;
+    waived.envelope = env;
+    CHECK(h.run(t, waived)[0].state == TargetState::delivered);
+    CHECK_FALSE(h.planner.last_for.recipient_tls_policies);
+}
+
+TEST_CASE("smtp transport: delivered to a server without DSN is marked relayed",
+          "[smtp_transport]") {
+    Harness h;
+    h.script.ehlo = {"PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES"};
+    SmtpTransport t(h.loop.get(), *h.queue, h.planner, h.opts);
+    auto r = h.run(t, h.enqueue({"bob@remote.example"}, kBody));
+    CHECK(r[0].state == TargetState::delivered);
+    CHECK(r[0].relayed);
 }
 
 TEST_CASE("smtp transport: 4xx defers, the retry delivers once", "[smtp_transport]") {
