@@ -51,7 +51,8 @@ struct DeliveryConfig {
     // default_destination_concurrency_limit 20 and default_process_limit 100).
     uint32_t destination_concurrency_limit = 20;
     uint32_t remote_concurrency_limit = 100;
-    uint32_t host_concurrency_limit = 4;  // connections open to one MX/route host at a time
+    // Connections open to one MX/route host at a time; 20 as Postfix's destination limit.
+    uint32_t host_concurrency_limit = 20;
     // The SMTP client's waits (Postfix's smtp_connect_timeout, smtp_helo_timeout for the
     // greeting and EHLO, smtp_data_done_timeout); the others are RFC 5321 4.5.3.2's.
     uint32_t connect_timeout_seconds = 30;

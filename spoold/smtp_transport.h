@@ -50,7 +50,7 @@ struct SmtpTransportOptions {
     uint64_t idle_ms = 5'000;           // an idle cached connection is closed (QUIT) after this
     size_t max_idle = 32;               // idle connections kept, all hosts together
     size_t max_per_host = 4;            // connections open to one host (host, port) at a time
-    size_t chunk_bytes = 64 * 1024;     // one queue read
+    size_t chunk_bytes = 128 * 1024;    // one queue read
     std::filesystem::path tls_ca_file;  // verify: trust only this PEM bundle; empty: the system's
     // Blocking, on the pool, once per batch before MAIL: bytes to put before the message
     // (DKIM-Signature). Empty: nothing.

@@ -5,7 +5,7 @@
 # Environment (defaults): SIZES="4096 102400" DESTS="1 10" RUNS=3
 #   N_4096=2000 N_102400=500 (messages per run; N_<size> for other sizes, else 1000)
 #   FILL_CONC=10 (smtp-source sessions while filling; untimed)
-#   HOST_LIMIT=  Postern delivery.host_concurrency_limit (unset: the default, 4)
+#   HOST_LIMIT=  Postern delivery.host_concurrency_limit (unset: the default, 20)
 #   PF_DEST_LIMIT=20 Postfix default_destination_concurrency_limit (20 is its default)
 #   BENCH_LOCK=/tmp/bench.lock (held for each fill + timed relay: benchmarks never overlap)
 #   KEEP=1 keeps the Postern instance and the private Postfix directories.
@@ -154,7 +154,7 @@ measure() {  # target size dests n -> "seconds first_seconds cmd_seconds fill_se
 loadavg() { cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
-hl=$(sed -n 's/^host_concurrency_limit = //p' "$conf"); hl=${hl:-4 (default)}
+hl=$(sed -n 's/^host_concurrency_limit = //p' "$conf"); hl=${hl:-20 (default)}
 echo "# $(date -u +%FT%TZ) $(uname -r) $(nproc) cores, load $(loadavg); postern $BIN; postfix $(postconf -d -h mail_version 2>/dev/null)"
 echo "# sink: smtp-sink -c -m 1000 -u nobody 127.0.0.1:$SINK 1000; fill: smtp-source -s $FILL_CONC -m N/DESTS -l SIZE -f bench@relay.test -t r@dK.test (untimed)"
 echo "# postern: destination_concurrency_limit 20, host_concurrency_limit $hl, remote 100, tls none; postfix: default_destination_concurrency_limit $PF_DEST_LIMIT (one qmgr queue: nexthop [127.0.0.1]:$SINK), smtp_tls_security_level none"

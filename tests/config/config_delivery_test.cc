@@ -34,7 +34,7 @@ TEST_CASE("delivery: defaults") {
     CHECK(c->delivery.default_tls == DeliveryTls::dane);
     CHECK(c->delivery.destination_concurrency_limit == 20);
     CHECK(c->delivery.remote_concurrency_limit == 100);
-    CHECK(c->delivery.host_concurrency_limit == 4);
+    CHECK(c->delivery.host_concurrency_limit == 20);
     CHECK(c->delivery.connect_timeout_seconds == 30);
     CHECK(c->delivery.helo_timeout_seconds == 300);
     CHECK(c->delivery.data_done_timeout_seconds == 600);
