@@ -3,7 +3,7 @@
 # loopback, same machine, same run, same sink.
 #   tests/bench/relay_compare.sh BIN_DIR
 # Environment (defaults): SIZES="4096 102400" DESTS="1 10" RUNS=3
-#   N_4096=2000 N_102400=500 (messages per run; N_<size> for other sizes, else 1000)
+#   N_4096=10000 N_102400=2000 (messages per run; N_<size> for other sizes, else 1000)
 #   FILL_CONC=10 (smtp-source sessions while filling; untimed)
 #   HOST_LIMIT=  Postern delivery.host_concurrency_limit (unset: the default, 20)
 #   PF_DEST_LIMIT=20 Postfix default_destination_concurrency_limit (20 is its default)
@@ -34,8 +34,8 @@ RUNS=${RUNS:-3}
 FILL_CONC=${FILL_CONC:-10}
 PF_DEST_LIMIT=${PF_DEST_LIMIT:-20}
 LOCK=${BENCH_LOCK:-/tmp/bench.lock}
-N_4096=${N_4096:-2000}
-N_102400=${N_102400:-500}
+N_4096=${N_4096:-10000}
+N_102400=${N_102400:-2000}
 
 BASE=$(( 20000 + $$ % 20000 ))
 SINK=$((BASE + 26))
