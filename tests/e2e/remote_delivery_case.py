@@ -164,6 +164,14 @@ class RemoteDeliveryCase(unittest.TestCase):
                 out.append(f.read())
         return out
 
+    def wait_report(self, inst, addr, n=1, timeout=30):
+        """Waits for the n-th message in `addr`'s mailbox (a DSN, say); returns it as text."""
+        ok = wait_for(lambda: len(self.mailbox(inst, addr)) >= n, timeout)
+        if not ok:
+            inst.dump_logs()
+        self.assertTrue(ok, "no message %d for %s" % (n, addr))
+        return self.mailbox(inst, addr)[n - 1].decode("utf-8", "replace")
+
     def dns_server(self, zone):
         """dns_server.py on a free loopback port with `zone`, for this test; returns
         "127.0.0.1:PORT"."""

@@ -16,7 +16,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from remote_delivery_case import ALICE, RemoteDeliveryCase  # noqa: E402
-from postern_instance import wait_for  # noqa: E402
 
 
 class RequireTlsTest(RemoteDeliveryCase):
@@ -69,11 +68,7 @@ class RequireTlsTest(RemoteDeliveryCase):
     def test_remote_without_requiretls_bounces_5_7_30_without_the_body(self):
         r, inst = self.routed(requiretls=False)
         self.submit(inst, ["bob@remote.test"], "norttls", mail_options=["REQUIRETLS", "RET=FULL"])
-        ok = wait_for(lambda: len(self.mailbox(inst, ALICE)) == 1, 30)
-        if not ok:
-            inst.dump_logs()
-        self.assertTrue(ok, "no bounce for alice")
-        dsn = self.mailbox(inst, ALICE)[0].decode("utf-8", "replace")
+        dsn = self.wait_report(inst, ALICE)
         self.assertIn("Final-Recipient: rfc822; bob@remote.test\r\n", dsn)
         self.assertIn("Status: 5.7.30\r\n", dsn)
         self.assertIn("REQUIRETLS support required", dsn)
@@ -90,11 +85,7 @@ class RequireTlsTest(RemoteDeliveryCase):
                                        "mx_port": str(r.port),
                                        "tls_ca_file": '"%s"' % ca.cert})
         self.submit(inst, ["bob@unsigned.test"], "unsignedmx", mail_options=["REQUIRETLS"])
-        ok = wait_for(lambda: len(self.mailbox(inst, ALICE)) == 1, 30)
-        if not ok:
-            inst.dump_logs()
-        self.assertTrue(ok, "no bounce for alice")
-        dsn = self.mailbox(inst, ALICE)[0].decode("utf-8", "replace")
+        dsn = self.wait_report(inst, ALICE)
         self.assertIn("Final-Recipient: rfc822; bob@unsigned.test\r\n", dsn)
         self.assertIn("Status: 5.7.30\r\n", dsn)
         self.assertIn("no authenticated MX host for unsigned.test", dsn)
