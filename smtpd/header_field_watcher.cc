@@ -17,8 +17,17 @@ bool same_name(std::string_view name, std::string_view want) {
 
 }  // namespace
 
+void HeaderFieldWatcher::keep(char c) {
+    if (kept_ < max_) {
+        value_ += c;
+        ++kept_;
+    } else {
+        overflow_ = true;
+    }
+}
+
 void HeaderFieldWatcher::end_field() {
-    if (capturing_) values_.push_back(std::move(value_));
+    if (capturing_ && max_ > 0) values_.push_back(std::move(value_));
     value_.clear();
     capturing_ = false;
 }
@@ -40,7 +49,7 @@ void HeaderFieldWatcher::feed(std::string_view bytes) {
                 end_header();
             } else if (c == ' ' || c == '\t') {  // folded: the field goes on
                 state_ = State::value;
-                if (capturing_) value_ += c;
+                if (capturing_ && max_ > 0) keep(c);
             } else {
                 end_field();
                 name_.assign(1, c);
@@ -52,6 +61,7 @@ void HeaderFieldWatcher::feed(std::string_view bytes) {
                 end_header();
             } else if (c == ':') {
                 capturing_ = same_name(name_, want_);
+                if (capturing_) ++count_;
                 state_ = State::value;
             } else if (name_.size() < kMaxName) {
                 name_ += c;  // cut: at worst an odd field is taken for the one watched
@@ -60,13 +70,8 @@ void HeaderFieldWatcher::feed(std::string_view bytes) {
         case State::value:
             if (c == '\n') {
                 state_ = State::line_start;
-            } else if (capturing_) {
-                if (kept_ < max_) {
-                    value_ += c;
-                    ++kept_;
-                } else {
-                    overflow_ = true;
-                }
+            } else if (capturing_ && max_ > 0) {
+                keep(c);
             }
             break;
         }

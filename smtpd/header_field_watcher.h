@@ -15,7 +15,7 @@ namespace postern {
 
 class HeaderFieldWatcher {
 public:
-    // `name` without the colon ("From"); at most 32 bytes.
+    // `name` without the colon ("From"); at most 32 bytes. max_bytes 0: count the fields only.
     HeaderFieldWatcher(std::string_view name, size_t max_bytes) : want_(name), max_(max_bytes) {}
     void feed(std::string_view bytes);
     // The header is over: bytes fed from now on are not looked at.
@@ -25,9 +25,12 @@ public:
     const std::vector<std::string>& finish();
     // The values together passed max_bytes: what is past it was not kept.
     bool overflowed() const { return overflow_; }
+    // Fields of that name seen so far (kept or not).
+    size_t count() const { return count_; }
 
 private:
     enum class State : uint8_t { line_start, name, value };
+    void keep(char c);  // one byte of the value, within max_bytes
     void end_field();
     void end_header();
 
@@ -38,6 +41,7 @@ private:
     std::string value_;  // the value being read (unfolded), when capturing_
     std::vector<std::string> values_;
     size_t kept_ = 0;  // bytes of values kept so far
+    size_t count_ = 0;
     bool capturing_ = false;
     bool overflow_ = false;
     bool done_ = false;

@@ -86,7 +86,10 @@ public:
     QueueSink& operator=(const QueueSink&) = delete;
 
     void append(std::string_view bytes) override {
-        if (!tls_required_.header_done()) tls_required_.feed(bytes);
+        if (!tls_required_.header_done()) {
+            tls_required_.feed(bytes);
+            received_.feed(bytes);
+        }
         if (!error_) buf_.append(bytes);
     }
     bool wants_flush() const override {
@@ -124,6 +127,13 @@ private:
             done({queue_verdict(*error_), {}});
             return;
         }
+        if (received_.count() >= smtp_max_received) {
+            log_msg(LogLevel::warning, "queue: refused from=<%s>: %zu Received fields, a mail loop",
+                    log_escape(st_->env.reverse_path).c_str(), received_.count());
+            st_->writer.abort();
+            done({SmtpVerdict::too_many_hops, {}});
+            return;
+        }
         // RFC 8689 4.1: with REQUIRETLS the header field is ignored.
         st_->env.tls_optional = !st_->env.requiretls && says_no(tls_required_.finish());
         std::swap(st_->out, buf_);
@@ -150,6 +160,7 @@ private:
     std::optional<CommitDone> pending_commit_;  // commit asked for during a flush
     bool committing_ = false;
     HeaderFieldWatcher tls_required_{"TLS-Required", 64};
+    HeaderFieldWatcher received_{"Received", 0};  // counted only
 };
 
 }  // namespace

@@ -52,6 +52,8 @@ SmtpReply smtp_verdict_reply(SmtpVerdict v, SmtpStage stage) {
                           stage == SmtpStage::data
                               ? "From: header address rejected: not owned by user"
                               : "Sender address rejected: not owned by user");
+    case SmtpVerdict::too_many_hops:
+        return smtp_reply(554, "5.4.6", "Too many hops: the message is looping");
     }
     return smtp_reply(451, "4.3.0", "Temporary failure");
 }

@@ -36,6 +36,7 @@ enum class SmtpVerdict : uint8_t {
     // The authenticated user does not own the sender address: 553 5.7.1 at MAIL (the
     // envelope sender), 550 5.7.1 after DATA (the From: header).
     sender_mismatch,
+    too_many_hops,  // 554 5.4.6: a mail loop (RFC 5321 6.3, counted Received fields)
 };
 
 // Which command the verdict answers (texts differ).

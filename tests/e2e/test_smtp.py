@@ -180,6 +180,21 @@ class SmtpTest(unittest.TestCase):
         self.assertIn(b"with ESMTP id " + self.qid(resp).encode(), data)
         self.assertIn(b"for <" + ALICE.encode() + b">", data)
 
+    def test_looping_message_refused(self):
+        # RFC 5321 6.3: 100 Received fields mean a loop; 99 still pass.
+        hops = lambda n: "".join("Received: from hop%d.test by x.test; now\r\n" % i
+                                 for i in range(n)).encode()
+        for n, want in ((99, 250), (100, 554)):
+            s = self.smtp()
+            s.ehlo("client.test")
+            self.assertEqual(s.mail("sender@remote.test")[0], 250)
+            self.assertEqual(s.rcpt(ALICE)[0], 250)
+            code, resp = s.data(hops(n) + b"Subject: loop %d\r\n\r\nbody\r\n" % n)
+            self.assertEqual(code, want, resp)
+            if want == 554:
+                self.assertTrue(resp.startswith(b"5.4.6 Too many hops"), resp)
+            s.quit()
+
     def test_alias_and_catch_all_accepted(self):
         s = self.smtp()
         s.ehlo("client.test")

@@ -188,3 +188,28 @@ TEST_CASE("smtp_queue_sink: \"TLS-Required: No\" in the header marks the envelop
         CHECK(env->tls_optional == c.optional);
     }
 }
+
+TEST_CASE("smtp_queue_sink: 100 Received fields are a mail loop: 554 5.4.6, nothing queued") {
+    for (size_t n : {smtp_max_received - 1, smtp_max_received}) {
+        INFO(n);
+        Fixture f;
+        std::string id;
+        auto s = f.sink(&id);
+        std::string header;
+        for (size_t i = 0; i < n; ++i)
+            header += "Received: from h" + std::to_string(i) + "\r\n\tby x; now\r\n";
+        s->append(header + "Subject: loop\r\n\r\nReceived: in the body\r\n");
+        std::optional<SmtpDeliveryResult> res;
+        s->commit(false, [&](SmtpDeliveryResult r) { res = r; });
+        while (!res) uv_run(&f.loop, UV_RUN_ONCE);
+        if (n < smtp_max_received) {
+            CHECK(res->verdict == SmtpVerdict::ok);
+            CHECK(f.count("active") == 1);
+        } else {
+            CHECK(res->verdict == SmtpVerdict::too_many_hops);
+            CHECK(smtp_verdict_reply(res->verdict, SmtpStage::data).code == 554);
+            CHECK(f.count("active") == 0);
+            CHECK(f.count("incoming") == 0);
+        }
+    }
+}

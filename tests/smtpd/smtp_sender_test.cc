@@ -30,6 +30,23 @@ std::string joined(const std::vector<std::string>& v) {
 
 }  // namespace
 
+TEST_CASE("header_field_watcher: counts fields, keeps at most max_bytes, folds included") {
+    HeaderFieldWatcher count{"Received", 0};
+    HeaderFieldWatcher keep{"Subject", 16};
+    std::string msg = "Received: a\r\nreceived : b\r\n\tc\r\nX-Received: d\r\nSubject: s";
+    for (int i = 0; i < 1000; ++i) msg += "\r\n ";  // folds of blanks only: still bounded
+    msg += "\r\n\r\nReceived: body\r\n";
+    for (char c : msg) {
+        count.feed(std::string_view(&c, 1));
+        keep.feed(std::string_view(&c, 1));
+    }
+    CHECK(count.finish().empty());  // counted, nothing kept
+    CHECK(count.count() == 2);
+    REQUIRE(keep.finish().size() == 1);
+    CHECK(keep.finish()[0].size() == 16);
+    CHECK(keep.overflowed());
+}
+
 TEST_CASE("from_header_watcher: the From: addresses, whatever the chunking") {
     struct Case {
         const char* label;
