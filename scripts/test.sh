@@ -21,7 +21,9 @@ run_suite() {
 }
 
 stage "build and test (release, -Werror)"
-run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# RelWithDebInfo's -O2 without its -g: debug info costs 10-50% of a compile (the Catch test
+# files most: 5.3 s -> 7.9 s for one) and nothing here reads it. A developer's build keeps it.
+run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -DNDEBUG"
 stage "lint: clang-tidy"
 bash scripts/lint.sh tidy build
 stage "build and test (ASan+UBSan)"
